@@ -1,0 +1,28 @@
+"""Argument helpers shared by subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import load_config
+from ..plugins import get_registry
+
+
+def add_router_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="YAML file: router name -> keyword arguments")
+
+
+def build_router(name: str, config_path: str | None):
+    """Build a router from the registry with its section of the config file."""
+    config = load_config(config_path)
+    return get_registry().create_router(name, config.get(name))
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value

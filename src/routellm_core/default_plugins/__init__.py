@@ -1,0 +1,1 @@
+"""Plugins that ship with routellm-core; they register exactly like external ones."""

@@ -1,0 +1,61 @@
+"""Contract tests every router must pass; plugins subclass :class:`RouterContractTests`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+CONTRACT_PROMPTS = [
+    "hi",
+    "What is 2 + 2?",
+    "Prove that there are infinitely many primes, then generalise the argument to primes of the form 4k+3.",
+    "Write a Python function that parses RFC 3339 timestamps, with tests.",
+    "Translate 'good morning' into French.",
+    "",
+    "Ünïcödé ✓ 数学 🙂",
+    "Summarise the causes of the First World War in three paragraphs. " * 20,
+]
+
+
+class RouterContractTests:
+    """Subclass and implement :meth:`make_router` (a fresh router each call)."""
+
+    prompts = CONTRACT_PROMPTS
+
+    def make_router(self):  # pragma: no cover - implemented by subclasses
+        raise NotImplementedError
+
+    def test_scores_shape_and_range(self):
+        scores = np.asarray(self.make_router().score(self.prompts))
+        assert scores.shape == (len(self.prompts),)
+        assert np.issubdtype(scores.dtype, np.floating)
+        assert np.all(np.isfinite(scores))
+        assert np.all((scores >= 0.0) & (scores <= 1.0))
+
+    def test_deterministic_across_instances(self):
+        a = np.asarray(self.make_router().score(self.prompts))
+        b = np.asarray(self.make_router().score(self.prompts))
+        np.testing.assert_array_equal(a, b)
+
+    def test_batch_equals_one_by_one(self):
+        router = self.make_router()
+        batch = np.asarray(router.score(self.prompts), dtype=np.float64)
+        single = np.array([float(np.asarray(router.score([p]))[0]) for p in self.prompts])
+        np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-6)
+
+    def test_empty_batch(self):
+        scores = np.asarray(self.make_router().score([]))
+        assert scores.shape == (0,)
+
+    def test_route_applies_threshold_rule(self):
+        router = self.make_router()
+        score = float(np.asarray(router.score([self.prompts[1]]))[0])
+        assert router.route(self.prompts[1], 0.0).strong
+        assert router.route(self.prompts[1], score).strong
+        if score < 1.0:
+            above = float(np.nextafter(score, 2.0))
+            assert not router.route(self.prompts[1], min(above, 1.0)).strong or score >= min(above, 1.0)
+
+    def test_describe_is_json(self):
+        import json
+
+        json.dumps(self.make_router().describe())

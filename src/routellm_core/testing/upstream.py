@@ -1,0 +1,155 @@
+"""A real OpenAI-compatible chat server on loopback, for tests and benchmarks.
+
+Answers ``POST /v1/chat/completions`` (plain and ``stream=True`` server-sent
+events) with ``"[<model>] <last user text>"`` and ``GET /v1/models``. Optional
+fault injection: a fraction of calls fail with HTTP 500 and a fraction stall.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 512
+
+
+class EchoUpstream:
+    """Start with ``with EchoUpstream() as up: up.base_url``.
+
+    Args:
+        fail_rate: fraction of chat calls answered with HTTP 500.
+        stall_rate: fraction of chat calls that sleep ``stall_seconds`` before answering.
+        delay: seconds every chat call waits before answering.
+        seed: seed of the fault draw.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, fail_rate: float = 0.0, stall_rate: float = 0.0,
+                 stall_seconds: float = 30.0, delay: float = 0.0, seed: int = 0) -> None:
+        self.fail_rate, self.stall_rate, self.stall_seconds, self.delay = fail_rate, stall_rate, stall_seconds, delay
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        self.calls: list[dict[str, Any]] = []
+        self._server = _Server((host, port), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> "EchoUpstream":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "EchoUpstream":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _draw(self) -> str:
+        with self._rng_lock:
+            x = self._rng.random()
+        if x < self.fail_rate:
+            return "fail"
+        if x < self.fail_rate + self.stall_rate:
+            return "stall"
+        return "ok"
+
+    def _handler(self):
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send_json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/") == "/v1/models":
+                    self._send_json(200, {"object": "list", "data": [{"id": "echo", "object": "model", "owned_by": "test"}]})
+                else:
+                    self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except json.JSONDecodeError:
+                    self._send_json(400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
+                    return
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                    return
+                upstream.calls.append(body)
+                fate = upstream._draw()
+                if upstream.delay:
+                    time.sleep(upstream.delay)
+                if fate == "fail":
+                    self._send_json(500, {"error": {"message": "upstream exploded (injected fault)", "type": "server_error"}})
+                    return
+                if fate == "stall":
+                    time.sleep(upstream.stall_seconds)
+                model = body.get("model", "echo")
+                text = _last_user_text(body.get("messages") or [])
+                answer = f"[{model}] {text}"
+                created = int(time.time())
+                prompt_tokens = max(1, len(text.split()))
+                completion_tokens = len(answer.split())
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Cache-Control", "no-cache")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    words = answer.split(" ")
+                    for i, word in enumerate(words):
+                        piece = word if i == 0 else " " + word
+                        chunk = {"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": created, "model": model,
+                                 "choices": [{"index": 0, "delta": ({"role": "assistant", "content": piece} if i == 0 else {"content": piece}), "finish_reason": None}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    final = {"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": created, "model": model,
+                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}}
+                    self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self._send_json(200, {
+                    "id": "chatcmpl-echo", "object": "chat.completion", "created": created, "model": model,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+                })
+
+        return Handler
+
+
+def _last_user_text(messages: list) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
