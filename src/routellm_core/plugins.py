@@ -135,7 +135,7 @@ class PluginRegistry:
             infos[plugin_name] = PluginInfo(plugin_name, dist, version, hooks)
         for kind in KINDS:
             caller = getattr(self.pm.hook, _HOOK_FOR_KIND[kind])
-            for impl in reversed(caller.get_hookimpls()):  # registration order
+            for impl in caller.get_hookimpls():  # registration order: built-ins first
                 plugin_name = impl.plugin_name
                 dist, _ = self._sources.get(plugin_name, ("unknown", "?"))
                 register = self._make_register(kind, plugin_name, dist, infos.get(plugin_name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def read_prompts(path: str | Path) -> list[str]:
                 raise ValueError(f"{p}:{lineno}: not valid JSON ({exc.msg})") from None
             prompts.append(record if isinstance(record, str) else _pick(record, str(p), str(lineno)) if isinstance(record, dict) else _bad(p, lineno))
     elif suffix == ".csv":
-        reader = csv.DictReader(text.splitlines())
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         for i, row in enumerate(reader, 2):
             prompts.append(_pick(row, str(p), f"row {i}"))
     else:

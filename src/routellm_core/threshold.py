@@ -115,4 +115,7 @@ def parse_model_name(model: object) -> tuple[str, float]:
         raise RoutingError(f"invalid router name in {shown!r}: {expected}")
     if not _THRESHOLD_RE.match(threshold_text):
         raise RoutingError(f"invalid threshold {threshold_text[:40]!r} in {shown!r}: {expected}")
-    return router, validate_threshold(threshold_text)
+    value = float(threshold_text)
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise RoutingError(f"threshold {threshold_text[:40]} in {shown!r} is outside [0, 1]; {expected}")
+    return router, value
