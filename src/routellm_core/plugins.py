@@ -30,6 +30,7 @@ CORE_DISTRIBUTION = "routellm-core"
 #: modules of the plugins that ship with the core; they register like external ones
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "routellm_core.default_plugins.random_router",
+    "routellm_core.default_plugins.litellm_embedder",
 )
 
 KINDS = ("routers", "benchmarks", "embedders", "trainers")
