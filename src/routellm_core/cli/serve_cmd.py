@@ -1,0 +1,118 @@
+"""``routellm serve``: the OpenAI-compatible router server (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import ConfigError, MissingDependencyError
+from ..threshold import validate_threshold
+
+
+def _threshold_pair(text: str) -> tuple[str, float]:
+    router, sep, value = text.partition("=")
+    if not sep or not router:
+        raise argparse.ArgumentTypeError(f"expected ROUTER=THRESHOLD, got {text!r}")
+    try:
+        return router, validate_threshold(value)
+    except Exception as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    from ..server.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_THRESHOLD, SERVER_API_KEY_ENV
+
+    parser = sub.add_parser(
+        "serve",
+        help="run the OpenAI-compatible router server",
+        description="Serve POST /v1/chat/completions: the model name 'router-<router>-<threshold>' picks the router, "
+                    "which sends each request to the strong or the weak model (strong iff score >= threshold).",
+    )
+    parser.add_argument("--routers", nargs="+", required=True, metavar="ROUTER", help="routers to enable (see `routellm plugins`)")
+    parser.add_argument("--strong-model", required=True, help="litellm model id of the strong model")
+    parser.add_argument("--weak-model", required=True, help="litellm model id of the weak model")
+    parser.add_argument("--config", metavar="FILE", help="YAML file: router name -> keyword arguments")
+    parser.add_argument("--base-url", help="OpenAI-compatible base URL (…/v1) for both models")
+    parser.add_argument("--api-key", help="upstream API key for both models (prefer the provider's environment variable)")
+    parser.add_argument("--strong-base-url", help="base URL of the strong model (overrides --base-url)")
+    parser.add_argument("--strong-api-key", help="API key of the strong model")
+    parser.add_argument("--weak-base-url", help="base URL of the weak model (overrides --base-url)")
+    parser.add_argument("--weak-api-key", help="API key of the weak model")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    parser.add_argument("--port", type=int, default=6060, help="port (default 6060)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument("--server-api-key", action="append", default=None, metavar="KEY",
+                        help=f"require 'Authorization: Bearer KEY' (repeatable; or set {SERVER_API_KEY_ENV}, comma-separated)")
+    parser.add_argument("--fallback", action="store_true", help="if the routed model fails, retry once on the other model")
+    parser.add_argument("--timeout", type=_positive, default=60.0, help="seconds allowed per upstream call (default 60)")
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
+                        help=f"larger request bodies get HTTP 413 (default {DEFAULT_MAX_BODY_BYTES})")
+    parser.add_argument("--default-threshold", type=validate_threshold, default=DEFAULT_THRESHOLD,
+                        help=f"threshold listed by /v1/models for each router (default {DEFAULT_THRESHOLD})")
+    parser.add_argument("--threshold", type=_threshold_pair, action="append", default=[], metavar="ROUTER=T",
+                        help="threshold listed by /v1/models for one router (repeatable)")
+    parser.add_argument("--routing-policy", choices=("last_user", "conversation"), default="last_user",
+                        help="what the router scores: the last user turn (default) or the whole conversation")
+    parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace):
+    from ..server.settings import SERVER_API_KEY_ENV, ServerSettings
+
+    keys = list(args.server_api_key or [])
+    if not keys and os.environ.get(SERVER_API_KEY_ENV):
+        keys = [k.strip() for k in os.environ[SERVER_API_KEY_ENV].split(",") if k.strip()]
+    return ServerSettings(
+        routers=list(args.routers), strong_model=args.strong_model, weak_model=args.weak_model,
+        config=os.path.abspath(args.config) if args.config else None,
+        base_url=args.base_url, api_key=args.api_key,
+        strong_base_url=args.strong_base_url, strong_api_key=args.strong_api_key,
+        weak_base_url=args.weak_base_url, weak_api_key=args.weak_api_key,
+        server_api_keys=keys, fallback=args.fallback, timeout=args.timeout, max_body_bytes=args.max_body_bytes,
+        default_threshold=args.default_threshold, thresholds=dict(args.threshold), routing_policy=args.routing_policy,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn  # noqa: F401
+        import fastapi  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise MissingDependencyError(exc.name or "fastapi", "routellm serve", "pip install 'routellm-core[serve]'") from None
+    import uvicorn
+
+    from ..server import SETTINGS_ENV, create_app
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be in 0..65535, got {args.port}")
+    settings = settings_from_args(args)
+    app = create_app(settings)  # builds the routers now: unknown routers and bad config fail before listening
+    models = ", ".join(m["id"] for m in app.state.routellm.model_list()["data"])
+    auth = f"{len(settings.server_api_keys)} API key(s) required" if settings.server_api_keys else "no API key required"
+    print(f"routellm serve: http://{args.host}:{args.port}/v1 — models {models}; strong={app.state.routellm.controller.strong.model}, "
+          f"weak={app.state.routellm.controller.weak.model}; {auth}; fallback {'on' if settings.fallback else 'off'}; "
+          f"timeout {settings.timeout:g}s", file=sys.stderr, flush=True)
+    common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=not args.no_access_log,
+                  timeout_graceful_shutdown=5)
+    if args.workers == 1:
+        uvicorn.run(app, **common)
+    else:
+        del app
+        os.environ[SETTINGS_ENV] = settings.to_json()
+        uvicorn.run("routellm_core.server.app:app_from_env", factory=True, workers=args.workers, **common)
+    return 0

@@ -1,0 +1,116 @@
+"""Server settings: one dataclass, JSON round-trip for multi-worker uvicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ..errors import ConfigError
+from ..threshold import validate_threshold
+
+#: environment variable carrying the settings (JSON) to uvicorn worker processes
+SETTINGS_ENV = "ROUTELLM_SERVE_SETTINGS"
+#: environment variable with the server's API key(s), comma-separated
+SERVER_API_KEY_ENV = "ROUTELLM_SERVER_API_KEY"
+
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class ServerSettings:
+    """Everything :func:`routellm_core.server.create_app` needs.
+
+    Args:
+        routers: routers to enable (built when the app is created, so bad names fail fast).
+        strong_model, weak_model: litellm model ids (``openai/<name>`` for any OpenAI-compatible server).
+        config: YAML config path or ``{router: kwargs}``.
+        base_url, api_key: upstream endpoint and key for both models; the ``strong_*`` /
+            ``weak_*`` variants override them per model. A model without a provider
+            prefix that is given a base URL is called as ``openai/<model>``.
+        server_api_keys: keys clients must send (``Authorization: Bearer <key>``); empty = no auth.
+        fallback: when the routed model fails (502/504), retry once on the other model.
+        timeout: seconds allowed for each upstream call (and between stream chunks).
+        max_body_bytes: larger request bodies get HTTP 413.
+        default_threshold / thresholds: the threshold advertised by ``GET /v1/models``
+            for each router (``thresholds`` overrides per router).
+        routing_policy: ``last_user`` or ``conversation`` (what the router scores).
+        upstream_retries: retries inside the upstream client (0: fallback is the retry).
+        static_dir: directory of the chat page (default: the package's ``static/``).
+    """
+
+    routers: list[str]
+    strong_model: str
+    weak_model: str
+    config: str | dict[str, Any] | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    strong_base_url: str | None = None
+    strong_api_key: str | None = None
+    weak_base_url: str | None = None
+    weak_api_key: str | None = None
+    server_api_keys: list[str] = field(default_factory=list)
+    fallback: bool = False
+    timeout: float = 60.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    default_threshold: float = DEFAULT_THRESHOLD
+    thresholds: dict[str, float] = field(default_factory=dict)
+    routing_policy: str = "last_user"
+    upstream_retries: int = 0
+    static_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.routers, str):
+            self.routers = [self.routers]
+        self.routers = list(self.routers)
+        if isinstance(self.server_api_keys, str):
+            self.server_api_keys = [self.server_api_keys]
+        self.server_api_keys = [k for k in self.server_api_keys if k]
+        try:
+            self.timeout = float(self.timeout)
+        except (TypeError, ValueError):
+            raise ConfigError(f"timeout must be a number of seconds, got {self.timeout!r}") from None
+        if not self.timeout > 0:
+            raise ConfigError(f"timeout must be positive, got {self.timeout!r}")
+        if not isinstance(self.max_body_bytes, int) or self.max_body_bytes < 1024:
+            raise ConfigError(f"max_body_bytes must be an integer >= 1024, got {self.max_body_bytes!r}")
+        if not isinstance(self.upstream_retries, int) or self.upstream_retries < 0:
+            raise ConfigError(f"upstream_retries must be a non-negative integer, got {self.upstream_retries!r}")
+        self.default_threshold = validate_threshold(self.default_threshold)
+        self.thresholds = {str(k): validate_threshold(v) for k, v in dict(self.thresholds).items()}
+
+    def threshold_for(self, router: str) -> float:
+        return self.thresholds.get(router, self.default_threshold)
+
+    def __repr__(self) -> str:  # never show keys
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if "key" not in f.name}
+        shown["server_api_keys"] = f"<{len(self.server_api_keys)} key(s)>"
+        return f"ServerSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    # -- JSON round trip (for uvicorn workers) ----------------------------------------
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "ServerSettings":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"server settings are not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError("server settings must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown server settings: {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "ServerSettings":
+        env = os.environ if environ is None else environ
+        text = env.get(SETTINGS_ENV)
+        if not text:
+            raise ConfigError(f"set {SETTINGS_ENV} to the server settings as JSON (routellm serve does this)")
+        return cls.from_json(text)
