@@ -60,10 +60,12 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def core(session: nox.Session) -> None:
     """The core alone: no plugin, no torch installed."""
+    session.install("-e", ".")
+    session.run("python", "-c", "import importlib.util, sys, routellm_core; sys.exit(importlib.util.find_spec('torch') is not None)")
+    listing = session.run("routellm", "plugins", env=ENV, silent=True)
+    if "routers: random" not in (listing or ""):
+        session.error(f"`routellm plugins` does not list the random router:\n{listing}")
     session.install("-e", ".[test]")
-    session.run("python", "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is not None)",
-                success_codes=[0])
-    session.run("routellm", "plugins", env=ENV)
     session.run("pytest", "tests", "--ignore=tests/e2e", *session.posargs, env=ENV)
 
 
