@@ -31,6 +31,8 @@ CORE_DISTRIBUTION = "routellm-core"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "routellm_core.default_plugins.random_router",
     "routellm_core.default_plugins.litellm_embedder",
+    "routellm_core.default_plugins.benchmarks",
+    "routellm_core.default_plugins.length_router",
 )
 
 KINDS = ("routers", "benchmarks", "embedders", "trainers")
