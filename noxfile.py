@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import nox
+import tomllib
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
