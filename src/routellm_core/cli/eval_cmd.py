@@ -1,0 +1,112 @@
+"""``routellm eval --routers R [R ...] --benchmark NAME``: APGR, CPT, AUC, AIQ with intervals, plots, cache."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from ..config import load_config
+from ..errors import ConfigError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        "eval",
+        help="evaluate routers on a benchmark (APGR, CPT, AUC, AIQ, bootstrap intervals, plot)",
+        description="Evaluate routers on a benchmark: a registered one (mt-bench, mmlu, gsm8k, plugins) or "
+        "file:PATH, a JSONL/CSV file with a prompt column and one score column per model. Router scores are "
+        "cached per router config + checkpoint + benchmark data.",
+    )
+    parser.add_argument("--routers", nargs="+", required=True, metavar="R", help="router names")
+    parser.add_argument("--benchmark", required=True, metavar="NAME", help="benchmark name, or file:PATH")
+    parser.add_argument("--strong-model", metavar="M", help="strong model (a model of the benchmark)")
+    parser.add_argument("--weak-model", metavar="M", help="weak model (a model of the benchmark)")
+    parser.add_argument("--data-dir", metavar="DIR", help="directory with the benchmark files (default: $ROUTELLM_DATA_DIR, then the user cache)")
+    parser.add_argument("--download", action="store_true", help="if the files are not found, fetch RouteLLM's published files (checksum-verified)")
+    parser.add_argument("--output", metavar="DIR", default="routellm-eval", help="where to write JSON, CSV and PNG (default: ./routellm-eval)")
+    parser.add_argument("--overwrite-cache", nargs="*", metavar="R", default=None,
+                        help="rescore these routers instead of using cached scores (no names: all)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
+    parser.add_argument("--num-points", type=_positive_int, default=10, metavar="N",
+                        help="bins of the paper-style curve and APGR (default 10, as in the RouteLLM paper)")
+    parser.add_argument("--bootstrap", type=_non_negative_int, default=1000, metavar="B",
+                        help="bootstrap resamples for confidence intervals (default 1000; 0 turns them off)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
+    parser.add_argument("--batch-size", type=_positive_int, default=256, help="prompts per router.score call (default 256)")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
+    parser.add_argument("--config", metavar="FILE", help="YAML file: router name -> keyword arguments")
+    return parser
+
+
+def _plugin_tag(registry, name: str) -> str:
+    reg = registry.get("routers", name)
+    version = next((p.version for p in registry.plugins if p.name == reg.plugin), "?")
+    return f"{reg.distribution}=={version}:{reg.plugin}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluation import ScoreCache, evaluate_scores, load_benchmark, score_router
+    from ..evaluation.report import format_table, write_outputs
+    from ..plugins import get_registry
+
+    if len(set(args.routers)) != len(args.routers):
+        raise ConfigError(f"--routers lists a router twice: {' '.join(args.routers)}")
+    unknown = [r for r in (args.overwrite_cache or []) if r not in args.routers]
+    if unknown:
+        raise ConfigError(f"--overwrite-cache names routers not in --routers: {', '.join(unknown)}")
+    config = load_config(args.config)
+    registry = get_registry()
+    routers = [registry.create_router(name, config.get(name)) for name in args.routers]
+
+    previous = os.environ.get("ROUTELLM_DOWNLOAD")
+    if args.download:
+        os.environ["ROUTELLM_DOWNLOAD"] = "1"
+    try:
+        benchmark = load_benchmark(args.benchmark, args.data_dir, strong_model=args.strong_model, weak_model=args.weak_model)
+    finally:
+        if args.download:
+            if previous is None:
+                os.environ.pop("ROUTELLM_DOWNLOAD", None)
+            else:
+                os.environ["ROUTELLM_DOWNLOAD"] = previous
+    strong, weak, _, _ = benchmark.pair(args.strong_model, args.weak_model)
+
+    cache = None if args.no_cache else ScoreCache()
+    overwrite = set(args.routers) if args.overwrite_cache == [] else set(args.overwrite_cache or [])
+    start = time.perf_counter()
+    scored = []
+    for name, router in zip(args.routers, routers):
+        scored.append(score_router(router, benchmark, cache=cache, overwrite=name in overwrite, config=config.get(name),
+                                   plugin=_plugin_tag(registry, name), batch_size=args.batch_size, label=name))
+    report = evaluate_scores(benchmark, scored, strong_model=strong, weak_model=weak, num_points=args.num_points,
+                             resamples=args.bootstrap, seed=args.seed)
+    print(format_table(report))
+    paths = write_outputs(report, args.output, plot=not args.no_plot)
+    hits = sum(1 for s in scored if s.cached)
+    print(f"scores: {hits} of {len(scored)} router(s) from the cache"
+          + (f" ({cache.root})" if cache is not None else " (cache off)")
+          + f"; total {time.perf_counter() - start:.2f} s", file=sys.stderr)
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0

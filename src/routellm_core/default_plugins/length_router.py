@@ -1,0 +1,38 @@
+"""The built-in ``length`` router: longer prompts go to the strong model (a no-training baseline)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..hookspecs import hookimpl
+from ..router import Router
+
+
+class LengthRouter(Router):
+    """Scores a prompt by its length in characters: ``score = L / (L + scale)``.
+
+    The map is strictly increasing in ``L``, so the ranking (and every metric of
+    the evaluation harness) is that of the raw length; ``scale`` (default 1000
+    characters) only sets which length gets score 0.5. A baseline a learned
+    router should beat.
+    """
+
+    def __init__(self, scale: float = 1000.0) -> None:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+            raise ValueError(f"scale must be a positive number, got {scale!r}")
+        self.scale = float(scale)
+
+    def score(self, prompts: Sequence[str]) -> np.ndarray:
+        lengths = np.fromiter((len(p) for p in prompts), dtype=np.float64, count=len(prompts))
+        return lengths / (lengths + self.scale)
+
+    def describe(self) -> dict:
+        return {"router": "length", "scale": self.scale}
+
+
+@hookimpl
+def routellm_register_routers(register):
+    register("length", LengthRouter, description="prompt length baseline (longer -> strong), no training")

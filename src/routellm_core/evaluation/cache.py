@@ -1,0 +1,103 @@
+"""Cache of router scores on a benchmark, in a user cache directory, without pickle.
+
+Key: sha256 over the router's ``describe()``, the config it was built from, its
+plugin distribution and version, ``checkpoint_digest()`` and the benchmark's data
+digest. An entry is two files, ``<key>.npy`` (float64 scores, saved and loaded
+with ``allow_pickle=False``) and ``<key>.json`` (the key material and the sha256
+of the ``.npy`` file). An entry is used only when all of the key material
+matches, the checksum matches and there is one finite score in [0, 1] per
+prompt; anything else is recomputed and overwritten. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data import sha256_file, user_cache_dir
+
+FORMAT = "routellm-score-cache-v1"
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+
+
+def cache_key_material(router, benchmark_digest: str, *, config: dict | None = None, plugin: str | None = None) -> dict:
+    """Everything the cached scores depend on."""
+    return {
+        "format": FORMAT,
+        "router": router.describe(),
+        "router_name": getattr(router, "name", "") or type(router).__name__,
+        "router_class": f"{type(router).__module__}.{type(router).__qualname__}",
+        "config": config or {},
+        "plugin": plugin,
+        "checkpoint_digest": router.checkpoint_digest(),
+        "benchmark_digest": benchmark_digest,
+    }
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")[:60] or "x"
+
+
+class ScoreCache:
+    """Router scores per (router configuration, checkpoint, benchmark data)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None):
+        self.root = Path(root) if root is not None else user_cache_dir() / "eval-scores"
+
+    def paths(self, material: dict, benchmark_name: str) -> tuple[Path, Path]:
+        key = hashlib.sha256(_canonical(material).encode("utf-8")).hexdigest()
+        folder = self.root / _slug(benchmark_name)
+        stem = f"{_slug(str(material.get('router_name')))}-{key[:32]}"
+        return folder / f"{stem}.npy", folder / f"{stem}.json"
+
+    def load(self, material: dict, benchmark_name: str, n_prompts: int) -> np.ndarray | None:
+        """The cached scores, or None when absent or not valid for exactly this material."""
+        npy, meta_path = self.paths(material, benchmark_name)
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("key") != json.loads(_canonical(material)):
+                return None
+            if meta.get("npy_sha256") != sha256_file(npy):
+                return None
+            scores = np.load(npy, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if scores.dtype != np.float64 or scores.shape != (n_prompts,):
+            return None
+        if not np.all(np.isfinite(scores)) or np.any(scores < 0) or np.any(scores > 1):
+            return None
+        return scores
+
+    def store(self, material: dict, benchmark_name: str, scores: np.ndarray) -> Path:
+        npy, meta_path = self.paths(material, benchmark_name)
+        npy.parent.mkdir(parents=True, exist_ok=True)
+        scores = np.ascontiguousarray(scores, dtype=np.float64)
+        fd, tmp = tempfile.mkstemp(dir=npy.parent, suffix=".npy.tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, scores, allow_pickle=False)
+            digest = sha256_file(tmp)
+            os.replace(tmp, npy)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        meta = {"key": json.loads(_canonical(material)), "npy_sha256": digest, "n": int(scores.size)}
+        fd, tmp = tempfile.mkstemp(dir=npy.parent, suffix=".json.tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(meta, fh, indent=1, sort_keys=True)
+            os.replace(tmp, meta_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return npy

@@ -1,0 +1,323 @@
+"""Benchmark data: what a router is evaluated on.
+
+A benchmark is a list of prompts (what routers score) and a matrix of answer
+quality, one column per model. Built-in benchmarks (``mt-bench``, ``mmlu``,
+``gsm8k``) are plugins registered through ``routellm_register_benchmarks``;
+``file:PATH`` reads a user's own JSONL or CSV file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, RoutingError
+
+CACHE_ENV = "ROUTELLM_CACHE_DIR"
+DATA_ENV = "ROUTELLM_DATA_DIR"
+FILE_PREFIX = "file:"
+
+#: keys/columns of a bring-your-own file that hold the prompt (first match wins)
+PROMPT_COLUMNS = ("prompt", "question", "text")
+#: keys/columns that hold an optional identifier
+ID_COLUMNS = ("id", "question_id", "uid")
+
+
+class BenchmarkDataError(ConfigError):
+    """Benchmark data is missing or malformed (the message says where)."""
+
+
+def user_cache_dir() -> Path:
+    """``$ROUTELLM_CACHE_DIR``, else ``$XDG_CACHE_HOME/routellm``, else ``~/.cache/routellm``."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "routellm"
+
+
+@dataclass
+class BenchmarkData:
+    """A benchmark: prompts and the quality of each model's answer to each prompt.
+
+    - ``prompts``: what routers score (contaminated prompts already removed);
+      for multi-turn benchmarks, the turn the router sees (MT-Bench: turn 1).
+    - ``models``: the model names, one per column of ``scores``.
+    - ``scores``: float array ``(len(prompts), len(models))``; ``scores[i, j]`` is
+      the quality of model ``j``'s answer to prompt ``i`` (correctness 0/1, a
+      judge score, ...). Higher is better.
+    - ``strong_model`` / ``weak_model``: the default routed pair.
+    - ``digest``: sha256 of the data (prompts, ids, models, scores); computed when
+      left empty. It is part of the score-cache key.
+    - ``ids``: optional per-prompt identifiers.
+    """
+
+    name: str
+    prompts: list[str]
+    models: list[str]
+    scores: np.ndarray
+    strong_model: str
+    weak_model: str
+    digest: str = ""
+    ids: list[str] | None = None
+    description: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.prompts = list(self.prompts)
+        self.models = list(self.models)
+        self.scores = np.asarray(self.scores, dtype=np.float64)
+        n, m = len(self.prompts), len(self.models)
+        if n == 0:
+            raise BenchmarkDataError(f"benchmark {self.name!r} has no prompts")
+        if m < 2:
+            raise BenchmarkDataError(f"benchmark {self.name!r} needs at least two models, has {m}")
+        if len(set(self.models)) != m:
+            raise BenchmarkDataError(f"benchmark {self.name!r} has duplicate model names: {self.models}")
+        if self.scores.shape != (n, m):
+            raise BenchmarkDataError(
+                f"benchmark {self.name!r}: scores have shape {self.scores.shape}, expected ({n}, {m}) (prompts x models)"
+            )
+        if not np.all(np.isfinite(self.scores)):
+            raise BenchmarkDataError(f"benchmark {self.name!r}: scores must be finite numbers")
+        if not all(isinstance(p, str) for p in self.prompts):
+            raise BenchmarkDataError(f"benchmark {self.name!r}: prompts must be strings")
+        if self.ids is not None:
+            self.ids = [str(i) for i in self.ids]
+            if len(self.ids) != n:
+                raise BenchmarkDataError(f"benchmark {self.name!r}: {len(self.ids)} ids for {n} prompts")
+        for role, model in (("strong", self.strong_model), ("weak", self.weak_model)):
+            self.model_index(model, role=role)
+        if not self.digest:
+            self.digest = compute_digest(self.prompts, self.models, self.scores, self.ids)
+
+    def model_index(self, model: str, *, role: str = "") -> int:
+        try:
+            return self.models.index(model)
+        except ValueError:
+            what = f"{role} model" if role else "model"
+            raise BenchmarkDataError(
+                f"{what} {model!r} is not in benchmark {self.name!r}; available models: {', '.join(self.models)}"
+            ) from None
+
+    def model_scores(self, model: str) -> np.ndarray:
+        """Quality of ``model``'s answers, one per prompt."""
+        return self.scores[:, self.model_index(model)]
+
+    def pair(self, strong: str | None = None, weak: str | None = None) -> tuple[str, str, np.ndarray, np.ndarray]:
+        """``(strong, weak, strong_scores, weak_scores)`` for the routed pair (defaults: the benchmark's)."""
+        strong = strong or self.strong_model
+        weak = weak or self.weak_model
+        i, j = self.model_index(strong, role="strong"), self.model_index(weak, role="weak")
+        if i == j:
+            raise BenchmarkDataError(f"strong and weak model are both {strong!r}; pick two different models")
+        return strong, weak, self.scores[:, i], self.scores[:, j]
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+
+def compute_digest(prompts: Sequence[str], models: Sequence[str], scores: np.ndarray, ids: Sequence[str] | None = None) -> str:
+    """sha256 over a canonical encoding of the data (JSON text + little-endian float64 scores)."""
+    h = hashlib.sha256()
+    h.update(b"routellm-benchmark-v1\0")
+    h.update(json.dumps({"prompts": list(prompts), "models": list(models), "ids": None if ids is None else list(ids)},
+                        ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    h.update(b"\0")
+    h.update(np.ascontiguousarray(np.asarray(scores, dtype="<f8")).tobytes())
+    return h.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- bring-your-own benchmark files ---------------------------------------------------------
+
+
+def _parse_score(value: Any, where: str, column: str) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)):
+        out = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("true", "false"):
+            return 1.0 if text.lower() == "true" else 0.0
+        try:
+            out = float(text)
+        except ValueError:
+            raise BenchmarkDataError(
+                f"{where}, column {column!r}: {value[:40]!r} is not a number (scores must be numbers; true/false count as 1/0)"
+            ) from None
+    elif value is None:
+        raise BenchmarkDataError(f"{where}, column {column!r}: missing score")
+    else:
+        raise BenchmarkDataError(f"{where}, column {column!r}: expected a number, got {type(value).__name__}")
+    if not math.isfinite(out):
+        raise BenchmarkDataError(f"{where}, column {column!r}: score must be finite, got {value!r}")
+    return out
+
+
+def _split_record(record: dict, where: str) -> tuple[str, str | None, dict[str, Any]]:
+    prompt_key = next((k for k in PROMPT_COLUMNS if k in record), None)
+    if prompt_key is None:
+        raise BenchmarkDataError(f"{where}: no prompt column; expected one of {', '.join(PROMPT_COLUMNS)}")
+    prompt = record[prompt_key]
+    if not isinstance(prompt, str):
+        raise BenchmarkDataError(f"{where}, column {prompt_key!r}: the prompt must be a string")
+    id_key = next((k for k in ID_COLUMNS if k in record), None)
+    ident = None if id_key is None or record[id_key] is None else str(record[id_key])
+    rest = {k: v for k, v in record.items() if k not in (prompt_key, id_key)}
+    if "scores" in rest and isinstance(rest["scores"], dict):  # {"prompt":..., "scores": {model: value}}
+        nested = rest.pop("scores")
+        for k, v in nested.items():
+            if k in rest:
+                raise BenchmarkDataError(f"{where}: model {k!r} appears both at top level and in 'scores'")
+            rest[k] = v
+    return prompt, ident, rest
+
+
+def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | None = None, weak_model: str | None = None) -> BenchmarkData:
+    """Read a bring-your-own benchmark.
+
+    Format: ``.jsonl`` (one JSON object per line) or ``.csv`` (header row). Each
+    record has a prompt column (``prompt``, ``question`` or ``text``), optionally an
+    id column (``id``, ``question_id`` or ``uid``), and one numeric score column per
+    model, any number of models (at least two); in JSONL the scores may instead sit
+    in a nested ``"scores": {model: value}`` object. ``true``/``false`` count as 1/0.
+    Every record must have the same models.
+
+    Default routed pair: the model with the highest mean score is strong, the one
+    with the lowest is weak (override with ``strong_model`` / ``weak_model``).
+    """
+    p = Path(path).expanduser()
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise BenchmarkDataError(f"cannot read benchmark file {str(p)!r}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BenchmarkDataError(f"benchmark file {str(p)!r} is not UTF-8 text (byte {exc.start})") from None
+    suffix = p.suffix.lower()
+    records: list[tuple[str, dict]] = []
+    if suffix in (".jsonl", ".ndjson"):
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BenchmarkDataError(f"{p}: line {lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+            if not isinstance(record, dict):
+                raise BenchmarkDataError(f"{p}: line {lineno}: expected a JSON object, got {type(record).__name__}")
+            records.append((f"{p}: line {lineno}", record))
+    elif suffix == ".csv":
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise BenchmarkDataError(f"benchmark file {str(p)!r} is empty") from None
+        header = [h.strip() for h in header]
+        if len(set(header)) != len(header):
+            raise BenchmarkDataError(f"{p}: line 1: duplicate column names in the header")
+        for row in reader:
+            lineno = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise BenchmarkDataError(f"{p}: line {lineno}: {len(row)} fields, the header has {len(header)}")
+            records.append((f"{p}: line {lineno}", dict(zip(header, row))))
+    else:
+        raise BenchmarkDataError(f"benchmark file {str(p)!r}: unsupported extension {suffix or '(none)'!r}; use .jsonl or .csv")
+    if not records:
+        raise BenchmarkDataError(f"benchmark file {str(p)!r} contains no records")
+
+    prompts: list[str] = []
+    ids: list[str | None] = []
+    rows: list[list[float]] = []
+    models: list[str] | None = None
+    for where, record in records:
+        prompt, ident, rest = _split_record(record, where)
+        if models is None:
+            models = list(rest)
+            if len(models) < 2:
+                raise BenchmarkDataError(
+                    f"{where}: found {len(models)} score column(s) ({', '.join(models) or 'none'}); need one per model, at least two"
+                )
+        elif set(rest) != set(models):
+            missing = [m for m in models if m not in rest]
+            extra = [k for k in rest if k not in models]
+            raise BenchmarkDataError(
+                f"{where}: columns differ from the first record"
+                + (f"; missing {', '.join(map(repr, missing))}" if missing else "")
+                + (f"; unexpected {', '.join(map(repr, extra))}" if extra else "")
+            )
+        rows.append([_parse_score(rest[m], where, m) for m in models])
+        prompts.append(prompt)
+        ids.append(ident)
+    assert models is not None
+    scores = np.asarray(rows, dtype=np.float64)
+    means = scores.mean(axis=0)
+    strong = strong_model or models[int(np.argmax(means))]
+    weak = weak_model or models[int(np.argmin(means))]
+    if strong == weak and not (strong_model and weak_model):
+        # all models tie on the mean: fall back to file order
+        strong, weak = (strong_model or models[0]), (weak_model or next(m for m in models if m != (strong_model or models[0])))
+    use_ids = [i if i is not None else str(k) for k, i in enumerate(ids)] if any(i is not None for i in ids) else None
+    return BenchmarkData(
+        name=f"{FILE_PREFIX}{p.name}",
+        prompts=prompts,
+        models=models,
+        scores=scores,
+        strong_model=strong,
+        weak_model=weak,
+        ids=use_ids,
+        description=f"user benchmark {p}",
+        info={"path": str(p)},
+    )
+
+
+# -- lookup ---------------------------------------------------------------------------------
+
+
+def benchmark_names() -> list[str]:
+    from ..plugins import get_registry
+
+    return get_registry().names("benchmarks")
+
+
+def load_benchmark(name: str, data_dir: str | os.PathLike[str] | None = None, *, strong_model: str | None = None,
+                   weak_model: str | None = None) -> BenchmarkData:
+    """Load a registered benchmark by name, or ``file:PATH`` for a user file."""
+    if name.startswith(FILE_PREFIX):
+        path = name[len(FILE_PREFIX):]
+        if not path:
+            raise BenchmarkDataError("file: benchmark needs a path, e.g. file:my_eval.jsonl")
+        return load_file_benchmark(path, strong_model=strong_model, weak_model=weak_model)
+    from ..plugins import get_registry
+
+    registry = get_registry()
+    try:
+        reg = registry.get("benchmarks", name)
+    except RoutingError as exc:
+        raise BenchmarkDataError(f"{exc}, or file:PATH for your own JSONL/CSV file") from None
+    data = reg.factory(data_dir=data_dir)
+    if not isinstance(data, BenchmarkData):
+        raise BenchmarkDataError(f"benchmark {name!r} ({reg.distribution}): loader returned {type(data).__name__}, not BenchmarkData")
+    return data

@@ -1,0 +1,171 @@
+"""Score routers on a benchmark (batched, cached) and compute every metric."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import metrics as M
+from .cache import ScoreCache, cache_key_material
+from .data import BenchmarkData
+
+DEFAULT_BATCH_SIZE = 256
+
+
+def _progress(total: int, desc: str):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the bar is a nicety; scoring works without it
+        return None
+    return tqdm(total=total, desc=desc, unit="prompt", file=sys.stderr, disable=None, leave=False)
+
+
+def score_prompts(router, prompts: Sequence[str], *, batch_size: int = DEFAULT_BATCH_SIZE, desc: str = "scoring") -> np.ndarray:
+    """``router.score_checked`` over ``prompts`` in batches, with a progress bar on a terminal."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    prompts = list(prompts)
+    out = np.empty(len(prompts), dtype=np.float64)
+    bar = _progress(len(prompts), desc)
+    try:
+        for start in range(0, len(prompts), batch_size):
+            batch = prompts[start:start + batch_size]
+            out[start:start + len(batch)] = router.score_checked(batch)
+            if bar is not None:
+                bar.update(len(batch))
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+@dataclass
+class ScoredRouter:
+    name: str
+    scores: np.ndarray
+    cached: bool
+    seconds: float
+    describe: dict = field(default_factory=dict)
+
+
+def score_router(router, benchmark: BenchmarkData, *, cache: ScoreCache | None = None, overwrite: bool = False,
+                 config: dict | None = None, plugin: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 label: str | None = None) -> ScoredRouter:
+    """Scores of ``router`` on ``benchmark.prompts``, from the cache when valid."""
+    label = label or getattr(router, "name", "") or type(router).__name__
+    start = time.perf_counter()
+    material = cache_key_material(router, benchmark.digest, config=config, plugin=plugin)
+    if cache is not None and not overwrite:
+        cached = cache.load(material, benchmark.name, len(benchmark))
+        if cached is not None:
+            return ScoredRouter(label, cached, True, time.perf_counter() - start, router.describe())
+    scores = score_prompts(router, benchmark.prompts, batch_size=batch_size, desc=f"{label} on {benchmark.name}")
+    if cache is not None:
+        cache.store(material, benchmark.name, scores)
+    return ScoredRouter(label, scores, False, time.perf_counter() - start, router.describe())
+
+
+@dataclass
+class RouterResult:
+    """Every metric of one router (or baseline) on one benchmark and routed pair."""
+
+    name: str
+    kind: str  # "router", "random-expected", "oracle"
+    exact: M.CurveMetrics
+    binned: M.CurveMetrics | None
+    exact_curve: M.Curve
+    binned_curve: M.Curve | None
+    bootstrap: M.BootstrapResult | None = None
+    cached: bool | None = None
+    seconds: float | None = None
+    describe: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        out.update({k: v for k, v in self.exact.as_dict().items()})
+        if self.binned is not None:
+            out.update({f"{k}_binned": v for k, v in self.binned.as_dict().items()})
+        if self.bootstrap is not None:
+            out["bootstrap"] = self.bootstrap.as_dict()
+        if self.cached is not None:
+            out["cached"] = self.cached
+        if self.seconds is not None:
+            out["seconds"] = self.seconds
+        if self.describe:
+            out["describe"] = self.describe
+        return out
+
+
+@dataclass
+class EvalReport:
+    benchmark: str
+    benchmark_digest: str
+    n_prompts: int
+    strong_model: str
+    weak_model: str
+    strong_quality: float
+    weak_quality: float
+    num_points: int
+    results: list[RouterResult]
+    comparisons: list[dict] = field(default_factory=list)
+    oracle_peak: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "benchmark": self.benchmark,
+            "benchmark_digest": self.benchmark_digest,
+            "n_prompts": self.n_prompts,
+            "strong_model": self.strong_model,
+            "weak_model": self.weak_model,
+            "strong_quality": self.strong_quality,
+            "weak_quality": self.weak_quality,
+            "num_points": self.num_points,
+            "threshold_rule": "strong iff score >= threshold",
+            "results": [r.as_dict() for r in self.results],
+            "oracle_peak": self.oracle_peak,
+            "comparisons": self.comparisons,
+            "warnings": self.warnings,
+        }
+
+
+def evaluate_scores(benchmark: BenchmarkData, scored: Sequence[ScoredRouter], *, strong_model: str | None = None,
+                    weak_model: str | None = None, num_points: int = 10, resamples: int = 1000, seed: int = 0,
+                    cpt_levels: Sequence[float] = M.DEFAULT_CPT_LEVELS, compare: bool = True) -> EvalReport:
+    """Metrics of each scored router, plus the random baseline (expected value) and the oracle."""
+    strong, weak, s, w = benchmark.pair(strong_model, weak_model)
+    warnings: list[str] = []
+    if float(np.sum(s - w)) == 0.0:
+        warnings.append(f"{strong} and {weak} have the same mean quality on {benchmark.name}: PGR, APGR and CPT are undefined")
+    elif np.mean(s) < np.mean(w):
+        warnings.append(f"the 'strong' model {strong} scores lower than the 'weak' model {weak} on {benchmark.name}")
+    samples = (M.bootstrap_samples([item.scores for item in scored], s, w, resamples=resamples, seed=seed,
+                                   cpt_levels=cpt_levels) if resamples and scored else [None] * len(scored))
+    results: list[RouterResult] = []
+    for item, sample in zip(scored, samples):
+        exact_curve = M.per_prompt_curve(item.scores, s, w)
+        binned_curve = M.binned_curve(item.scores, s, w, num_points)
+        boot = M.summarize_bootstrap(sample) if sample is not None else None
+        results.append(RouterResult(item.name, "router", M.curve_metrics(exact_curve, cpt_levels),
+                                    M.curve_metrics(binned_curve, cpt_levels), exact_curve, binned_curve, boot,
+                                    item.cached, item.seconds, item.describe))
+    rnd = M.random_curve(s, w)
+    results.append(RouterResult("random (expected)", "random-expected", M.curve_metrics(rnd, cpt_levels),
+                                M.curve_metrics(rnd, cpt_levels), rnd, rnd))
+    orc = M.oracle_curve(s, w)
+    results.append(RouterResult("oracle", "oracle", M.curve_metrics(orc, cpt_levels), None, orc, None))
+    gain = s - w
+    peak = {"quality": float(np.mean(np.maximum(s, w))), "strong_fraction": float(np.mean(gain > 0))}
+    comparisons = []
+    if compare and resamples and len(scored) > 1:
+        for i in range(len(scored)):
+            for j in range(i + 1, len(scored)):
+                diff = results[i].exact.apgr - results[j].exact.apgr
+                cmp = M.compare_samples(diff, samples[i], samples[j])
+                comparisons.append({"a": scored[i].name, "b": scored[j].name, **cmp.as_dict()})
+    return EvalReport(benchmark.name, benchmark.digest, len(benchmark), strong, weak, float(np.mean(s)), float(np.mean(w)),
+                      num_points, results, comparisons, peak, warnings)
