@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +19,12 @@ from typing import Any
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 512
+    request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up (e.g. timed out on a stalled call): expected, not worth a traceback
+        super().handle_error(request, client_address)
 
 
 class EchoUpstream:
