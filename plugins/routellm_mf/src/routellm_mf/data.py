@@ -1,0 +1,265 @@
+"""Training data for MF: battles and per-prompt score matrices, as pairwise comparisons.
+
+Accepted files (format detected from the content):
+
+* **Score matrices**, one row per prompt, a score in [0, 1] per model:
+  - JSON / JSONL records ``{"question" | "prompt": str, "scores": {model: score}}``
+    (LLMRouter, RouterDC);
+  - CSV with a ``prompt`` column and one column per model holding 0/1, True/False or a
+    number in [0, 1] (RouterBench, RouteLLM's evaluation CSVs). Columns with ``|`` in
+    their name, ``*_response`` columns and known metadata columns are ignored.
+* **Battles** (Chatbot Arena style): JSON / JSONL / CSV records with ``model_a``,
+  ``model_b``, ``winner`` (``model_a``, ``model_b``, ``tie``, ``tie (bothbad)``) and a
+  prompt in ``prompt`` / ``question`` or the first user turn of ``conversation_a``.
+
+Every prompt of a score matrix gives one comparison per pair of models that both
+have a score there, with the soft label ``(s_a - s_b + 1) / 2`` (1 = a better,
+0.5 = tie). A battle gives one comparison with label 1, 0 or 0.5.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+META_COLUMNS = {"prompt", "question", "sample_id", "eval_name", "oracle_model_to_route_to", "id", "question_id",
+                "category", "cluster_id", "answer", "reference", "source"}
+TIE_WINNERS = {"tie", "tie (bothbad)", "tie(bothbad)", "both_bad", "bothbad"}
+
+
+class TrainingDataError(ValueError):
+    """A training file could not be read."""
+
+
+@dataclass
+class Comparisons:
+    """Prompts, model names and pairwise comparisons ``(prompt, model_a, model_b, P(a beats b))``."""
+
+    prompts: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    prompt_idx: list[int] = field(default_factory=list)
+    model_a: list[int] = field(default_factory=list)
+    model_b: list[int] = field(default_factory=list)
+    label: list[float] = field(default_factory=list)
+    file_stats: list[dict[str, Any]] = field(default_factory=list)
+
+    def model_id(self, name: str) -> int:
+        try:
+            return self._ids[name]
+        except AttributeError:
+            self._ids = {m: i for i, m in enumerate(self.models)}
+        except KeyError:
+            pass
+        if name not in self._ids:
+            self._ids[name] = len(self.models)
+            self.models.append(name)
+        return self._ids[name]
+
+    def add_prompt(self, text: str, source: str) -> int:
+        self.prompts.append(text)
+        self.sources.append(source)
+        return len(self.prompts) - 1
+
+    def add(self, p: int, a: int, b: int, label: float) -> None:
+        self.prompt_idx.append(p)
+        self.model_a.append(a)
+        self.model_b.append(b)
+        self.label.append(label)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (np.asarray(self.prompt_idx, np.int64), np.asarray(self.model_a, np.int64),
+                np.asarray(self.model_b, np.int64), np.asarray(self.label, np.float32))
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def summary(self) -> dict[str, Any]:
+        pa = np.asarray(self.model_a)
+        pb = np.asarray(self.model_b)
+        counts = Counter(pa.tolist()) + Counter(pb.tolist())
+        labels = np.asarray(self.label)
+        return {
+            "prompts": len(self.prompts),
+            "comparisons": len(self.label),
+            "ties": int(np.sum(labels == 0.5)),
+            "models": {m: int(counts.get(i, 0)) for i, m in enumerate(self.models)},
+            "prompts_by_source": dict(Counter(self.sources)),
+            "files": self.file_stats,
+        }
+
+
+def _parse_score(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        x = float(value)
+    else:
+        s = str(value).strip()
+        if s == "" or s.lower() in ("nan", "none", "null"):
+            return None
+        if s.lower() in ("true", "false"):
+            return 1.0 if s.lower() == "true" else 0.0
+        try:
+            x = float(s)
+        except ValueError:
+            raise TrainingDataError(f"not a score: {value!r}") from None
+    if math.isnan(x):
+        return None
+    if not 0.0 <= x <= 1.0:
+        raise TrainingDataError(f"score {x} outside [0, 1]")
+    return x
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        csv.field_size_limit(2**31 - 1)
+        with open(path, newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+    text = path.read_text(encoding="utf-8")
+    if suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    if suffix == ".json":
+        data = json.loads(text)
+        if isinstance(data, dict):
+            for key in ("data", "records", "battles"):
+                if isinstance(data.get(key), list):
+                    return data[key]
+            raise TrainingDataError(f"{path}: a JSON object without a list of records")
+        return data
+    raise TrainingDataError(f"{path}: unsupported file type {suffix!r} (use .csv, .json or .jsonl)")
+
+
+def _prompt_of(record: dict[str, Any]) -> str | None:
+    for key in ("prompt", "question"):
+        if isinstance(record.get(key), str):
+            return record[key]
+    conv = record.get("conversation_a")
+    if isinstance(conv, str):
+        try:
+            conv = json.loads(conv)
+        except ValueError:
+            return conv
+    if isinstance(conv, list):
+        for turn in conv:
+            if isinstance(turn, dict) and turn.get("role") == "user":
+                return str(turn.get("content", ""))
+    return None
+
+
+def _model_columns(records: list[dict[str, Any]]) -> list[str]:
+    cols = []
+    for col in records[0]:
+        if col is None or col.lower() in META_COLUMNS or "|" in col or col.endswith("_response") or col.endswith("_cost"):
+            continue
+        try:
+            vals = [_parse_score(r.get(col)) for r in records[:200]]
+        except TrainingDataError:
+            continue
+        if any(v is not None for v in vals):
+            cols.append(col)
+    return cols
+
+
+def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = None) -> None:
+    """Read one training file into ``data``."""
+    path = Path(path)
+    source = source or path.stem
+    records = _read_records(path)
+    if not records:
+        raise TrainingDataError(f"{path}: no records")
+    first = records[0]
+    n_prompts0, n_cmp0 = len(data.prompts), len(data.label)
+    if not isinstance(first, dict):
+        raise TrainingDataError(f"{path}: records must be objects")
+    if {"model_a", "model_b", "winner"} <= set(first):
+        kind = "battles"
+        index: dict[str, int] = {}
+        for i, r in enumerate(records):
+            prompt = _prompt_of(r)
+            if prompt is None:
+                raise TrainingDataError(f"{path}: record {i} has no prompt")
+            winner = str(r["winner"]).strip().lower()
+            if winner == "model_a":
+                label = 1.0
+            elif winner == "model_b":
+                label = 0.0
+            elif winner in TIE_WINNERS:
+                label = 0.5
+            else:
+                raise TrainingDataError(f"{path}: record {i}: unknown winner {r['winner']!r}")
+            if r["model_a"] == r["model_b"]:
+                continue
+            if prompt not in index:
+                index[prompt] = data.add_prompt(prompt, source)
+            data.add(index[prompt], data.model_id(str(r["model_a"])), data.model_id(str(r["model_b"])), label)
+    elif isinstance(first.get("scores"), dict):
+        kind = "score matrix (json)"
+        for i, r in enumerate(records):
+            prompt = _prompt_of(r)
+            if prompt is None:
+                raise TrainingDataError(f"{path}: record {i} has no prompt")
+            scores = {m: _parse_score(v) for m, v in r["scores"].items()}
+            _add_scores(data, prompt, source, scores)
+    elif "prompt" in first:
+        kind = "score matrix (csv)"
+        cols = _model_columns(records)
+        if len(cols) < 2:
+            raise TrainingDataError(f"{path}: found {len(cols)} model score columns; need at least 2")
+        for i, r in enumerate(records):
+            try:
+                scores = {m: _parse_score(r.get(m)) for m in cols}
+            except TrainingDataError as exc:
+                raise TrainingDataError(f"{path}: row {i}: {exc}") from None
+            _add_scores(data, r["prompt"], source, scores)
+    else:
+        raise TrainingDataError(f"{path}: unknown format; expected battles (model_a, model_b, winner) or score "
+                                "matrices (question/prompt + scores, or CSV with model columns)")
+    data.file_stats.append({"file": path.name, "source": source, "kind": kind,
+                            "prompts": len(data.prompts) - n_prompts0, "comparisons": len(data.label) - n_cmp0})
+
+
+def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, float | None]) -> None:
+    present = [(data.model_id(m), s) for m, s in scores.items() if s is not None]
+    if len(present) < 2:
+        return
+    p = data.add_prompt(prompt, source)
+    for x in range(len(present)):
+        for y in range(x + 1, len(present)):
+            (a, sa), (b, sb) = present[x], present[y]
+            data.add(p, a, b, (sa - sb + 1.0) / 2.0)
+
+
+def load_files(paths: Iterable[str | os.PathLike], sources: Iterable[str] | None = None) -> Comparisons:
+    data = Comparisons()
+    paths = list(paths)
+    srcs = list(sources) if sources is not None else [None] * len(paths)
+    for path, src in zip(paths, srcs):
+        add_file(data, path, src)
+    return data
+
+
+def subset(data: Comparisons, keep_prompts: np.ndarray) -> Comparisons:
+    """The comparisons whose prompt is in ``keep_prompts`` (a boolean mask over prompts), prompts renumbered."""
+    keep_prompts = np.asarray(keep_prompts, bool)
+    new_index = np.full(len(data.prompts), -1, np.int64)
+    new_index[keep_prompts] = np.arange(int(keep_prompts.sum()))
+    out = Comparisons(prompts=[p for p, k in zip(data.prompts, keep_prompts) if k],
+                      sources=[s for s, k in zip(data.sources, keep_prompts) if k], models=list(data.models),
+                      file_stats=list(data.file_stats))
+    pi, a, b, y = data.arrays()
+    mask = keep_prompts[pi] if len(pi) else np.zeros(0, bool)
+    out.prompt_idx = new_index[pi[mask]].tolist()
+    out.model_a, out.model_b, out.label = a[mask].tolist(), b[mask].tolist(), y[mask].tolist()
+    return out

