@@ -20,11 +20,13 @@ reachable with some threshold, joined by straight lines.
   neither rewarded nor punished.
 - **Binned curve** (:func:`binned_curve`, the RouteLLM paper's evaluation):
   thresholds at the ``num_points + 1`` linearly interpolated quantiles of the
-  scores (as ``pandas.qcut(scores, num_points, retbins=True, duplicates="drop")``),
-  the last of which (the maximum score) is replaced by the smallest float above
-  it. Upstream RouteLLM used ``score > max`` for that last bin; ``score >=
-  nextafter(max)`` selects the same prompts (none), so the numbers equal the
-  paper's while following the one rule.
+  scores (as ``pandas.qcut(scores, num_points, retbins=True)``), the last of
+  which (the maximum score) is replaced by the smallest float above it, and
+  duplicate thresholds merged. Upstream RouteLLM used ``score > max`` for that
+  last bin; ``score >= nextafter(max)`` selects the same prompts (none), so the
+  numbers equal the paper's while following the one rule. (Upstream's ``qcut``
+  raised on duplicate quantiles, e.g. a router with many equal scores; here
+  they are merged, and the curve still runs from 0 to 1.)
 
 PGR (performance gap recovered) of a point: ``(Q - W) / (S - W)``; it is 0 at
 ``x = 0`` and 1 at ``x = 1``. Undefined (NaN) when ``S == W``.
@@ -47,8 +49,9 @@ PGR (performance gap recovered) of a point: ``(Q - W) / (S - W)``; it is 0 at
   exactly, so APGR = 0.5, CPT(p) = p, AUC = (W + S) / 2.
 - **Oracle** (:func:`oracle_curve`): the per-prompt curve of the ranking by
   ``d_i`` (ties in ``d`` do not change the curve). For every ``k`` it sends the
-  ``k`` prompts with the largest gain, so no router has a higher curve, APGR,
-  AUC or AIQ, or a lower CPT: the physical limit.
+  ``k`` prompts with the largest gain, so (when ``S > W``) no router has a
+  higher curve, APGR, AUC or AIQ, or a lower CPT: the physical limit. Its PGR
+  exceeds 1 where the weak model beats the strong one on some prompts.
 """
 
 from __future__ import annotations
@@ -161,9 +164,9 @@ def paper_thresholds(router_scores, num_points: int = 10) -> np.ndarray:
     r = _vector("router scores", router_scores)
     if isinstance(num_points, bool) or not isinstance(num_points, (int, np.integer)) or num_points < 1:
         raise ValueError(f"num_points must be a positive integer, got {num_points!r}")
-    edges = np.unique(np.quantile(r, np.linspace(0.0, 1.0, int(num_points) + 1)))
-    edges[-1] = above_all(r)  # edges[-1] is max(r): one rule, no special last bin
-    return edges
+    quantiles = np.quantile(r, np.linspace(0.0, 1.0, int(num_points) + 1))
+    # the last quantile is max(r); upstream's "score > max" there is "score >= above_all(r)": one rule
+    return np.unique(np.r_[quantiles[:-1], above_all(r)])
 
 
 def binned_curve(router_scores, strong, weak, num_points: int = 10) -> Curve:
@@ -175,6 +178,8 @@ def binned_curve(router_scores, strong, weak, num_points: int = 10) -> Curve:
     cum = np.r_[0.0, np.cumsum((s - w)[rank.order])]
     # prompts with r >= t are a prefix of the descending order: its length is the count
     k = np.array([np.count_nonzero(r >= t) for t in thresholds])
+    first = np.r_[True, k[1:] != k[:-1]]  # thresholds that select the same prompts give one point
+    k, thresholds = k[first], thresholds[first]
     return Curve(k / n, cum[k], thresholds, n, float(np.mean(w)), float(np.mean(s)))
 
 
@@ -498,3 +503,44 @@ def strong_fraction_interval(scores, threshold: float, *, resamples: int = 2000,
     for counts in bootstrap_counts(r.size, resamples, seed):
         values.append(counts @ hits / r.size)
     return _percentile_interval(np.concatenate(values), level)
+
+
+@dataclass(frozen=True)
+class BudgetChoice:
+    """The threshold with the best mean quality among those within a strong-call budget."""
+
+    threshold: float
+    strong_fraction: float
+    quality: float
+    pgr: float
+    budget: float
+
+    def as_dict(self) -> dict:
+        return {"threshold": self.threshold, "strong_fraction": self.strong_fraction, "quality": self.quality,
+                "pgr": self.pgr, "budget": self.budget}
+
+
+def best_threshold_under_budget(router_scores, strong, weak, budget: float) -> BudgetChoice:
+    """Threshold in [0, 1] maximising mean quality with ``fraction(score >= t) <= budget``.
+
+    Candidates are the points of the per-prompt curve (a threshold equal to a
+    distinct score, or the smallest float above every score when that is still
+    in [0, 1]); among the best, the one with the fewest strong calls (the
+    highest threshold) wins.
+    """
+    budget = float(budget)
+    if not 0.0 <= budget <= 1.0:
+        raise ValueError(f"budget must be in [0, 1], got {budget!r}")
+    curve = per_prompt_curve(router_scores, strong, weak)
+    quality = curve.quality
+    feasible = (curve.strong_fraction <= budget) & (curve.thresholds <= 1.0)
+    if not np.any(feasible):
+        raise ValueError(
+            f"no threshold in [0, 1] keeps the strong fraction within {budget:g}: the top score is 1.0 and "
+            f"{curve.strong_fraction[1]:.4f} of the prompts have it"
+        )
+    idx = np.flatnonzero(feasible)
+    best = idx[np.argmax(quality[idx])]  # argmax takes the first maximum: the fewest strong calls
+    pgr = curve.pgr[best]
+    return BudgetChoice(float(curve.thresholds[best]), float(curve.strong_fraction[best]), float(quality[best]),
+                        float(pgr), budget)
