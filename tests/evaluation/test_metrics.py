@@ -167,7 +167,7 @@ def test_binned_matches_upstream_routellm(seed):
     assert M.auc(c) == pytest.approx(up_auc, abs=1e-12)
     pgr = c.pgr
     if np.all(np.diff(pgr) > 0):  # upstream's np.interp equals the first crossing on monotone curves
-        for p, v in zip((0.2, 0.5, 0.8), up_cpt):
+        for p, v in zip((0.2, 0.5, 0.8), up_cpt, strict=True):
             assert M.cpt(c, p) == pytest.approx(v, abs=1e-12)
 
 
@@ -177,8 +177,8 @@ def test_binned_points_are_points_of_the_exact_curve():
     s, w = rng.random(300), rng.random(300)
     exact = M.per_prompt_curve(r, s, w)
     binned = M.binned_curve(r, s, w, 10)
-    lookup = dict(zip(exact.strong_fraction.tolist(), exact.gain.tolist()))
-    for x, g in zip(binned.strong_fraction, binned.gain):
+    lookup = dict(zip(exact.strong_fraction.tolist(), exact.gain.tolist(), strict=True))
+    for x, g in zip(binned.strong_fraction, binned.gain, strict=True):
         assert lookup[x] == pytest.approx(g, abs=1e-12)
 
 

@@ -36,7 +36,7 @@ def test_curve_shape(data):
         assert pgr[0] == 0.0 and pgr[-1] == 1.0
         assert c.quality[0] == pytest.approx(w.mean()) and c.quality[-1] == pytest.approx(s.mean())
         # each point is what its threshold does under the one rule
-        for t, xi, q in zip(c.thresholds, x, c.quality):
+        for t, xi, q in zip(c.thresholds, x, c.quality, strict=True):
             mask = r >= t
             assert mask.mean() == xi
             assert np.where(mask, s, w).mean() == pytest.approx(q, abs=1e-12)

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     overwrite = set(args.routers) if args.overwrite_cache == [] else set(args.overwrite_cache or [])
     start = time.perf_counter()
     scored = []
-    for name, router in zip(args.routers, routers):
+    for name, router in zip(args.routers, routers, strict=True):
         scored.append(score_router(router, benchmark, cache=cache, overwrite=name in overwrite, config=config.get(name),
                                    plugin=_plugin_tag(registry, name), batch_size=args.batch_size, label=name))
     report = evaluate_scores(benchmark, scored, strong_model=strong, weak_model=weak, num_points=args.num_points,

@@ -338,7 +338,7 @@ def load_mmlu(data_dir=None) -> BenchmarkData:
         if models is None:
             models = [STRONG, WEAK]
         total += len(p)
-        for i, (prompt, row) in enumerate(zip(p, r)):
+        for i, (prompt, row) in enumerate(zip(p, r, strict=True)):
             if prompt in bad:
                 continue
             prompts.append(prompt)

@@ -242,7 +242,7 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
                 continue
             if len(row) != len(header):
                 raise BenchmarkDataError(f"{p}: line {lineno}: {len(row)} fields, the header has {len(header)}")
-            records.append((f"{p}: line {lineno}", dict(zip(header, row))))
+            records.append((f"{p}: line {lineno}", dict(zip(header, row, strict=True))))
     else:
         raise BenchmarkDataError(f"benchmark file {str(p)!r}: unsupported extension {suffix or '(none)'!r}; use .jsonl or .csv")
     if not records:

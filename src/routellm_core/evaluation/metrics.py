@@ -427,7 +427,7 @@ def bootstrap_samples(routers_scores: Sequence, strong, weak, *, resamples: int 
             apgrs[k].append(_rows_apgr(x, pgr))
             for p in cpts[k]:
                 cpts[k][p].append(_rows_cpt(x, pgr, p))
-    return [BootstrapSamples(np.concatenate(a), {p: np.concatenate(v) for p, v in c.items()}) for a, c in zip(apgrs, cpts)]
+    return [BootstrapSamples(np.concatenate(a), {p: np.concatenate(v) for p, v in c.items()}) for a, c in zip(apgrs, cpts, strict=True)]
 
 
 def summarize_bootstrap(samples: BootstrapSamples, level: float = 0.95) -> BootstrapResult:

@@ -37,14 +37,14 @@ def format_table(report: EvalReport) -> str:
             _num(r.exact.aiq),
             "" if r.cached is None else ("hit" if r.cached else "scored"),
         ])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
     lines = [
         f"{report.benchmark}: {report.n_prompts} prompts; strong {report.strong_model} = {report.strong_quality:.4f}, "
         f"weak {report.weak_model} = {report.weak_quality:.4f}",
-        "  ".join(h.ljust(wd) for h, wd in zip(head, widths)),
+        "  ".join(h.ljust(wd) for h, wd in zip(head, widths, strict=True)),
         "  ".join("-" * wd for wd in widths),
     ]
-    lines += ["  ".join(str(c).ljust(wd) for c, wd in zip(row, widths)) for row in rows]
+    lines += ["  ".join(str(c).ljust(wd) for c, wd in zip(row, widths, strict=True)) for row in rows]
     peak = report.oracle_peak
     if peak:
         lines.append(f"oracle peak: quality {peak['quality']:.4f} with {_pct(peak['strong_fraction'])} strong calls")
@@ -70,7 +70,7 @@ def report_json(report: EvalReport, *, curves: bool = True) -> dict:
     """JSON-able results (NaN becomes null); with the binned and exact-curve points when ``curves``."""
     out = report.as_dict()
     if curves:
-        for res, entry in zip(report.results, out["results"]):
+        for res, entry in zip(report.results, out["results"], strict=True):
             entry["curve_binned"] = _curve_dict(res.binned_curve) if res.binned_curve is not None else None
             entry["curve_exact_points"] = int(res.exact_curve.strong_fraction.size)
     return _clean(out)
@@ -115,7 +115,7 @@ def write_curves_csv(report: EvalReport, path: Path) -> None:
             for label, curve in (("exact", r.exact_curve), ("binned", r.binned_curve)):
                 if curve is None:
                     continue
-                for x, q, p, t in zip(curve.strong_fraction, curve.quality, curve.pgr, curve.thresholds):
+                for x, q, p, t in zip(curve.strong_fraction, curve.quality, curve.pgr, curve.thresholds, strict=True):
                     writer.writerow([r.name, label, repr(float(x)), repr(float(q)), repr(float(p)), "" if math.isnan(t) else repr(float(t))])
 
 

@@ -146,7 +146,7 @@ def evaluate_scores(benchmark: BenchmarkData, scored: Sequence[ScoredRouter], *,
     samples = (M.bootstrap_samples([item.scores for item in scored], s, w, resamples=resamples, seed=seed,
                                    cpt_levels=cpt_levels) if resamples and scored else [None] * len(scored))
     results: list[RouterResult] = []
-    for item, sample in zip(scored, samples):
+    for item, sample in zip(scored, samples, strict=True):
         exact_curve = M.per_prompt_curve(item.scores, s, w)
         binned_curve = M.binned_curve(item.scores, s, w, num_points)
         boot = M.summarize_bootstrap(sample) if sample is not None else None

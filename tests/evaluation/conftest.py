@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def find_data_dir() -> Path | None:
+    """``$ROUTELLM_DATA_DIR`` or ``../shared/data`` next to the repository, if it holds RouteLLM's eval files."""
+    for candidate in (os.environ.get("ROUTELLM_DATA_DIR"), REPO.parent / "shared" / "data"):
+        if candidate and (Path(candidate) / "routellm-evals" / "mmlu").is_dir():
+            return Path(candidate)
+        if candidate and (Path(candidate) / "mmlu").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    found = find_data_dir()
+    if found is None:
+        pytest.skip("RouteLLM evaluation data not found: set ROUTELLM_DATA_DIR or put it at ../shared/data")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROUTELLM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("ROUTELLM_DOWNLOAD", raising=False)
