@@ -92,7 +92,7 @@ def test_missing_data_names_where_it_looked(tmp_path, monkeypatch):
     message = str(err.value)
     assert "nowhere" in message and "ROUTELLM_DATA_DIR" in message and "user cache" in message
     assert "ROUTELLM_DOWNLOAD" in message
-    with pytest.raises(BenchmarkDataError, match="--data-dir"):
+    with pytest.raises(BenchmarkDataError, match="Check --data-dir"):
         load_benchmark("mmlu", tmp_path / "empty")
 
 

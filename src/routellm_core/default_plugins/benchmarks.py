@@ -209,11 +209,13 @@ def locate(benchmark: str, data_dir=None) -> Path:
         looked.append(f"{label} {base} (and {base / SUBDIR})")
     if data_dir is None and _downloads_allowed():
         return download_files(_files_for(benchmark), user_cache_dir() / "data")
-    raise BenchmarkDataError(
-        f"benchmark {benchmark!r}: data not found; looked for {probe} in: " + "; ".join(looked)
-        + f". Pass --data-dir DIR, set ${DATA_ENV}, or set ${DOWNLOAD_ENV}=1 (routellm eval --download) "
-        f"to fetch RouteLLM's files from github.com/{UPSTREAM_REPO}"
+    hint = (
+        f"Pass --data-dir DIR, set ${DATA_ENV}, or set ${DOWNLOAD_ENV}=1 (routellm eval --download) "
+        f"to fetch RouteLLM's files from github.com/{UPSTREAM_REPO} into {user_cache_dir() / 'data'}"
     )
+    if data_dir is not None:
+        hint = "Check --data-dir (without it, $ROUTELLM_DATA_DIR, the user cache and downloads are used)"
+    raise BenchmarkDataError(f"benchmark {benchmark!r}: data not found; looked for {probe} in: " + "; ".join(looked) + f". {hint}")
 
 
 # -- parsing ----------------------------------------------------------------------------------

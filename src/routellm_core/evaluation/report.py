@@ -142,7 +142,7 @@ def write_plot(report: EvalReport, path: Path) -> None:
             ax.plot(100 * r.exact_curve.strong_fraction, r.exact_curve.quality, color="black", linewidth=1,
                     label=f"oracle (APGR {r.exact.apgr:.3f})")
     ax.axhline(report.strong_quality, color="tab:red", linestyle="--", linewidth=1, label=f"strong: {report.strong_model}")
-    ax.axhline(report.weak_quality, color="tab:blue", linestyle="--", linewidth=1, label=f"weak: {report.weak_model}")
+    ax.axhline(report.weak_quality, color="tab:gray", linestyle="--", linewidth=1, label=f"weak: {report.weak_model}")
     ax.set_xlabel("strong model calls (%)")
     ax.set_ylabel("quality")
     ax.set_title(f"{report.benchmark} ({report.n_prompts} prompts)")
