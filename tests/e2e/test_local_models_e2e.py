@@ -134,7 +134,7 @@ def test_async_concurrent_requests(aclient_factory):
         return thresholds, replies
 
     thresholds, replies = asyncio.run(main())
-    for t, reply in zip(thresholds, replies):
+    for t, reply in zip(thresholds, replies, strict=True):
         assert is_strong(reply.model) is (t == "0")
         assert reply.choices[0].message.content.strip()
 
