@@ -164,7 +164,9 @@ def paper_thresholds(router_scores, num_points: int = 10) -> np.ndarray:
     r = _vector("router scores", router_scores)
     if isinstance(num_points, bool) or not isinstance(num_points, (int, np.integer)) or num_points < 1:
         raise ValueError(f"num_points must be a positive integer, got {num_points!r}")
-    quantiles = np.quantile(r, np.linspace(0.0, 1.0, int(num_points) + 1))
+    # np.percentile of linspace * 100 is what pandas.qcut computes, to the last bit (np.quantile is
+    # not: its thresholds can differ by an ulp, which moves a score that sits exactly on a quantile)
+    quantiles = np.percentile(r, np.linspace(0.0, 1.0, int(num_points) + 1) * 100.0)
     # the last quantile is max(r); upstream's "score > max" there is "score >= above_all(r)": one rule
     return np.unique(np.r_[quantiles[:-1], above_all(r)])
 
