@@ -163,7 +163,7 @@ def write_outputs(report: EvalReport, directory: str | Path, *, plot: bool = Tru
     out.mkdir(parents=True, exist_ok=True)
     stem = slug(report.benchmark)
     paths = {"json": out / f"{stem}.json", "csv": out / f"{stem}.csv", "curves": out / f"{stem}-curves.csv"}
-    paths["json"].write_text(json.dumps(report_json(report), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    paths["json"].write_text(json.dumps(report_json(report), indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
     write_csv(report, paths["csv"])
     write_curves_csv(report, paths["curves"])
     if plot:
