@@ -121,6 +121,9 @@ def test_equal_mean_quality_gives_nan_not_a_number():
     c = M.per_prompt_curve([0.2, 0.7], s, w)
     assert math.isnan(M.apgr(c)) and math.isnan(M.cpt(c, 0.5))
     assert M.auc(c) == pytest.approx(0.25)  # quality 0.5, 0, 0.5
+    b = M.bootstrap([0.2, 0.7], s, w, resamples=50)
+    assert math.isnan(b.apgr.low) and all(math.isnan(iv.high) for iv in b.cpt.values())
+    assert math.isnan(M.paired_bootstrap([0.2, 0.7], [0.7, 0.2], s, w, resamples=50).interval.low)
 
 
 def test_binned_curve_by_hand():

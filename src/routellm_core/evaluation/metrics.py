@@ -448,6 +448,9 @@ def bootstrap(router_scores, strong, weak, *, resamples: int = 1000, seed: int =
               cpt_levels: Sequence[float] = DEFAULT_CPT_LEVELS) -> BootstrapResult:
     """Bootstrap percentile intervals (default 95 %) of the per-prompt APGR and CPT."""
     r, s, w = _inputs(router_scores, strong, weak)
+    if float(np.sum(s - w)) == 0.0:  # APGR and CPT are undefined on the sample itself: no interval either
+        nan = Interval(math.nan, math.nan, level)
+        return BootstrapResult(int(resamples), nan, {float(p): nan for p in cpt_levels}, math.nan, int(resamples))
     [samples] = bootstrap_samples([r], s, w, resamples=resamples, seed=seed, cpt_levels=cpt_levels)
     return summarize_bootstrap(samples, level)
 
@@ -488,6 +491,8 @@ def paired_bootstrap(scores_a, scores_b, strong, weak, *, resamples: int = 1000,
     a, s, w = _inputs(scores_a, strong, weak)
     b = _vector("router scores", scores_b, a.size)
     diff_point = apgr(per_prompt_curve(a, s, w)) - apgr(per_prompt_curve(b, s, w))
+    if math.isnan(diff_point):
+        return PairedComparison(diff_point, Interval(math.nan, math.nan, level), math.nan, int(resamples))
     sa, sb = bootstrap_samples([a, b], s, w, resamples=resamples, seed=seed, cpt_levels=())
     return compare_samples(diff_point, sa, sb, level)
 

@@ -141,6 +141,7 @@ def evaluate_scores(benchmark: BenchmarkData, scored: Sequence[ScoredRouter], *,
     warnings: list[str] = []
     if float(np.sum(s - w)) == 0.0:
         warnings.append(f"{strong} and {weak} have the same mean quality on {benchmark.name}: PGR, APGR and CPT are undefined")
+        resamples = 0  # no intervals around an undefined value
     elif np.mean(s) < np.mean(w):
         warnings.append(f"the 'strong' model {strong} scores lower than the 'weak' model {weak} on {benchmark.name}")
     samples = (M.bootstrap_samples([item.scores for item in scored], s, w, resamples=resamples, seed=seed,
