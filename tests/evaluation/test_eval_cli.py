@@ -206,3 +206,22 @@ def test_eval_on_the_real_data_writes_everything_and_reuses_the_cache(data_dir, 
     result = json.loads((out / "gsm8k.json").read_text(encoding="utf-8"))
     rnd = result["results"][0]
     assert rnd["cached"] is True and abs(rnd["apgr"] - 0.5) < 0.03 and abs(rnd["apgr_binned"] - 0.5) < 0.03
+
+
+def test_missing_matplotlib_skips_only_the_plot(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    bench = _write_jsonl(tmp_path / "b.jsonl", n=10)
+    out = tmp_path / "o"
+    assert main(["eval", "--routers", "random", "--benchmark", f"file:{bench}", "--output", str(out), "--bootstrap", "20"]) == 0
+    err = capsys.readouterr().err
+    assert "plot skipped" in err and "routellm-core[eval]" in err
+    assert (out / "file_b.jsonl.json").exists() and not (out / "file_b.jsonl.png").exists()

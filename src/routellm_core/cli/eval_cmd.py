@@ -8,7 +8,7 @@ import sys
 import time
 
 from ..config import load_config
-from ..errors import ConfigError
+from ..errors import ConfigError, MissingDependencyError
 
 
 def _positive_int(text: str) -> int:
@@ -103,7 +103,11 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate_scores(benchmark, scored, strong_model=strong, weak_model=weak, num_points=args.num_points,
                              resamples=args.bootstrap, seed=args.seed)
     print(format_table(report))
-    paths = write_outputs(report, args.output, plot=not args.no_plot)
+    try:
+        paths = write_outputs(report, args.output, plot=not args.no_plot)
+    except MissingDependencyError as exc:  # the numbers are written; only the picture is missing
+        print(f"routellm eval: warning: plot skipped: {exc}", file=sys.stderr)
+        paths = write_outputs(report, args.output, plot=False)
     hits = sum(1 for s in scored if s.cached)
     print(f"scores: {hits} of {len(scored)} router(s) from the cache"
           + (f" ({cache.root})" if cache is not None else " (cache off)")

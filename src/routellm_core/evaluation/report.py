@@ -167,6 +167,6 @@ def write_outputs(report: EvalReport, directory: str | Path, *, plot: bool = Tru
     write_csv(report, paths["csv"])
     write_curves_csv(report, paths["curves"])
     if plot:
+        write_plot(report, out / f"{stem}.png")
         paths["png"] = out / f"{stem}.png"
-        write_plot(report, paths["png"])
     return paths
