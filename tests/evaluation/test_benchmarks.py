@@ -55,6 +55,7 @@ def test_mt_bench_routes_on_turn_one_and_scores_both_turns(data_dir):
     assert data.prompts[0] == questions[qid]["turns"][0]
     turns = [j["score"] for j in judgements if j["question_id"] == qid and j["model"] == STRONG]
     assert len(turns) == 2 and data.model_scores(STRONG)[0] == sum(turns) / 2
+    assert questions[qid]["turns"][1] in data.extra_texts and len(data.all_texts()) == 2 * 72
     # the benchmark mean equals upstream's mean over every judgement of the kept questions
     kept = set(map(int, data.ids))
     upstream = np.mean([j["score"] for j in judgements if j["question_id"] in kept and j["model"] == WEAK])

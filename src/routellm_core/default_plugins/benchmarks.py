@@ -383,7 +383,7 @@ def load_mt_bench(data_dir=None) -> BenchmarkData:
             models.append(key[1])
     _check_pair(models, str(jpath))
     models = [STRONG, WEAK] + [m for m in models if m not in (STRONG, WEAK)]
-    prompts, ids, rows = [], [], []
+    prompts, ids, rows, second_turns = [], [], [], []
     removed = 0
     for lineno, q in enumerate(questions, 1):
         turns = q.get("turns")
@@ -400,6 +400,7 @@ def load_mt_bench(data_dir=None) -> BenchmarkData:
             except KeyError as exc:
                 raise BenchmarkDataError(f"{jpath}: no judgement for question {qid}, model {m!r}, turn {exc.args[0][2]}") from None
         prompts.append(turns[0])
+        second_turns.extend(turns[1:])
         ids.append(str(qid))
         rows.append(row)
     return BenchmarkData(
@@ -412,6 +413,7 @@ def load_mt_bench(data_dir=None) -> BenchmarkData:
         ids=ids,
         description="MT-Bench, routed on turn 1, mean GPT-4 judgement of both turns (RouteLLM outcomes), contamination removed",
         info={"root": str(root), "total": len(questions), "contaminated_removed": removed},
+        extra_texts=second_turns,
     )
 
 

@@ -60,6 +60,9 @@ class BenchmarkData:
     - ``digest``: sha256 of the data (prompts, ids, models, scores); computed when
       left empty. It is part of the score-cache key.
     - ``ids``: optional per-prompt identifiers.
+    - ``extra_texts``: other text of the benchmark that routers do not score but
+      training data must not contain (MT-Bench: the second turns); see
+      :meth:`all_texts`. Not part of the digest.
     """
 
     name: str
@@ -72,6 +75,7 @@ class BenchmarkData:
     ids: list[str] | None = None
     description: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    extra_texts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.prompts = list(self.prompts)
@@ -122,6 +126,10 @@ class BenchmarkData:
         if i == j:
             raise BenchmarkDataError(f"strong and weak model are both {strong!r}; pick two different models")
         return strong, weak, self.scores[:, i], self.scores[:, j]
+
+    def all_texts(self) -> list[str]:
+        """Every prompt and extra text of the benchmark (for decontaminating training data)."""
+        return list(self.prompts) + list(self.extra_texts)
 
     def __len__(self) -> int:
         return len(self.prompts)
