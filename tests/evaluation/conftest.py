@@ -19,6 +19,12 @@ def find_data_dir() -> Path | None:
 
 
 @pytest.fixture
+def evals_root(data_dir) -> Path:
+    """The directory holding ``mmlu/``, ``gsm8k/`` and ``mt_bench/``."""
+    return data_dir / "routellm-evals" if (data_dir / "routellm-evals").is_dir() else data_dir
+
+
+@pytest.fixture
 def data_dir() -> Path:
     found = find_data_dir()
     if found is None:

@@ -32,23 +32,23 @@ def test_registered_with_the_documented_signature():
         ("mmlu", 12556, 4, None, None),
     ],
 )
-def test_real_benchmarks_load(data_dir, name, n, removed, strong_mean, weak_mean):
+def test_real_benchmarks_load(data_dir, name, n, removed, strong_mean, weak_mean, evals_root):
     data = load_benchmark(name, data_dir)
     assert data.name == name and len(data) == n == len(data.ids) == data.scores.shape[0]
     assert data.info["contaminated_removed"] == removed
     assert (data.strong_model, data.weak_model) == (STRONG, WEAK)
-    assert len(data.digest) == 64 and data.digest == load_benchmark(name, data_dir / "routellm-evals").digest
+    assert len(data.digest) == 64 and data.digest == load_benchmark(name, evals_root).digest
     if strong_mean is not None:
         assert data.model_scores(STRONG).mean() == pytest.approx(strong_mean, abs=1e-12)
         assert data.model_scores(WEAK).mean() == pytest.approx(weak_mean, abs=1e-12)
     contaminated = {json.loads(line)["eval_prompt"] for line in
-                    open(data_dir / "routellm-evals" / name.replace("-", "_") / "contaminated_prompts.jsonl", encoding="utf-8")}
+                    open(evals_root / name.replace("-", "_") / "contaminated_prompts.jsonl", encoding="utf-8")}
     assert not contaminated & set(data.prompts)
 
 
-def test_mt_bench_routes_on_turn_one_and_scores_both_turns(data_dir):
+def test_mt_bench_routes_on_turn_one_and_scores_both_turns(data_dir, evals_root):
     data = load_benchmark("mt-bench", data_dir)
-    root = data_dir / "routellm-evals" / "mt_bench"
+    root = evals_root / "mt_bench"
     questions = {q["question_id"]: q for q in map(json.loads, open(root / "question.jsonl", encoding="utf-8"))}
     judgements = [json.loads(line) for line in open(root / "judgements.jsonl", encoding="utf-8")]
     qid = int(data.ids[0])
@@ -62,8 +62,8 @@ def test_mt_bench_routes_on_turn_one_and_scores_both_turns(data_dir):
     assert data.model_scores(WEAK).mean() == pytest.approx(upstream, abs=1e-12)
 
 
-def test_mmlu_loads_whatever_domains_exist(data_dir, tmp_path):
-    src = data_dir / "routellm-evals" / "mmlu"
+def test_mmlu_loads_whatever_domains_exist(data_dir, tmp_path, evals_root):
+    src = evals_root / "mmlu"
     dst = tmp_path / "mmlu"
     (dst / "responses").mkdir(parents=True)
     (dst / "contaminated_prompts.jsonl").write_bytes((src / "contaminated_prompts.jsonl").read_bytes())
@@ -115,42 +115,42 @@ def test_malformed_outcome_csv_names_line_and_column(tmp_path):
 # -- download path: checksum verification with local files ------------------------------------
 
 
-def _local_fetch(data_dir, tamper=False):
+def _local_fetch(root, tamper=False):
     def fetch(url):
         rel = url.split(f"/{B.UPSTREAM_PREFIX}/", 1)[1]
-        payload = (data_dir / "routellm-evals" / rel).read_bytes()
+        payload = (root / rel).read_bytes()
         return payload + b" " if tamper else payload
 
     return fetch
 
 
-def test_download_verifies_checksums(data_dir, tmp_path):
+def test_download_verifies_checksums(data_dir, evals_root, tmp_path):
     files = B._files_for("gsm8k")
-    root = B.download_files(files, tmp_path, fetch=_local_fetch(data_dir))
+    root = B.download_files(files, tmp_path, fetch=_local_fetch(evals_root))
     assert root == tmp_path / "routellm-evals"
     assert load_benchmark("gsm8k", tmp_path).digest == load_benchmark("gsm8k", data_dir).digest
     # already verified files are not fetched again
     B.download_files(files, tmp_path, fetch=lambda url: pytest.fail("fetched again"))
 
 
-def test_download_rejects_a_tampered_file(data_dir, tmp_path):
+def test_download_rejects_a_tampered_file(evals_root, tmp_path):
     with pytest.raises(BenchmarkDataError, match="checksum mismatch for gsm8k/gsm8k_responses.csv"):
-        B.download_files(["gsm8k/gsm8k_responses.csv"], tmp_path, fetch=_local_fetch(data_dir, tamper=True))
+        B.download_files(["gsm8k/gsm8k_responses.csv"], tmp_path, fetch=_local_fetch(evals_root, tamper=True))
     assert not (tmp_path / "routellm-evals" / "gsm8k" / "gsm8k_responses.csv").exists()
     assert not list((tmp_path / "routellm-evals" / "gsm8k").glob("*.part"))
 
 
-def test_download_is_used_when_allowed(data_dir, tmp_path, monkeypatch):
+def test_download_is_used_when_allowed(evals_root, tmp_path, monkeypatch):
     monkeypatch.delenv("ROUTELLM_DATA_DIR", raising=False)
     monkeypatch.setenv("ROUTELLM_DOWNLOAD", "1")
-    monkeypatch.setattr(B, "_http_get", _local_fetch(data_dir))
+    monkeypatch.setattr(B, "_http_get", _local_fetch(evals_root))
     data = get_registry().get("benchmarks", "mt-bench").factory()
     assert len(data) == 72
     assert (tmp_path / "cache" / "data" / "routellm-evals" / "mt_bench" / "judgements.jsonl").exists()
 
 
-def test_upstream_manifest_matches_the_local_copies(data_dir):
+def test_upstream_manifest_matches_the_local_copies(evals_root):
     for rel in B.UPSTREAM_FILES:
-        B.verify_file(data_dir / "routellm-evals" / rel, rel)
+        B.verify_file(evals_root / rel, rel)
     assert B.upstream_url("gsm8k/test.jsonl", "abc123") == (
         "https://raw.githubusercontent.com/lm-sys/RouteLLM/abc123/routellm/evals/gsm8k/test.jsonl")
