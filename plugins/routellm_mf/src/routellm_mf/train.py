@@ -97,55 +97,72 @@ def split_prompts(n: int, val_fraction: float, seed: int) -> np.ndarray:
 def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: np.ndarray, val_prompt: np.ndarray,
                n_models: int, *, dim: int, seed: int, epochs: int, patience: int, batch_size: int, lr: float,
                weight_decay: float, progress: bool = True, log=print) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Train one MF model on comparisons; early stopping on the validation prompts' comparisons."""
+    """Train one MF model on comparisons; early stopping on the validation prompts' comparisons.
+
+    Batches are groups of prompts (``batch_size`` comparisons on average): each prompt is projected
+    once per step and all its comparisons are scored from that projection.
+    """
     import torch
 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     Zt = torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
-    is_val = val_prompt[pi]
-    tr = np.nonzero(~is_val)[0]
-    va = np.nonzero(is_val)[0]
+    order = np.argsort(pi, kind="stable")
+    pi, a, b, y = pi[order], a[order], b[order], y[order]
+    n_prompts = len(val_prompt)
+    starts = np.searchsorted(pi, np.arange(n_prompts + 1))
+    counts = np.diff(starts)
+    train_prompts = np.nonzero(~val_prompt & (counts > 0))[0]
+    val_prompts = np.nonzero(val_prompt & (counts > 0))[0]
+    per_prompt = max(1.0, float(counts[train_prompts].mean())) if len(train_prompts) else 1.0
+    prompts_per_step = max(1, int(batch_size / per_prompt))
+    t_a, t_b, t_y = (torch.from_numpy(x) for x in (a, b, y))
+    t_pi = torch.from_numpy(pi)
     P = torch.nn.Parameter(torch.randn(n_models, dim, generator=gen) * 0.1)
     W = torch.nn.Parameter(torch.randn(dim, Z.shape[1], generator=gen) / np.sqrt(Z.shape[1]))
     c = torch.nn.Parameter(torch.randn(dim, generator=gen) / np.sqrt(dim))
     params = [P, W, c]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    t_pi, t_a, t_b, t_y = (torch.from_numpy(x) for x in (pi, a, b, y))
 
-    def logits(idx: torch.Tensor) -> torch.Tensor:
-        u = Zt[t_pi[idx]] @ W.T  # (n, dim)
+    def comparisons_of(prompts: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.arange(starts[p], starts[p + 1]) for p in prompts]) if len(prompts) else np.zeros(0, np.int64)
+
+    def loss_of(prompts: np.ndarray, reduction: str = "mean") -> torch.Tensor:
+        idx = torch.from_numpy(comparisons_of(prompts))
+        local = torch.full((n_prompts,), -1, dtype=torch.long)
+        local[torch.from_numpy(prompts)] = torch.arange(len(prompts))
+        u = Zt[torch.from_numpy(prompts)] @ W.T  # (prompts, dim)
         Pn = torch.nn.functional.normalize(P, dim=1)
-        return ((Pn[t_a[idx]] - Pn[t_b[idx]]) * u) @ c
+        logit = ((Pn[t_a[idx]] - Pn[t_b[idx]]) * u[local[t_pi[idx]]]) @ c
+        return torch.nn.functional.binary_cross_entropy_with_logits(logit, t_y[idx], reduction=reduction), len(idx)
 
     def val_loss() -> float:
-        if len(va) == 0:
+        if len(val_prompts) == 0:
             return float("nan")
         with torch.no_grad():
-            total = 0.0
-            for s in range(0, len(va), 65536):
-                idx = torch.from_numpy(va[s:s + 65536])
-                total += float(torch.nn.functional.binary_cross_entropy_with_logits(logits(idx), t_y[idx], reduction="sum"))
-            return total / len(va)
+            total, n = 0.0, 0
+            for s in range(0, len(val_prompts), 2048):
+                l, k = loss_of(val_prompts[s:s + 2048], "sum")
+                total, n = total + float(l), n + k
+            return total / max(n, 1)
 
-    best = (float("inf"), None, 0)
+    best = (float("inf"), [p.detach().clone() for p in params], 0)
     history = []
     bad = 0
     for epoch in range(1, epochs + 1):
-        perm = tr[torch.randperm(len(tr), generator=gen).numpy()]
-        total = 0.0
-        steps = range(0, len(perm), batch_size)
+        perm = train_prompts[torch.randperm(len(train_prompts), generator=gen).numpy()]
+        total, seen = 0.0, 0
+        steps = range(0, len(perm), prompts_per_step)
         for s in _progress(steps, len(steps), f"seed {seed} epoch {epoch}", progress):
-            idx = torch.from_numpy(perm[s:s + batch_size])
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits(idx), t_y[idx])
+            loss, k = loss_of(perm[s:s + prompts_per_step])
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total, seen = total + float(loss.detach()) * k, seen + k
         vl = val_loss()
-        history.append({"epoch": epoch, "train_loss": total / max(len(tr), 1), "val_loss": vl})
-        log(f"  seed {seed} epoch {epoch}: train loss {total / max(len(tr), 1):.5f}  validation loss {vl:.5f}")
-        if len(va) == 0 or vl < best[0] - 1e-5:
+        history.append({"epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": vl})
+        log(f"  seed {seed} epoch {epoch}: train loss {total / max(seen, 1):.5f}  validation loss {vl:.5f}")
+        if len(val_prompts) == 0 or vl < best[0] - 1e-5:
             best = (vl, [p.detach().clone() for p in params], epoch)
             bad = 0
         else:

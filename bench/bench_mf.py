@@ -1,0 +1,153 @@
+"""Speed of the mf router with the local embedder (routellm-mf + routellm-minilm).
+
+Measures, in one run on this machine:
+  * one-prompt routing decision latency (p50/p90/p99 of Router.route on single prompts),
+  * batch scoring throughput on the MMLU prompts of the evaluation data (prompts/s),
+  * the same prompts scored one by one, and the batched / one-by-one ratio.
+
+    python bench/bench_mf.py --data-dir ../shared/data [--embedder minilm] [--limit N] [--threads 2]
+
+Embedding caches are off: every prompt is embedded. Prints machine information first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def machine_info(threads: int | None) -> dict:
+    import numpy
+    import torch
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
+            "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "numpy": numpy.__version__, "requested_threads": threads}
+
+
+def mmlu_prompts(data_dir: Path) -> list[str]:
+    root = data_dir / "routellm-evals" if (data_dir / "routellm-evals").is_dir() else data_dir
+    csv.field_size_limit(2**31 - 1)
+    prompts = []
+    for f in sorted(glob.glob(str(root / "mmlu" / "responses" / "*.csv"))):
+        with open(f, newline="", encoding="utf-8") as fh:
+            prompts += [r["prompt"] for r in csv.DictReader(fh)]
+    return prompts
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
+    ap.add_argument("--embedder", default=None, help="embedder name (default: the checkpoint's, minilm)")
+    ap.add_argument("--embedder-kwargs", default=None, help="JSON kwargs for the embedder")
+    ap.add_argument("--checkpoint", default=None, help="MF checkpoint (default: the shipped one)")
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N MMLU prompts for the batch test (0 = all)")
+    ap.add_argument("--single", type=int, default=300, help="prompts for the one-by-one / latency test")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    args = ap.parse_args(argv)
+
+    import numpy as np
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from routellm_core.plugins import get_registry
+
+    info = machine_info(args.threads)
+    print("machine:", json.dumps(info))
+    prompts = mmlu_prompts(Path(args.data_dir))
+    if not prompts:
+        print(f"no MMLU prompts under {args.data_dir}", file=sys.stderr)
+        return 2
+    if args.limit:
+        prompts = prompts[: args.limit]
+    config = {}
+    if args.checkpoint:
+        config["checkpoint"] = args.checkpoint
+    if args.embedder:
+        config["embedder"] = args.embedder
+    if args.embedder_kwargs:
+        config["embedder_kwargs"] = json.loads(args.embedder_kwargs)
+    t0 = time.perf_counter()
+    router = get_registry().create_router("mf", config)
+    load_s = time.perf_counter() - t0
+    print(f"router: {json.dumps(router.describe())}  (built in {load_s:.2f} s)")
+
+    rng = np.random.default_rng(0)
+    sample = [prompts[i] for i in rng.choice(len(prompts), size=min(args.single, len(prompts)), replace=False)]
+    for p in sample[:10]:  # warm-up
+        router.route(p, 0.5)
+    lat = []
+    for p in sample:
+        t = time.perf_counter()
+        router.route(p, 0.5)
+        lat.append(time.perf_counter() - t)
+    one_by_one_rate = len(sample) / sum(lat)
+    short = ["What is the capital of France?", "Write a haiku about autumn.", "Explain recursion to a child.",
+             "How do I reverse a list in Python?", "Is 97 a prime number?"] * 20
+    lat_short = []
+    for p in short:
+        t = time.perf_counter()
+        router.route(p, 0.5)
+        lat_short.append(time.perf_counter() - t)
+
+    router.score(prompts[:64])  # warm-up
+    t = time.perf_counter()
+    scores = router.score(prompts)
+    batch_s = time.perf_counter() - t
+    batch_rate = len(prompts) / batch_s
+    sample_batch_t = time.perf_counter()
+    router.score(sample)
+    sample_batch_rate = len(sample) / (time.perf_counter() - sample_batch_t)
+
+    results = {
+        "machine": info,
+        "router": router.describe(),
+        "one_prompt_latency_ms_mmlu": {"p50": 1000 * statistics.median(lat), "p90": 1000 * percentile(lat, 0.9),
+                                       "p99": 1000 * percentile(lat, 0.99), "n": len(lat)},
+        "one_prompt_latency_ms_short": {"p50": 1000 * statistics.median(lat_short), "p90": 1000 * percentile(lat_short, 0.9),
+                                        "n": len(lat_short)},
+        "batch_mmlu": {"prompts": len(prompts), "seconds": batch_s, "prompts_per_s": batch_rate},
+        "one_by_one_prompts_per_s": one_by_one_rate,
+        "batched_same_sample_prompts_per_s": sample_batch_rate,
+        "batched_over_one_by_one": sample_batch_rate / one_by_one_rate,
+        "mean_score": float(np.mean(scores)),
+    }
+    lm, ls = results["one_prompt_latency_ms_mmlu"], results["one_prompt_latency_ms_short"]
+    print(f"one-prompt decision (MMLU prompts, n={lm['n']}): p50 {lm['p50']:.1f} ms, p90 {lm['p90']:.1f} ms, p99 {lm['p99']:.1f} ms")
+    print(f"one-prompt decision (short chat prompts, n={ls['n']}): p50 {ls['p50']:.1f} ms, p90 {ls['p90']:.1f} ms")
+    print(f"batch scoring, {len(prompts)} MMLU prompts: {batch_s:.1f} s = {batch_rate:.0f} prompts/s")
+    print(f"same {len(sample)} prompts: batched {sample_batch_rate:.0f} prompts/s vs one by one {one_by_one_rate:.0f} prompts/s "
+          f"-> ratio {results['batched_over_one_by_one']:.2f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
