@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "routellm_core.cli", "serve", "--routers", *enabled,
                "--strong-model", f"openai/{STRONG}", "--weak-model", f"openai/{WEAK}",
                "--strong-base-url", models.base_url(STRONG), "--weak-base-url", models.base_url(WEAK),
-               "--api-key", "sk-local-no-key-needed", "--host", args.host, "--port", str(port)]
+               "--api-key", "sk-local-no-key-needed", "--threshold", f"{router}={threshold!r}",
+               "--timeout", "300", "--host", args.host, "--port", str(port)]
         server_log = log_dir / "routellm-serve.log"
         t = time.monotonic()
         with open(server_log, "wb") as fh:
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 model=model_name, messages=[{"role": "user", "content": prompt}], max_tokens=args.max_tokens)
             reply = raw.parse()
             score = float(raw.headers.get("x-routellm-score", "nan"))
-            route = "strong" if STRONG in reply.model else "weak"
+            route = raw.headers.get("x-routellm-tier") or ("strong" if STRONG in reply.model else "weak")
             counts[route] += 1
             answer = (reply.choices[0].message.content or "").strip()
             log("")
