@@ -370,3 +370,34 @@ def test_bare_model_with_base_url_is_openai_compatible():
 
     assert build_endpoint("smollm2", "http://127.0.0.1:8080/v1", None).model == "openai/smollm2"
     assert build_endpoint("gpt-4o", None, None).model == "gpt-4o"
+
+
+# -- both upstream clients ----------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["litellm", "openai"])
+def test_upstream_clients_agree(mode):
+    with EchoUpstream() as up, EchoUpstream(fail_rate=1.0) as bad, EchoUpstream(stall_rate=1.0, stall_seconds=3) as slow:
+        with serve(make_settings(up, upstream_client=mode)) as s:
+            c = client(s)
+            r = c.chat.completions.create(model="router-random-0", messages=USER, max_tokens=5)
+            assert r.model == STRONG and r.choices[0].message.content == "[strong-echo] What is 2 + 2?"
+            chunks = list(c.chat.completions.create(model="router-random-1", messages=USER, stream=True,
+                                                    stream_options={"include_usage": True}))
+            assert {ch.model for ch in chunks} == {WEAK}
+            assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == "[weak-echo] What is 2 + 2?"
+            assert s.server.metrics.tokens.get(model=WEAK, kind="completion") > 0
+        with serve(make_settings(bad, upstream_client=mode)) as s:
+            with pytest.raises(openai.APIStatusError) as info:
+                client(s).chat.completions.create(model="router-random-0", messages=USER)
+            assert info.value.status_code == 502 and "injected fault" in info.value.message
+        with serve(make_settings(slow, upstream_client=mode, timeout=0.3)) as s:
+            with pytest.raises(openai.APIStatusError) as info:
+                client(s).chat.completions.create(model="router-random-0", messages=USER)
+            assert info.value.status_code == 504
+
+
+def test_upstream_client_openai_needs_compatible_endpoint():
+    from routellm_core.errors import ConfigError
+    from routellm_core.server import create_app
+
+    with pytest.raises(ConfigError, match="upstream_client='openai'"):
+        create_app(ServerSettings(routers=["random"], strong_model="gpt-4o", weak_model="gpt-4o-mini", upstream_client="openai"))

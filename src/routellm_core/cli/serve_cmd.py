@@ -64,6 +64,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         help="threshold listed by /v1/models for one router (repeatable)")
     parser.add_argument("--routing-policy", choices=("last_user", "conversation"), default="last_user",
                         help="what the router scores: the last user turn (default) or the whole conversation")
+    parser.add_argument("--upstream-client", choices=("auto", "litellm", "openai"), default="auto",
+                        help="auto (default): a pooled OpenAI client for 'openai/<model>' with a base URL, litellm otherwise")
+    parser.add_argument("--timeout-keep-alive", type=int, default=75,
+                        help="seconds an idle client connection is kept open (default 75, above common client pool expiries)")
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
     return parser
@@ -83,6 +87,7 @@ def settings_from_args(args: argparse.Namespace):
         weak_base_url=args.weak_base_url, weak_api_key=args.weak_api_key,
         server_api_keys=keys, fallback=args.fallback, timeout=args.timeout, max_body_bytes=args.max_body_bytes,
         default_threshold=args.default_threshold, thresholds=dict(args.threshold), routing_policy=args.routing_policy,
+        upstream_client=args.upstream_client,
     )
 
 
@@ -108,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
           f"weak={app.state.routellm.controller.weak.model}; {auth}; fallback {'on' if settings.fallback else 'off'}; "
           f"timeout {settings.timeout:g}s", file=sys.stderr, flush=True)
     common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=not args.no_access_log,
-                  timeout_graceful_shutdown=5)
+                  timeout_graceful_shutdown=5, timeout_keep_alive=args.timeout_keep_alive)
     if args.workers == 1:
         uvicorn.run(app, **common)
     else:

@@ -15,6 +15,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from .limits import BodySizeLimitMiddleware
 from .metrics import ServerMetrics
 from .schemas import ChatCompletionRequest
 from .settings import ServerSettings
+from .upstream import UpstreamCaller
 
 logger = logging.getLogger("routellm.server")
 
@@ -55,6 +57,8 @@ def build_endpoint(model: str, base_url: str | None, api_key: str | None) -> Mod
     model = model.strip()
     if base_url and "/" not in model:
         model = f"openai/{model}"
+    if base_url and model.startswith("openai/") and not api_key and not os.environ.get("OPENAI_API_KEY"):
+        api_key = "no-key"  # local OpenAI-compatible servers (llama.cpp, vLLM) need none, but the client insists on one
     return ModelEndpoint(model=model, api_base=base_url or None, api_key=api_key or None)
 
 
@@ -142,14 +146,10 @@ async def _anext(iterator: Any) -> tuple[bool, Any]:
 
 
 async def _aclose(stream: Any) -> None:
-    for target in (stream, getattr(stream, "completion_stream", None), getattr(stream, "response", None)):
-        close = getattr(target, "aclose", None) if target is not None else None
-        if close is not None:
-            try:
-                await close()
-            except Exception:  # best effort: the client is gone or the stream already ended
-                pass
-            return
+    try:
+        await stream.aclose()
+    except Exception:  # best effort: the client is gone or the stream already ended
+        pass
 
 
 @dataclass
@@ -158,7 +158,8 @@ class _Call:
 
     endpoint: ModelEndpoint
     response: Any = None  # non-streaming response
-    stream: Any = None  # async iterator of chunks
+    source: Any = None  # the upstream stream (has aclose)
+    stream: Any = None  # async iterator of its chunks
     first: Any = None  # the first chunk (already read, so failures before it can fall back)
     empty: bool = False
     started: float = 0.0
@@ -178,6 +179,9 @@ class RouterServer:
         self._secrets = [s for s in (settings.api_key, settings.strong_api_key, settings.weak_api_key,
                                      *settings.server_api_keys) if s and len(s) >= 4]
         self._unmapped_cost: set[str] = set()
+        self.caller = UpstreamCaller(controller, settings.upstream_client, retries=settings.upstream_retries)
+        for endpoint in (controller.strong, controller.weak):
+            self.caller.direct(endpoint)  # upstream_client="openai" with an endpoint it cannot serve fails now
         self.metrics.in_flight.inc(0)
 
     # -- auth ------------------------------------------------------------------------
@@ -238,11 +242,9 @@ class RouterServer:
         call = _Call(endpoint=endpoint, started=time.perf_counter())
         try:
             result = await asyncio.wait_for(
-                self.controller.acall_model(endpoint, messages=messages, stream=stream, timeout=timeout,
-                                            max_retries=self.settings.upstream_retries, **params),
-                timeout=timeout,
-            )
+                self.caller.call(endpoint, messages=messages, stream=stream, timeout=timeout, **params), timeout=timeout)
             if stream:
+                call.source = result
                 call.stream = result.__aiter__()
                 elapsed = time.perf_counter() - call.started
                 has_first, call.first = await asyncio.wait_for(_anext(call.stream), timeout=max(0.001, timeout - elapsed))
@@ -256,8 +258,8 @@ class RouterServer:
             self.metrics.upstream_errors.inc(model=endpoint.model, type=error.metric_type)
             self.metrics.upstream_latency.observe(time.perf_counter() - call.started, model=endpoint.model,
                                                   stream=str(stream).lower(), outcome=error.metric_type)
-            if call.stream is not None:
-                await _aclose(result)
+            if call.source is not None:
+                await _aclose(call.source)
             logger.warning("upstream call to %s failed: %s", endpoint.model, _clip(error.message, 300))
             raise error from None
         if not stream:
@@ -410,7 +412,7 @@ class RouterServer:
             self.metrics.upstream_latency.observe(time.perf_counter() - call.started, model=model, stream="true",
                                                   outcome=outcome)
             if outcome != "ok":
-                await _aclose(call.stream)
+                await _aclose(call.source)
 
     # -- models ---------------------------------------------------------------------------
     def model_list(self) -> dict[str, Any]:

@@ -38,6 +38,8 @@ class ServerSettings:
             for each router (``thresholds`` overrides per router).
         routing_policy: ``last_user`` or ``conversation`` (what the router scores).
         upstream_retries: retries inside the upstream client (0: fallback is the retry).
+        upstream_client: ``auto`` (a pooled OpenAI client for ``openai/<model>`` endpoints with a
+            base URL, litellm for the rest), ``litellm`` (always), or ``openai`` (always direct).
         static_dir: directory of the chat page (default: the package's ``static/``).
     """
 
@@ -59,6 +61,7 @@ class ServerSettings:
     thresholds: dict[str, float] = field(default_factory=dict)
     routing_policy: str = "last_user"
     upstream_retries: int = 0
+    upstream_client: str = "auto"
     static_dir: str | None = None
 
     def __post_init__(self) -> None:
@@ -78,6 +81,8 @@ class ServerSettings:
             raise ConfigError(f"max_body_bytes must be an integer >= 1024, got {self.max_body_bytes!r}")
         if not isinstance(self.upstream_retries, int) or self.upstream_retries < 0:
             raise ConfigError(f"upstream_retries must be a non-negative integer, got {self.upstream_retries!r}")
+        if self.upstream_client not in ("auto", "litellm", "openai"):
+            raise ConfigError(f"upstream_client must be auto, litellm or openai, got {self.upstream_client!r}")
         self.default_threshold = validate_threshold(self.default_threshold)
         self.thresholds = {str(k): validate_threshold(v) for k, v in dict(self.thresholds).items()}
 

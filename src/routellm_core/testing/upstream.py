@@ -43,6 +43,8 @@ class EchoUpstream:
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self.calls: list[dict[str, Any]] = []
+        #: keep every request body in ``calls`` (turn off for long load runs)
+        self.record_calls = True
         self._server = _Server((host, port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -108,7 +110,8 @@ class EchoUpstream:
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                     return
-                upstream.calls.append(body)
+                if upstream.record_calls:
+                    upstream.calls.append(body)
                 fate = upstream._draw()
                 if upstream.delay:
                     time.sleep(upstream.delay)
@@ -160,3 +163,34 @@ def _last_user_text(messages: list) -> str:
             if isinstance(content, list):
                 return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
     return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m routellm_core.testing.upstream --port 0 --fail-rate 0.1``: prints the base URL, serves until killed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="loopback OpenAI-compatible echo server with fault injection")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--fail-rate", type=float, default=0.0)
+    parser.add_argument("--stall-rate", type=float, default=0.0)
+    parser.add_argument("--stall-seconds", type=float, default=30.0)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    upstream = EchoUpstream(host=args.host, port=args.port, fail_rate=args.fail_rate, stall_rate=args.stall_rate,
+                            stall_seconds=args.stall_seconds, delay=args.delay, seed=args.seed)
+    upstream.record_calls = False
+    upstream.start()
+    print(upstream.base_url, flush=True)
+    try:
+        upstream._thread.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        upstream.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
