@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import subprocess
@@ -186,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"calibrating {router!r} failed ({exc}); falling back to the random router")
             router = "random"
             result = calibrate(router, sample, args.strong_fraction)
-        threshold = float(result["threshold"])
+        # 5 decimals for a readable model name, rounded down: never fewer prompts to the strong model
+        threshold = math.floor(float(result["threshold"]) * 1e5) / 1e5
         log(f"calibrated on {source} in {time.monotonic() - t:.1f} s: threshold {threshold:.5f} sends "
             f"{result['strong_fraction_on_sample']:.0%} of them to the strong model (target {args.strong_fraction:.0%})")
     from routellm_core.threshold import format_model_name
