@@ -99,3 +99,18 @@ def test_fuzz_auth_header(served_auth, auth):
         r = client.post("/v1/chat/completions", headers={"Authorization": header},
                         json={"model": "router-random-0", "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code in (200, 401, 400), r.text
+
+
+@pytest.fixture(scope="module")
+def http_litellm(upstream):
+    from .conftest import make_settings, serve
+
+    with serve(make_settings(upstream, upstream_client="litellm")) as s:
+        with httpx.Client(base_url=s.base_url, timeout=30) as client:
+            yield client
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=bodies)
+def test_fuzz_structured_bodies_through_litellm(http_litellm, body):
+    check(http_litellm.post("/v1/chat/completions", content=json.dumps(body)))

@@ -12,6 +12,7 @@ at ``/`` and ``/chat`` when ``static/chat.html`` exists.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -440,8 +441,13 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
     controller = controller or build_controller(settings)
     server = RouterServer(settings, controller)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await server.caller.aclose()
+
     app = FastAPI(title="routellm", version=__version__, description="OpenAI-compatible LLM router server",
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.routellm = server
 
     def count_rejected(status: int) -> None:

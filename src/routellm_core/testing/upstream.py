@@ -42,6 +42,8 @@ class EchoUpstream:
         self.fail_rate, self.stall_rate, self.stall_seconds, self.delay = fail_rate, stall_rate, stall_seconds, delay
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
+        #: how many chat calls were answered normally, failed, or stalled (also served at ``GET /stats``)
+        self.stats: dict[str, int] = {"ok": 0, "fail": 0, "stall": 0}
         self.calls: list[dict[str, Any]] = []
         #: keep every request body in ``calls`` (turn off for long load runs)
         self.record_calls = True
@@ -70,11 +72,9 @@ class EchoUpstream:
     def _draw(self) -> str:
         with self._rng_lock:
             x = self._rng.random()
-        if x < self.fail_rate:
-            return "fail"
-        if x < self.fail_rate + self.stall_rate:
-            return "stall"
-        return "ok"
+            fate = "fail" if x < self.fail_rate else "stall" if x < self.fail_rate + self.stall_rate else "ok"
+            self.stats[fate] += 1
+        return fate
 
     def _handler(self):
         upstream = self
@@ -95,7 +95,11 @@ class EchoUpstream:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/") == "/v1/models":
+                if self.path.rstrip("/") == "/stats":
+                    with upstream._rng_lock:
+                        stats = dict(upstream.stats)
+                    self._send_json(200, stats)
+                elif self.path.rstrip("/") == "/v1/models":
                     self._send_json(200, {"object": "list", "data": [{"id": "echo", "object": "model", "owned_by": "test"}]})
                 else:
                     self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
