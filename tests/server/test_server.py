@@ -119,7 +119,7 @@ def test_async_client_concurrent(served):
         return prompts, results, text
 
     prompts, results, text = asyncio.run(main())
-    for prompt, r in zip(prompts, results):
+    for prompt, r in zip(prompts, results, strict=True):
         assert r.choices[0].message.content.endswith(prompt)
         assert r.model in (STRONG, WEAK)
     assert {r.model for r in results} == {STRONG, WEAK}  # 20 uniform scores at 0.5: both models used
@@ -401,3 +401,46 @@ def test_upstream_client_openai_needs_compatible_endpoint():
 
     with pytest.raises(ConfigError, match="upstream_client='openai'"):
         create_app(ServerSettings(routers=["random"], strong_model="gpt-4o", weak_model="gpt-4o-mini", upstream_client="openai"))
+
+
+def test_stream_stalling_mid_way_ends_with_an_error_event():
+    with EchoUpstream(stream_stall_after=2, stall_seconds=5) as up, serve(make_settings(up, timeout=0.5)) as s:
+        with httpx.Client(base_url=s.base_url, timeout=10) as http:
+            with http.stream("POST", "/v1/chat/completions",
+                             json={"model": "router-random-0", "messages": USER, "stream": True}) as r:
+                assert r.status_code == 200
+                events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+        assert len(events) == 4 and events[-1] == "[DONE]"
+        assert json.loads(events[0])["object"] == "chat.completion.chunk"
+        error = json.loads(events[2])["error"]
+        assert error["code"] == "upstream_timeout"
+        # the openai SDK raises on the error event instead of returning a silently truncated answer
+        with pytest.raises(openai.APIError, match="did not answer within"):
+            list(client(s).chat.completions.create(model="router-random-0", messages=USER, stream=True))
+        text = httpx.get(s.base_url + "/metrics").text
+        assert 'type="upstream_timeout_mid_stream"' in text
+
+
+def test_serve_cli_fails_fast(capsys):
+    from routellm_core.cli import main
+
+    assert main(["serve", "--routers", "nope", "--strong-model", "gpt-4o", "--weak-model", "gpt-4o-mini"]) == 2
+    assert "unknown router 'nope'" in capsys.readouterr().err
+    assert main(["serve", "--routers", "random", "--strong-model", "no-provider-model", "--weak-model", "gpt-4o-mini"]) == 2
+    assert "litellm cannot call model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "--routers", "random", "--strong-model", "a", "--weak-model", "b", "--timeout", "-1"])
+
+
+def test_serve_cli_settings(monkeypatch):
+    from routellm_core.cli import build_parser
+    from routellm_core.cli.serve_cmd import settings_from_args
+
+    monkeypatch.setenv("ROUTELLM_SERVER_API_KEY", "k1, k2")
+    args = build_parser().parse_args(["serve", "--routers", "random", "--strong-model", "s", "--weak-model", "w",
+                                      "--base-url", "http://127.0.0.1:1/v1", "--fallback", "--timeout", "7",
+                                      "--threshold", "random=0.25", "--upstream-client", "litellm"])
+    settings = settings_from_args(args)
+    assert settings.server_api_keys == ["k1", "k2"] and settings.fallback and settings.timeout == 7
+    assert settings.threshold_for("random") == 0.25 and settings.upstream_client == "litellm"
+    assert "k1" not in repr(settings)

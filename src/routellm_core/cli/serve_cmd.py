@@ -93,8 +93,8 @@ def settings_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     try:
-        import uvicorn  # noqa: F401
         import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
     except ModuleNotFoundError as exc:
         raise MissingDependencyError(exc.name or "fastapi", "routellm serve", "pip install 'routellm-core[serve]'") from None
     import uvicorn

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -56,6 +57,8 @@ def build_endpoint(model: str, base_url: str | None, api_key: str | None) -> Mod
     if not isinstance(model, str) or not model.strip():
         raise ConfigError(f"model names must be non-empty strings, got {model!r}")
     model = model.strip()
+    if not model.isascii() or not model.isprintable():
+        raise ConfigError(f"model names must be printable ASCII (they are sent in response headers), got {model!r}")
     if base_url and "/" not in model:
         model = f"openai/{model}"
     if base_url and model.startswith("openai/") and not api_key and not os.environ.get("OPENAI_API_KEY"):
@@ -110,6 +113,7 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
 
 
 def _depth(value: Any) -> int:
+    """Nesting depth of containers (iterative: deep input cannot exhaust the stack)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -117,11 +121,25 @@ def _depth(value: Any) -> int:
             deepest = depth
             if deepest > MAX_JSON_DEPTH:
                 return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
     return deepest
+
+
+def parse_request(body: bytes) -> ChatCompletionRequest:
+    """Parse and validate a chat completion body; APIError(400) says what is wrong."""
+    payload = parse_json_body(body)
+    try:
+        return ChatCompletionRequest.model_validate(payload)
+    except ValidationError as exc:
+        message, param = validation_message(exc.errors(include_url=False, include_input=False))
+        raise APIError(400, message, param=param, code="invalid_request") from None
+
+
+#: bodies above this size are parsed in a worker thread, so a big body never stalls the event loop
+PARSE_IN_THREAD_BYTES = 64 * 1024
 
 
 def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
@@ -315,12 +333,8 @@ class RouterServer:
         headers: dict[str, str] = {"x-request-id": uuid.uuid4().hex}
         try:
             self.check_auth(request)
-            payload = parse_json_body(await request.body())
-            try:
-                chat = ChatCompletionRequest.model_validate(payload)
-            except ValidationError as exc:
-                message, param = validation_message(exc.errors(include_url=False, include_input=False))
-                raise APIError(400, message, param=param, code="invalid_request") from None
+            body = await request.body()
+            chat = await asyncio.to_thread(parse_request, body) if len(body) > PARSE_IN_THREAD_BYTES else parse_request(body)
             messages = chat.message_dicts()
             t0 = time.perf_counter()
             try:
@@ -413,7 +427,8 @@ class RouterServer:
             self.metrics.upstream_latency.observe(time.perf_counter() - call.started, model=model, stream="true",
                                                   outcome=outcome)
             if outcome != "ok":
-                await _aclose(call.source)
+                with anyio.CancelScope(shield=True):  # the client may be gone: still release the upstream connection
+                    await _aclose(call.source)
 
     # -- models ---------------------------------------------------------------------------
     def model_list(self) -> dict[str, Any]:

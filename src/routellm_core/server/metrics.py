@@ -22,7 +22,7 @@ def _escape(value: str) -> str:
 
 
 def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
-    parts = [f'{n}="{_escape(str(v))}"' for n, v in zip(names, values)]
+    parts = [f'{n}="{_escape(str(v))}"' for n, v in zip(names, values, strict=True)]
     if extra:
         parts.append(extra)
     return "{" + ",".join(parts) + "}" if parts else ""
@@ -95,7 +95,7 @@ class Histogram(_Metric):
     def lines(self) -> Iterable[str]:
         for key, row in sorted(self.values.items()):
             cumulative = 0
-            for bound, n in zip(self.buckets, row):
+            for bound, n in zip(self.buckets, row[: len(self.buckets)], strict=True):
                 cumulative += n
                 le = 'le="' + _num(bound) + '"'
                 yield f"{self.name}_bucket{_labels(self.label_names, key, le)} {cumulative}"

@@ -34,12 +34,15 @@ class EchoUpstream:
         fail_rate: fraction of chat calls answered with HTTP 500.
         stall_rate: fraction of chat calls that sleep ``stall_seconds`` before answering.
         delay: seconds every chat call waits before answering.
+        stream_stall_after: streamed answers stall (``stall_seconds``) after this many chunks.
         seed: seed of the fault draw.
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, fail_rate: float = 0.0, stall_rate: float = 0.0,
-                 stall_seconds: float = 30.0, delay: float = 0.0, seed: int = 0) -> None:
+                 stall_seconds: float = 30.0, delay: float = 0.0, seed: int = 0, stream_stall_after: int | None = None) -> None:
         self.fail_rate, self.stall_rate, self.stall_seconds, self.delay = fail_rate, stall_rate, stall_seconds, delay
+        #: when set, every streamed answer sleeps ``stall_seconds`` after sending this many chunks
+        self.stream_stall_after = stream_stall_after
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         #: how many chat calls were answered normally, failed, or stalled (also served at ``GET /stats``)
@@ -142,6 +145,9 @@ class EchoUpstream:
                         chunk = {"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": created, "model": model,
                                  "choices": [{"index": 0, "delta": ({"role": "assistant", "content": piece} if i == 0 else {"content": piece}), "finish_reason": None}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        if upstream.stream_stall_after is not None and i + 1 == upstream.stream_stall_after:
+                            self.wfile.flush()
+                            time.sleep(upstream.stall_seconds)
                     final = {"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": created, "model": model,
                              "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
                              "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}}
