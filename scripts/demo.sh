@@ -32,7 +32,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install --quiet)
+PIP=("$PY" -m pip install -qq)
 
 # everything the set-up depends on: re-run it only when one of these changes
 stamp_inputs() {

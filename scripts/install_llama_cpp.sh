@@ -36,12 +36,12 @@ if [[ -z "$(wheel)" ]]; then
   rm -rf "$tmp"; mkdir -p "$tmp"
   start=$SECONDS
   CMAKE_ARGS="$FLAGS" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
-    "$PY" -m pip wheel --quiet --no-deps --no-cache-dir --no-binary llama-cpp-python "llama-cpp-python==$VERSION" -w "$tmp"
+    "$PY" -m pip wheel -qq --no-deps --no-cache-dir --no-binary llama-cpp-python "llama-cpp-python==$VERSION" -w "$tmp"
   rm -rf "$DIR"; mv "$tmp" "$DIR"
   echo "built in $((SECONDS - start)) s" >&2
 fi
 WHEEL="$(wheel)"
 # replace whatever build is installed (it may be a native one), then its [server] dependencies
-"$PY" -m pip install --quiet --force-reinstall --no-deps "$WHEEL"
-"$PY" -m pip install --quiet "$WHEEL[server]"
+"$PY" -m pip install -qq --force-reinstall --no-deps "$WHEEL"
+"$PY" -m pip install -qq "$WHEEL[server]"
 "$PY" -c 'import llama_cpp; print("llama-cpp-python", llama_cpp.__version__, "installed")'
