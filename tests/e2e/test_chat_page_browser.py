@@ -32,7 +32,7 @@ TIMEOUT_MS = 20_000
 @pytest.fixture(scope="module")
 def server():
     with EchoUpstream() as upstream:
-        args = ["--routers", "random", "--strong-model", "openai/strong-echo", "--weak-model", "openai/weak-echo",
+        args = ["--routers", "random", "length", "--threshold", "length=0.3", "--strong-model", "openai/strong-echo", "--weak-model", "openai/weak-echo",
                 "--base-url", upstream.base_url, "--api-key", "sk-echo"]
         with RouterServer(args, timeout=60) as srv:
             yield srv
@@ -61,6 +61,7 @@ def page(browser, server):
     assert response is not None and response.ok, f"chat page not served at / or /chat: {response and response.status}"
     page.wait_for_selector("body[data-ready]")
     assert page.get_attribute("body", "data-ready") == "1", page.inner_text("#status")
+    page.select_option('[data-testid="router-select"]', "random")
     yield page
     assert not errors, f"JavaScript errors on the page: {errors}"
     page.close()
@@ -90,8 +91,16 @@ def screenshot_dir() -> Path:
 
 def test_router_selector_filled_from_models(page):
     options = page.eval_on_selector_all('[data-testid="router-select"] option', "els => els.map(e => e.value)")
-    assert options == ["random"]
+    assert sorted(options) == ["length", "random"]
+    page.select_option('[data-testid="router-select"]', "random")
     assert re.fullmatch(r"router-random-(0|1|0\.\d+)", page.inner_text('[data-testid="model-name"]'))
+    # each router starts at the threshold the server advertises for it
+    page.select_option('[data-testid="router-select"]', "length")
+    assert page.inner_text('[data-testid="model-name"]') == "router-length-0.3"
+    reply = send(page, "which router scores this?")
+    assert reply.locator('[data-field="router"]').inner_text() == "length"
+    assert reply.locator('[data-field="threshold"]').inner_text() == "0.3"
+    assert reply.get_attribute("data-route") == ("strong" if float(reply.get_attribute("data-score")) >= 0.3 else "weak")
 
 
 def test_chat_shows_model_score_and_slider_flips_strong_weak(page):
