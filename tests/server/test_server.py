@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 
 import httpx
 import openai
@@ -444,3 +445,19 @@ def test_serve_cli_settings(monkeypatch):
     assert settings.server_api_keys == ["k1", "k2"] and settings.fallback and settings.timeout == 7
     assert settings.threshold_for("random") == 0.25 and settings.upstream_client == "litellm"
     assert "k1" not in repr(settings)
+
+
+def test_client_disconnect_mid_stream_releases_the_upstream():
+    with EchoUpstream(stream_stall_after=1, stall_seconds=3) as up, serve(make_settings(up, timeout=10)) as s:
+        with httpx.Client(base_url=s.base_url, timeout=10) as http:
+            with http.stream("POST", "/v1/chat/completions",
+                             json={"model": "router-random-0", "messages": USER, "stream": True}) as r:
+                first = next(line for line in r.iter_lines() if line.startswith("data: "))
+                assert json.loads(first[6:])["choices"][0]["delta"]["content"] == "[strong-echo]"
+        # the client is gone while the upstream stalls (3 s): the server notices at once and closes its side
+        deadline = time.monotonic() + 2
+        hist = s.server.metrics.upstream_latency
+        while time.monotonic() < deadline and not hist.count(model=STRONG, stream="true", outcome="client_disconnected"):
+            time.sleep(0.05)
+        assert hist.count(model=STRONG, stream="true", outcome="client_disconnected") == 1, "not noticed"
+        assert client(s).chat.completions.create(model="router-random-1", messages=USER).model == WEAK
