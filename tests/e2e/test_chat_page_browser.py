@@ -162,3 +162,26 @@ def test_server_error_is_shown(page):
     assert "400" in error.inner_text()
     assert "nosuchrouter" in error.inner_text()
     assert page.locator('[data-testid="assistant-message"]').count() == 0
+
+
+def test_api_key_box_unlocks_a_protected_server(browser):
+    with EchoUpstream() as upstream:
+        args = ["--routers", "random", "--strong-model", "openai/strong-echo", "--weak-model", "openai/weak-echo",
+                "--base-url", upstream.base_url, "--api-key", "sk-echo", "--server-api-key", "secret-key"]
+        with RouterServer(args, timeout=60) as srv:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            try:
+                page.goto(srv.url + "/")
+                page.wait_for_selector("body[data-ready]")
+                assert page.get_attribute("body", "data-ready") == "error"
+                assert "cannot list routers" in page.inner_text('[data-testid="status"]')
+                page.fill("#api-key", "secret-key")
+                page.press("#api-key", "Enter")
+                page.dispatch_event("#api-key", "change")
+                page.wait_for_selector('body[data-ready="1"]')
+                set_threshold_with_keyboard(page, "Home")
+                reply = send(page, "authorised")
+                assert reply.locator('[data-field="content"]').inner_text() == "[strong-echo] authorised"
+            finally:
+                page.close()
