@@ -461,3 +461,57 @@ def test_client_disconnect_mid_stream_releases_the_upstream():
             time.sleep(0.05)
         assert hist.count(model=STRONG, stream="true", outcome="client_disconnected") == 1, "not noticed"
         assert client(s).chat.completions.create(model="router-random-1", messages=USER).model == WEAK
+
+
+# -- batched scoring ----------------------------------------------------------------------------
+def test_batch_scorer_batches_concurrent_prompts_and_matches_one_by_one():
+    from routellm_core.default_plugins.random_router import RandomRouter
+    from routellm_core.server.batching import BatchScorer
+
+    router = RandomRouter(seed=3)
+    prompts = [f"prompt {i}" for i in range(50)]
+
+    async def main():
+        scorer = BatchScorer(router, max_batch=16)
+        scores = await asyncio.gather(*[scorer.score(p) for p in prompts])
+        return scorer, scores
+
+    scorer, scores = asyncio.run(main())
+    assert scores == [float(router.score([p])[0]) for p in prompts]
+    assert scorer.prompts == 50 and scorer.batches < 50  # batched: first batch of 1, then up to 16
+
+
+def test_batch_scorer_isolates_a_failing_prompt():
+    from routellm_core.router import Router
+    from routellm_core.server.batching import BatchScorer
+
+    class Picky(Router):
+        def score(self, prompts):
+            if "bad" in prompts:
+                raise ValueError("cannot score 'bad'")
+            return [0.25] * len(prompts)
+
+    async def main():
+        scorer = BatchScorer(Picky())
+        return await asyncio.gather(*[scorer.score(p) for p in ["a", "b", "bad", "c"]], return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert results[0] == results[1] == results[3] == 0.25
+    assert isinstance(results[2], ValueError)
+
+
+def test_server_scores_match_the_controller(served):
+    async def main():
+        c = openai.AsyncOpenAI(base_url=served.v1, api_key="unused", max_retries=0)
+        raws = await asyncio.gather(*[c.chat.completions.with_raw_response.create(
+            model="router-random-0.5", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(30)])
+        await c.close()
+        return raws
+
+    raws = asyncio.run(main())
+    controller = served.server.controller
+    for i, raw in enumerate(raws):
+        decision = controller.decide([{"role": "user", "content": f"q{i}"}], "router-random-0.5")
+        assert float(raw.headers["x-routellm-score"]) == decision.score
+        assert raw.headers["x-routellm-model"] == decision.model
+    assert "routellm_score_batch_size_count" in httpx.get(served.base_url + "/metrics").text

@@ -66,6 +66,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         help="what the router scores: the last user turn (default) or the whole conversation")
     parser.add_argument("--upstream-client", choices=("auto", "litellm", "openai"), default="auto",
                         help="auto (default): a pooled OpenAI client for 'openai/<model>' with a base URL, litellm otherwise")
+    parser.add_argument("--score-batch-size", type=int, default=64,
+                        help="at most this many concurrent requests are scored in one router call (default 64)")
     parser.add_argument("--timeout-keep-alive", type=int, default=75,
                         help="seconds an idle client connection is kept open (default 75, above common client pool expiries)")
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
@@ -87,7 +89,7 @@ def settings_from_args(args: argparse.Namespace):
         weak_base_url=args.weak_base_url, weak_api_key=args.weak_api_key,
         server_api_keys=keys, fallback=args.fallback, timeout=args.timeout, max_body_bytes=args.max_body_bytes,
         default_threshold=args.default_threshold, thresholds=dict(args.threshold), routing_policy=args.routing_policy,
-        upstream_client=args.upstream_client,
+        upstream_client=args.upstream_client, score_batch_size=args.score_batch_size,
     )
 
 

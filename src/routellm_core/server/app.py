@@ -35,8 +35,10 @@ from .. import __version__
 from ..controller import Controller, Decision, ModelEndpoint
 from ..errors import ConfigError, RoutingError
 from ..litellm_import import import_litellm
+from ..messages import routing_text
 from ..plugins import get_registry
-from ..threshold import format_model_name, format_threshold, parse_model_name
+from ..threshold import format_model_name, format_threshold, parse_model_name, route_strong
+from .batching import BatchScorer
 from .errors import APIError
 from .limits import BodySizeLimitMiddleware
 from .metrics import ServerMetrics
@@ -198,10 +200,21 @@ class RouterServer:
         self._secrets = [s for s in (settings.api_key, settings.strong_api_key, settings.weak_api_key,
                                      *settings.server_api_keys) if s and len(s) >= 4]
         self._unmapped_cost: set[str] = set()
+        self.scorers = {name: BatchScorer(router, settings.score_batch_size,
+                                          on_batch=lambda n, name=name: self.metrics.batch_sizes.observe(n, router=name))
+                        for name, router in controller.routers.items()}
         self.caller = UpstreamCaller(controller, settings.upstream_client, retries=settings.upstream_retries)
         for endpoint in (controller.strong, controller.weak):
             self.caller.direct(endpoint)  # upstream_client="openai" with an endpoint it cannot serve fails now
         self.metrics.in_flight.inc(0)
+
+    # -- routing ---------------------------------------------------------------------
+    async def decide(self, messages: list[dict], router: str, threshold: float) -> Decision:
+        """The controller's decision (same text, same rule), with concurrent requests scored in one batch."""
+        prompt = routing_text(messages, self.controller.routing_policy)
+        score = await self.scorers[router].score(prompt)
+        strong = route_strong(score, threshold)
+        return Decision(router, threshold, score, strong, self.controller.strong if strong else self.controller.weak)
 
     # -- auth ------------------------------------------------------------------------
     def check_auth(self, request: Request) -> None:
@@ -343,7 +356,7 @@ class RouterServer:
                 raise APIError(400, str(exc), param="model", code="invalid_model") from None
             router_label = name
             try:
-                decision = await self.controller.adecide(messages, router=name, threshold=threshold)
+                decision = await self.decide(messages, name, threshold)
             except RoutingError as exc:
                 raise APIError(400, str(exc), param="messages", code="invalid_messages") from None
             except Exception as exc:

@@ -14,6 +14,7 @@ import threading
 from typing import Iterable, Sequence
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
@@ -132,6 +133,8 @@ class ServerMetrics:
                                   "Upstream call duration (streams: until the last chunk).", ("model", "stream", "outcome"))
         self.request_latency = h("routellm_request_latency_seconds", "Whole request duration (streams: until the response starts).",
                                  ("router", "status"))
+        self.batch_sizes = h("routellm_score_batch_size", "Prompts per router scoring call (concurrent requests are batched).",
+                             ("router",), buckets=BATCH_BUCKETS)
         self.scores = h("routellm_router_score", "Router scores (estimated P(strong model wins)).", ("router",),
                         buckets=SCORE_BUCKETS)
 

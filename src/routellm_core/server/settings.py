@@ -40,6 +40,7 @@ class ServerSettings:
         upstream_retries: retries inside the upstream client (0: fallback is the retry).
         upstream_client: ``auto`` (a pooled OpenAI client for ``openai/<model>`` endpoints with a
             base URL, litellm for the rest), ``litellm`` (always), or ``openai`` (always direct).
+        score_batch_size: at most this many concurrent requests are scored in one router call.
         static_dir: directory of the chat page (default: the package's ``static/``).
     """
 
@@ -62,6 +63,7 @@ class ServerSettings:
     routing_policy: str = "last_user"
     upstream_retries: int = 0
     upstream_client: str = "auto"
+    score_batch_size: int = 64
     static_dir: str | None = None
 
     def __post_init__(self) -> None:
@@ -81,6 +83,8 @@ class ServerSettings:
             raise ConfigError(f"max_body_bytes must be an integer >= 1024, got {self.max_body_bytes!r}")
         if not isinstance(self.upstream_retries, int) or self.upstream_retries < 0:
             raise ConfigError(f"upstream_retries must be a non-negative integer, got {self.upstream_retries!r}")
+        if not isinstance(self.score_batch_size, int) or self.score_batch_size < 1:
+            raise ConfigError(f"score_batch_size must be a positive integer, got {self.score_batch_size!r}")
         if self.upstream_client not in ("auto", "litellm", "openai"):
             raise ConfigError(f"upstream_client must be auto, litellm or openai, got {self.upstream_client!r}")
         self.default_threshold = validate_threshold(self.default_threshold)

@@ -31,14 +31,17 @@ class UpstreamCaller:
     ``aclose()``.
     """
 
-    def __init__(self, controller: Controller, mode: str = "auto", retries: int = 0, max_connections: int = 1000) -> None:
+    def __init__(self, controller: Controller, mode: str = "auto", retries: int = 0, max_connections: int = 1024,
+                 shards: int = 16) -> None:
         if mode not in CLIENT_CHOICES:
             raise ConfigError(f"upstream_client must be one of {', '.join(CLIENT_CHOICES)}, got {mode!r}")
         self.controller = controller
         self.mode = mode
         self.retries = retries
         self.max_connections = max_connections
-        self._clients: dict[tuple[str, str], Any] = {}
+        self.shards = max(1, shards)
+        self._clients: dict[tuple[str, str], list[Any]] = {}
+        self._turn = 0
 
     def direct(self, endpoint: ModelEndpoint) -> bool:
         if self.mode == "litellm":
@@ -51,17 +54,27 @@ class UpstreamCaller:
         return "openai" if self.direct(endpoint) else "litellm"
 
     def _client(self, endpoint: ModelEndpoint) -> Any:
+        """One of ``shards`` pooled clients for the endpoint, in turn.
+
+        httpx's connection pool scans all its connections on every request and
+        response, so one pool with hundreds of connections costs several ms of
+        CPU per request under load; small pools used in turn keep that flat.
+        """
         key = (endpoint.api_base or "", endpoint.api_key or "")
-        client = self._clients.get(key)
-        if client is None:
+        clients = self._clients.get(key)
+        if clients is None:
             import httpx
             import openai
 
-            limits = httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=min(200, self.max_connections))
-            client = openai.AsyncOpenAI(base_url=endpoint.api_base, api_key=endpoint.api_key or "no-key",
-                                        max_retries=self.retries, http_client=httpx.AsyncClient(limits=limits))
-            self._clients[key] = client
-        return client
+            per_shard = max(1, self.max_connections // self.shards)
+            limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+            clients = self._clients[key] = [
+                openai.AsyncOpenAI(base_url=endpoint.api_base, api_key=endpoint.api_key or "no-key",
+                                   max_retries=self.retries, http_client=httpx.AsyncClient(limits=limits))
+                for _ in range(self.shards)
+            ]
+        self._turn = (self._turn + 1) % len(clients)
+        return clients[self._turn]
 
     async def call(self, endpoint: ModelEndpoint, *, messages: list[dict], stream: bool, timeout: float, **params: Any) -> Any:
         if not self.direct(endpoint):
@@ -77,8 +90,9 @@ class UpstreamCaller:
         return result
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.close()
+        for clients in self._clients.values():
+            for client in clients:
+                await client.close()
         self._clients.clear()
 
 
