@@ -108,13 +108,14 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
     out = tmp_path / "out"
     rc = main(["train", "mf", "--data", *map(str, files), "--output", str(out), "--eval-data-dir", str(tmp_path / "evals"),
                "--dim", "8", "--members", "2", "--epochs", "40", "--patience", "40", "--lr", "0.02", "--val-fraction", "0.1",
-               "--default-strong", "big", "--default-weak", "small", "--alias", "openai/gpt-4o=big", "--quiet"])
+               "--default-strong", "big", "--default-weak", "small", "--alias", "openai/gpt-4o=big", "--quiet", "--report-texts"])
     assert rc == 0
     for name in ("config.json", "model.safetensors", "training_summary.json", "decontamination.json", "DECONTAMINATION.md",
                  "TRAINING_DATA.md"):
         assert (out / name).is_file(), name
     report = json.loads((out / "decontamination.json").read_text())
     assert [d["train_prompt"] for d in report["items"]] == ["What is the capital of France?"]
+    assert report["items"][0]["index"] == 36 and report["items"][0]["reason"] == "exact"
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["data"]["prompts"] == 3 * len(HARD) + 3 * len(EASY) + 2 * (len(HARD) + len(EASY))
     assert all(len(f["sha256"]) == 64 for f in summary["files"])

@@ -45,6 +45,7 @@ class Comparisons:
 
     prompts: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     prompt_idx: list[int] = field(default_factory=list)
     model_a: list[int] = field(default_factory=list)
@@ -64,9 +65,10 @@ class Comparisons:
             self.models.append(name)
         return self._ids[name]
 
-    def add_prompt(self, text: str, source: str) -> int:
+    def add_prompt(self, text: str, source: str, task: str | None = None) -> int:
         self.prompts.append(text)
         self.sources.append(source)
+        self.tasks.append(f"{source}:{task}" if task else source)
         return len(self.prompts) - 1
 
     def add(self, p: int, a: int, b: int, label: float) -> None:
@@ -202,7 +204,7 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
             if r["model_a"] == r["model_b"]:
                 continue
             if prompt not in index:
-                index[prompt] = data.add_prompt(prompt, source)
+                index[prompt] = data.add_prompt(prompt, source, r.get("task") or r.get("category") or None)
             data.add(index[prompt], data.model_id(str(r["model_a"])), data.model_id(str(r["model_b"])), label)
     elif isinstance(first.get("scores"), dict):
         kind = "score matrix (json)"
@@ -211,7 +213,8 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
             if prompt is None:
                 raise TrainingDataError(f"{path}: record {i} has no prompt")
             scores = {m: _parse_score(v) for m, v in r["scores"].items()}
-            _add_scores(data, prompt, source, scores)
+            task = r.get("task", r.get("eval_name", r.get("cluster_id")))
+            _add_scores(data, prompt, source, scores, None if task is None else str(task))
     elif "prompt" in first:
         kind = "score matrix (csv)"
         cols = _model_columns(records)
@@ -222,7 +225,7 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
                 scores = {m: _parse_score(r.get(m)) for m in cols}
             except TrainingDataError as exc:
                 raise TrainingDataError(f"{path}: row {i}: {exc}") from None
-            _add_scores(data, r["prompt"], source, scores)
+            _add_scores(data, r["prompt"], source, scores, r.get("eval_name") or r.get("task") or None)
     else:
         raise TrainingDataError(f"{path}: unknown format; expected battles (model_a, model_b, winner) or score "
                                 "matrices (question/prompt + scores, or CSV with model columns)")
@@ -230,11 +233,11 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
                             "prompts": len(data.prompts) - n_prompts0, "comparisons": len(data.label) - n_cmp0})
 
 
-def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, float | None]) -> None:
+def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, float | None], task: str | None = None) -> None:
     present = [(data.model_id(m), s) for m, s in scores.items() if s is not None]
     if len(present) < 2:
         return
-    p = data.add_prompt(prompt, source)
+    p = data.add_prompt(prompt, source, task)
     for x in range(len(present)):
         for y in range(x + 1, len(present)):
             (a, sa), (b, sb) = present[x], present[y]
@@ -256,7 +259,8 @@ def subset(data: Comparisons, keep_prompts: np.ndarray) -> Comparisons:
     new_index = np.full(len(data.prompts), -1, np.int64)
     new_index[keep_prompts] = np.arange(int(keep_prompts.sum()))
     out = Comparisons(prompts=[p for p, k in zip(data.prompts, keep_prompts) if k],
-                      sources=[s for s, k in zip(data.sources, keep_prompts) if k], models=list(data.models),
+                      sources=[s for s, k in zip(data.sources, keep_prompts) if k],
+                      tasks=[t for t, k in zip(data.tasks, keep_prompts) if k], models=list(data.models),
                       file_stats=list(data.file_stats))
     pi, a, b, y = data.arrays()
     mask = keep_prompts[pi] if len(pi) else np.zeros(0, bool)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import hashlib
 import json
 import os
 import re
@@ -85,12 +86,20 @@ def eval_prompts_from_registry(data_dir: str | os.PathLike | None = None) -> dic
     return out
 
 
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass
 class DecontaminationReport:
+    """What decontamination dropped. ``texts=False`` keeps only sha256 digests of the prompts (for
+    reports shipped next to a checkpoint, which must not contain pieces of the data)."""
+
     threshold: float
     eval_counts: dict[str, int]
     train_prompts: int
     dropped: list[dict[str, Any]] = field(default_factory=list)
+    texts: bool = True
 
     @property
     def dropped_count(self) -> int:
@@ -107,7 +116,15 @@ class DecontaminationReport:
         return {"cosine_threshold": self.threshold, "evaluation_prompts": self.eval_counts,
                 "training_prompts_checked": self.train_prompts, "dropped": self.dropped_count,
                 "dropped_by_reason": by_reason, "dropped_by_benchmark": by_bench, "dropped_by_source": by_source,
-                "items": self.dropped}
+                "items": [self._item(d) for d in self.dropped]}
+
+    def _item(self, d: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in d.items() if k not in ("train_prompt", "eval_prompt")}
+        out["train_prompt_sha256"] = _sha(d["train_prompt"])
+        out["eval_prompt_sha256"] = _sha(d["eval_prompt"])
+        if self.texts:
+            out["train_prompt"], out["eval_prompt"] = d["train_prompt"], d["eval_prompt"]
+        return out
 
     def markdown(self) -> str:
         j = self.to_json()
@@ -119,10 +136,11 @@ class DecontaminationReport:
                  f"Dropped: **{self.dropped_count}**; by reason {j['dropped_by_reason']}; by benchmark "
                  f"{j['dropped_by_benchmark']}; by training source {j['dropped_by_source']}.", ""]
         if self.dropped:
-            lines += ["| source | reason | benchmark | cosine | training prompt (start) |", "|---|---|---|---|---|"]
+            head = "training prompt (start)" if self.texts else "sha256 of the training prompt"
+            lines += [f"| source | index | reason | benchmark | cosine | {head} |", "|---|---|---|---|---|---|"]
             for d in self.dropped[:200]:
-                text = d["train_prompt"][:80].replace("|", "\\|").replace("\n", " ")
-                lines.append(f"| {d['source']} | {d['reason']} | {d['benchmark']} | {d['cosine']:.3f} | {text} |")
+                text = d["train_prompt"][:80].replace("|", "\\|").replace("\n", " ") if self.texts else _sha(d["train_prompt"])[:16]
+                lines.append(f"| {d['source']} | {d.get('index', '')} | {d['reason']} | {d['benchmark']} | {d['cosine']:.3f} | {text} |")
             if len(self.dropped) > 200:
                 lines.append(f"| … | {len(self.dropped) - 200} more in decontamination.json | | | |")
         return "\n".join(lines) + "\n"
@@ -130,11 +148,16 @@ class DecontaminationReport:
 
 def find_contaminated(train_prompts: Sequence[str], train_sources: Sequence[str], train_emb: np.ndarray,
                       eval_sets: dict[str, list[str]], eval_emb: dict[str, np.ndarray], threshold: float = 0.95,
-                      chunk: int = 2048) -> tuple[np.ndarray, DecontaminationReport]:
+                      chunk: int = 2048, texts: bool = True) -> tuple[np.ndarray, DecontaminationReport]:
     """Boolean mask of training prompts to keep, and the report of those dropped."""
     keep = np.ones(len(train_prompts), bool)
     report = DecontaminationReport(threshold=threshold, eval_counts={k: len(v) for k, v in eval_sets.items()},
-                                   train_prompts=len(train_prompts))
+                                   train_prompts=len(train_prompts), texts=texts)
+    seen_in_source: dict[str, int] = {}
+    index_in_source = []
+    for src in train_sources:
+        index_in_source.append(seen_in_source.get(src, 0))
+        seen_in_source[src] = index_in_source[-1] + 1
     norm_index: dict[str, tuple[str, str]] = {}
     for bench, prompts in eval_sets.items():
         for p in prompts:
@@ -160,12 +183,12 @@ def find_contaminated(train_prompts: Sequence[str], train_sources: Sequence[str]
         hit = norm_index.get(normalise(p))
         if hit is not None:
             keep[i] = False
-            report.dropped.append({"source": train_sources[i], "reason": "exact", "benchmark": hit[0],
+            report.dropped.append({"source": train_sources[i], "index": index_in_source[i], "reason": "exact", "benchmark": hit[0],
                                    "cosine": float(max(best_cos[i], 1.0)), "train_prompt": p, "eval_prompt": hit[1]})
         elif best_cos[i] >= threshold:
             keep[i] = False
             bench = str(best_bench[i])
-            report.dropped.append({"source": train_sources[i], "reason": "cosine", "benchmark": bench,
+            report.dropped.append({"source": train_sources[i], "index": index_in_source[i], "reason": "cosine", "benchmark": bench,
                                    "cosine": float(best_cos[i]), "train_prompt": p,
                                    "eval_prompt": eval_sets[bench][int(best_j[i])]})
     return keep, report

@@ -32,16 +32,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", required=True, metavar="DIR", help="directory for the checkpoint")
     parser.add_argument("--embedder", default="minilm", help="registered embedder name (default: minilm)")
     parser.add_argument("--embedder-kwargs", default='{"max_length": 128}', help="JSON keyword arguments of the embedder")
-    parser.add_argument("--dim", type=int, default=32, help="model/text embedding dimension (default 32)")
+    parser.add_argument("--dim", type=int, default=8, help="model/text embedding dimension (default 8: capacity control)")
     parser.add_argument("--features", default=",".join(DEFAULT_FEATURES),
                         help="extra prompt features fed to the text projection, comma-separated (log_chars, log_words, bias; '' for none)")
-    parser.add_argument("--members", type=int, default=5, help="ensemble size: models trained with seeds seed..seed+members-1")
+    parser.add_argument("--members", type=int, default=8, help="ensemble size: models trained with seeds seed..seed+members-1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs per member")
     parser.add_argument("--patience", type=int, default=3, help="early stopping: epochs without validation improvement")
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--embedding-weight-decay", type=float, default=1.0,
+                        help="AdamW weight decay of the text projection's prompt-embedding columns (default 1.0: frozen "
+                             "sentence embeddings transfer poorly across tasks, so they are shrunk harder than the rest)")
+    parser.add_argument("--task-effects", action="store_true",
+                        help="train with a bias per (model, task) (file / eval_name / cluster_id) so the text part learns "
+                             "within-task difficulty; the biases are not saved")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="fraction of prompts held out for validation")
     parser.add_argument("--default-strong", default=None, help="default strong model id stored in the checkpoint")
     parser.add_argument("--default-weak", default=None, help="default weak model id stored in the checkpoint")
@@ -54,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination (not for shipped checkpoints)")
     parser.add_argument("--data-root", default=None,
                         help="directory the --data paths are recorded relative to in the data card (default: common parent)")
+    parser.add_argument("--report-texts", action="store_true",
+                        help="write the dropped prompts' texts into the decontamination report (default: sha256 digests "
+                             "and indices only, so the report can ship without copying the data)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -96,8 +105,15 @@ def split_prompts(n: int, val_fraction: float, seed: int) -> np.ndarray:
 
 def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: np.ndarray, val_prompt: np.ndarray,
                n_models: int, *, dim: int, seed: int, epochs: int, patience: int, batch_size: int, lr: float,
-               weight_decay: float, progress: bool = True, log=print) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+               weight_decay: float, progress: bool = True, log=print,
+               groups: np.ndarray | None = None, n_features: int = 0,
+               embedding_weight_decay: float | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Train one MF model on comparisons; early stopping on the validation prompts' comparisons.
+
+    ``groups`` (one integer per prompt: its task) adds task fixed effects: a bias per (model, task)
+    that absorbs how good each model is on each task as a whole, so that the text-dependent part
+    learns what makes a prompt hard *within* a task (what routing inside one workload needs).
+    The biases are used in training only; they are not part of the checkpoint.
 
     Batches are groups of prompts (``batch_size`` comparisons on average): each prompt is projected
     once per step and all its comparisons are scored from that projection.
@@ -119,10 +135,20 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
     t_a, t_b, t_y = (torch.from_numpy(x) for x in (a, b, y))
     t_pi = torch.from_numpy(pi)
     P = torch.nn.Parameter(torch.randn(n_models, dim, generator=gen) * 0.1)
-    W = torch.nn.Parameter(torch.randn(dim, Z.shape[1], generator=gen) / np.sqrt(Z.shape[1]))
+    W0 = torch.randn(dim, Z.shape[1], generator=gen) / np.sqrt(Z.shape[1])
+    n_emb = Z.shape[1] - n_features
+    W_emb = torch.nn.Parameter(W0[:, :n_emb].clone())  # columns of the prompt embedding
+    W_feat = torch.nn.Parameter(W0[:, n_emb:].clone())  # columns of the extra features
     c = torch.nn.Parameter(torch.randn(dim, generator=gen) / np.sqrt(dim))
-    params = [P, W, c]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    params = [P, W_emb, W_feat, c]
+    emb_wd = weight_decay if embedding_weight_decay is None else embedding_weight_decay
+    param_groups = [{"params": [P, W_feat, c], "weight_decay": weight_decay}, {"params": [W_emb], "weight_decay": emb_wd}]
+    g_t = None
+    if groups is not None:
+        g_t = torch.from_numpy(np.asarray(groups, np.int64))
+        beta = torch.nn.Parameter(torch.zeros(n_models, int(g_t.max()) + 1))
+        param_groups.append({"params": [beta], "weight_decay": 0.0})
+    opt = torch.optim.AdamW(param_groups, lr=lr)
 
     def comparisons_of(prompts: np.ndarray) -> np.ndarray:
         return np.concatenate([np.arange(starts[p], starts[p + 1]) for p in prompts]) if len(prompts) else np.zeros(0, np.int64)
@@ -131,9 +157,13 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
         idx = torch.from_numpy(comparisons_of(prompts))
         local = torch.full((n_prompts,), -1, dtype=torch.long)
         local[torch.from_numpy(prompts)] = torch.arange(len(prompts))
+        W = torch.cat([W_emb, W_feat], dim=1)
         u = Zt[torch.from_numpy(prompts)] @ W.T  # (prompts, dim)
         Pn = torch.nn.functional.normalize(P, dim=1)
         logit = ((Pn[t_a[idx]] - Pn[t_b[idx]]) * u[local[t_pi[idx]]]) @ c
+        if g_t is not None:
+            g = g_t[t_pi[idx]]
+            logit = logit + beta[t_a[idx], g] - beta[t_b[idx], g]
         return torch.nn.functional.binary_cross_entropy_with_logits(logit, t_y[idx], reduction=reduction), len(idx)
 
     def val_loss() -> float:
@@ -169,16 +199,17 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
             bad += 1
             if bad >= patience:
                 break
-    Pb, Wb, cb = best[1]
-    return ({"P": Pb.numpy(), "text_proj": Wb.numpy(), "classifier": cb.numpy()},
+    Pb, Web, Wfb, cb = best[1]
+    return ({"P": Pb.numpy(), "text_proj": torch.cat([Web, Wfb], dim=1).numpy(), "classifier": cb.numpy()},
             {"seed": seed, "best_epoch": best[2], "best_val_loss": best[0], "history": history})
 
 
-def train_checkpoint(embeddings: np.ndarray, data, *, features: Sequence[str] = DEFAULT_FEATURES, dim: int = 32,
-                     members: int = 5, seed: int = 0, epochs: int = 30, patience: int = 3, batch_size: int = 4096,
+def train_checkpoint(embeddings: np.ndarray, data, *, features: Sequence[str] = DEFAULT_FEATURES, dim: int = 8,
+                     members: int = 8, seed: int = 0, epochs: int = 30, patience: int = 3, batch_size: int = 4096,
                      lr: float = 3e-3, weight_decay: float = 1e-4, val_fraction: float = 0.1,
                      embedder_spec: dict[str, Any] | None = None, progress: bool = True, log=print,
-                     num_threads: int | None = None) -> tuple[MFCheckpoint, dict[str, Any]]:
+                     num_threads: int | None = None, task_effects: bool = False,
+                     embedding_weight_decay: float | None = None) -> tuple[MFCheckpoint, dict[str, Any]]:
     """Fit an ensemble of MF models on ``data`` (:class:`~routellm_mf.data.Comparisons`) with prompt ``embeddings``."""
     import torch
 
@@ -194,12 +225,17 @@ def train_checkpoint(embeddings: np.ndarray, data, *, features: Sequence[str] = 
     Z = np.concatenate([np.asarray(embeddings, np.float32), (raw - mean) / std], axis=1) if features else np.asarray(embeddings, np.float32)
     pi, a, b, y = data.arrays()
     val_prompt = split_prompts(len(data.prompts), val_fraction, seed)
+    groups = None
+    if task_effects:
+        task_ids = {t: i for i, t in enumerate(sorted(set(data.tasks)))}
+        groups = np.asarray([task_ids[t] for t in data.tasks], np.int64)
     weights = {"P": [], "text_proj": [], "classifier": []}
     runs = []
     for k in range(members):
         w, info = fit_member(Z, pi, a, b, y, val_prompt, len(data.models), dim=dim, seed=seed + k, epochs=epochs,
                              patience=patience, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                             progress=progress, log=log)
+                             progress=progress, log=log, groups=groups, n_features=len(features),
+                             embedding_weight_decay=embedding_weight_decay)
         for key in weights:
             weights[key].append(w[key])
         runs.append(info)
@@ -211,6 +247,8 @@ def train_checkpoint(embeddings: np.ndarray, data, *, features: Sequence[str] = 
             "hyperparameters": {"dim": dim, "members": members, "seed": seed, "epochs": epochs, "patience": patience,
                                 "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
                                 "val_fraction": val_fraction, "features": features, "optimizer": "AdamW",
+                                "task_effects": task_effects, "tasks": len(set(data.tasks)),
+                                "embedding_weight_decay": embedding_weight_decay,
                                 "loss": "BCE on sigmoid(s_a - s_b), soft labels (s_a - s_b + 1) / 2, ties 0.5"}}
     return ckpt, info
 
@@ -273,7 +311,8 @@ def run(args: argparse.Namespace) -> int:
                   "ROUTELLM_DATA_DIR, or pass --no-decontaminate)", file=sys.stderr)
             return 2
         eval_emb = {k: cache.embed(v, progress=progress) for k, v in eval_sets.items()}
-        keep, report = find_contaminated(data.prompts, data.sources, emb, eval_sets, eval_emb, args.cosine_threshold)
+        keep, report = find_contaminated(data.prompts, data.sources, emb, eval_sets, eval_emb, args.cosine_threshold,
+                                         texts=args.report_texts)
         log(f"decontamination: dropped {report.dropped_count} of {len(data.prompts)} training prompts")
         (out / "DECONTAMINATION.md").write_text(report.markdown())
         report_json = report.to_json()
@@ -283,6 +322,7 @@ def run(args: argparse.Namespace) -> int:
     ckpt, info = train_checkpoint(emb, data, features=features, dim=args.dim, members=args.members, seed=args.seed,
                                   epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr,
                                   weight_decay=args.weight_decay, val_fraction=args.val_fraction,
+                                  embedding_weight_decay=args.embedding_weight_decay, task_effects=args.task_effects,
                                   embedder_spec={"name": args.embedder, "kwargs": kwargs}, progress=progress, log=log)
     for model in [args.default_strong, args.default_weak, *aliases.values()]:
         if model is not None and model not in ckpt.models:
@@ -310,10 +350,13 @@ def run(args: argparse.Namespace) -> int:
 def _argv_for_summary(args: argparse.Namespace) -> list[str]:
     parts = ["--data", *args.data, "--output", str(args.output)]
     for name in ("embedder", "embedder_kwargs", "dim", "features", "members", "seed", "epochs", "patience", "batch_size",
-                 "lr", "weight_decay", "val_fraction", "default_strong", "default_weak", "cosine_threshold"):
+                 "lr", "weight_decay", "embedding_weight_decay", "val_fraction", "default_strong", "default_weak",
+                 "cosine_threshold"):
         value = getattr(args, name)
         if value is not None:
             parts += [f"--{name.replace('_', '-')}", json.dumps(value) if isinstance(value, str) and " " in value else str(value)]
+    if args.task_effects:
+        parts.append("--task-effects")
     for alias in args.alias:
         parts += ["--alias", alias]
     return parts
