@@ -208,6 +208,16 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux), robust to other load on the machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def upstream_stats(up_url: str) -> dict[str, int]:
     return httpx.get(up_url.rsplit("/v1", 1)[0] + "/stats", timeout=10).json()
 
@@ -268,11 +278,15 @@ def main(argv: list[str] | None = None) -> int:
         direct = asyncio.run(run_phase("direct", up_url + "/chat/completions", bodies, args.concurrency,
                                        args.server_timeout, "timeout", model_for_direct=True))
         stats1 = upstream_stats(up_url)
+        cpu0 = process_cpu(server.pid)
         routed = asyncio.run(run_phase("server", base + "/v1/chat/completions", bodies, args.concurrency, client_timeout, "hung"))
+        cpu1 = process_cpu(server.pid)
         stats2 = upstream_stats(up_url)
         counted = metrics_total(base) - before
         report["faults"] = {"direct": direct.summary(), "server": routed.summary(), "server_metrics_requests": counted,
-                            "injected_direct": _diff(stats1, stats0), "injected_server": _diff(stats2, stats1)}
+                            "injected_direct": _diff(stats1, stats0), "injected_server": _diff(stats2, stats1),
+                            "server_cpu_ms_per_request": None if cpu0 is None or cpu1 is None
+                            else round(1000 * (cpu1 - cpu0) / args.requests, 2)}
         stop(server)
         stop(up)
         procs.clear()
@@ -307,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(report, fh, indent=2)
     ok = lost == 0 and hung == 0 and f["server_metrics_requests"] == args.requests
     print(f"\n{'PASS' if ok else 'FAIL'}: {args.requests} requests at concurrency {args.concurrency}: lost {lost}, hung {hung}, "
-          f"server counted {f['server_metrics_requests']}; added latency p50 {added['p50']} ms, p99 {added['p99']} ms",
+          f"server counted {f['server_metrics_requests']}; server CPU {f['server_cpu_ms_per_request']} ms/request; added latency p50 {added['p50']} ms, p99 {added['p99']} ms",
           file=sys.stderr)
     return 0 if ok else 1
 
