@@ -82,8 +82,8 @@ def arena_prompts(directory: Path | None) -> list[str]:
 
 
 def pick_hard(prompts: list[str], n: int) -> list[str]:
-    """A few short real Arena-Hard prompts (short: the demo model has a 2k context and answers fast)."""
-    short = [p.strip() for p in prompts if 40 <= len(p.strip()) <= 220 and "\n" not in p.strip()]
+    """A few real Arena-Hard prompts of up to 600 characters (the demo model has a 2k context)."""
+    short = [p.strip() for p in prompts if 40 <= len(p.strip()) <= 600]
     step = max(1, len(short) // max(1, n))
     return short[::step][:n]
 
@@ -94,14 +94,15 @@ def available_routers() -> list[str]:
     return get_registry().names("routers")
 
 
-def calibrate(router: str, prompts: list[str], strong_fraction: float) -> dict:
+def calibrate(router: str, prompts: list[str], strong_fraction: float, config: str | None = None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as fh:
         for prompt in prompts:
             fh.write(json.dumps({"prompt": prompt}) + "\n")
         path = fh.name
     try:
         out = subprocess.run([sys.executable, "-m", "routellm_core.cli", "calibrate", "--router", router,
-                              "--strong-fraction", str(strong_fraction), "--prompts", path, "--json"],
+                              "--strong-fraction", str(strong_fraction), "--prompts", path, "--json",
+                              *(["--config", config] if config else [])],
                              capture_output=True, text=True, timeout=900)
     finally:
         os.unlink(path)
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, help="use this threshold instead of calibrating")
     parser.add_argument("--max-tokens", type=int, default=80, help="answer length per prompt (default 80)")
     parser.add_argument("--hard", type=int, default=4, help="how many hard (Arena-Hard) prompts to send")
+    parser.add_argument("--config", metavar="FILE", help="router config YAML (router -> keyword arguments), e.g. an mf checkpoint")
     parser.add_argument("--data-dir", help="folder with prompts/arena-hard (default: $ROUTELLM_DATA or ../shared/data)")
     args = parser.parse_args(argv)
 
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         source = f"{len(sample)} Arena-Hard prompts" if arena else f"{len(sample)} built-in prompts"
         t = time.monotonic()
         try:
-            result = calibrate(router, sample, args.strong_fraction)
+            result = calibrate(router, sample, args.strong_fraction, args.config)
         except Exception as exc:  # noqa: BLE001 - show why, fall back to the random router
             if router == "random":
                 raise
@@ -219,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                "--strong-base-url", models.base_url(STRONG), "--weak-base-url", models.base_url(WEAK),
                "--api-key", "sk-local-no-key-needed", "--threshold", f"{router}={threshold!r}",
                "--timeout", "300", "--host", args.host, "--port", str(port)]
+        if args.config:
+            cmd += ["--config", os.path.abspath(args.config)]
         server_log = log_dir / "routellm-serve.log"
         t = time.monotonic()
         with open(server_log, "wb") as fh:
