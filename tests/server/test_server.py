@@ -405,7 +405,7 @@ def test_upstream_client_openai_needs_compatible_endpoint():
 
 
 def test_stream_stalling_mid_way_ends_with_an_error_event():
-    with EchoUpstream(stream_stall_after=2, stall_seconds=5) as up, serve(make_settings(up, timeout=0.5)) as s:
+    with EchoUpstream(stream_stall_after=2, stall_seconds=8) as up, serve(make_settings(up, timeout=2)) as s:
         with httpx.Client(base_url=s.base_url, timeout=10) as http:
             with http.stream("POST", "/v1/chat/completions",
                              json={"model": "router-random-0", "messages": USER, "stream": True}) as r:
