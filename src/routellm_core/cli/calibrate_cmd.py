@@ -17,17 +17,7 @@ import sys
 from ..errors import ConfigError
 from ..prompts_io import read_prompts
 from ..threshold import calibrate_threshold, format_model_name, strong_fraction
-from .common import add_router_config_argument, build_router, fraction
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+from .common import add_router_config_argument, build_router, fraction, non_negative_int
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -41,7 +31,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "that maximises quality with at most --strong-fraction strong calls")
     parser.add_argument("--strong-model", metavar="M", help="strong model column of --labelled (default: best mean)")
     parser.add_argument("--weak-model", metavar="M", help="weak model column of --labelled (default: worst mean)")
-    parser.add_argument("--bootstrap", type=_non_negative_int, default=2000, metavar="B",
+    parser.add_argument("--bootstrap", type=non_negative_int, default=2000, metavar="B",
                         help="bootstrap resamples for the strong-fraction interval (default 2000; 0: off)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print JSON")

@@ -9,26 +9,7 @@ import time
 
 from ..config import load_config
 from ..errors import ConfigError, MissingDependencyError
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+from .common import non_negative_int, positive_int
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -49,12 +30,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite-cache", nargs="*", metavar="R", default=None,
                         help="rescore these routers instead of using cached scores (no names: all)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
-    parser.add_argument("--num-points", type=_positive_int, default=10, metavar="N",
+    parser.add_argument("--num-points", type=positive_int, default=10, metavar="N",
                         help="bins of the paper-style curve and APGR (default 10, as in the RouteLLM paper)")
-    parser.add_argument("--bootstrap", type=_non_negative_int, default=1000, metavar="B",
+    parser.add_argument("--bootstrap", type=non_negative_int, default=1000, metavar="B",
                         help="bootstrap resamples for confidence intervals (default 1000; 0 turns them off)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
-    parser.add_argument("--batch-size", type=_positive_int, default=256, help="prompts per router.score call (default 256)")
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="prompts per router.score call (default 256)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     parser.add_argument("--config", metavar="FILE", help="YAML file: router name -> keyword arguments")
     return parser

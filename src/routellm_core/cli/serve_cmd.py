@@ -8,6 +8,7 @@ import sys
 
 from ..errors import ConfigError, MissingDependencyError
 from ..threshold import validate_threshold
+from .common import positive_float
 
 
 def _threshold_pair(text: str) -> tuple[str, float]:
@@ -20,14 +21,6 @@ def _threshold_pair(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -55,7 +48,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--server-api-key", action="append", default=None, metavar="KEY",
                         help=f"require 'Authorization: Bearer KEY' (repeatable; or set {SERVER_API_KEY_ENV}, comma-separated)")
     parser.add_argument("--fallback", action="store_true", help="if the routed model fails, retry once on the other model")
-    parser.add_argument("--timeout", type=_positive, default=60.0, help="seconds allowed per upstream call (default 60)")
+    parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds allowed per upstream call (default 60)")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
                         help=f"larger request bodies get HTTP 413 (default {DEFAULT_MAX_BODY_BYTES})")
     parser.add_argument("--default-threshold", type=validate_threshold, default=DEFAULT_THRESHOLD,
