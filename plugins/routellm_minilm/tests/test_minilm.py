@@ -73,3 +73,14 @@ def test_onnx_agrees_with_torch(embedder):
     onnx = get_registry().get("embedders", "minilm-onnx").factory()
     a, b = embedder.embed(TEXTS[:4]), onnx.embed(TEXTS[:4])
     assert np.min(np.sum(a * b, axis=1)) > 0.99
+
+
+def test_bfloat16_close_to_float32(embedder):
+    from routellm_minilm.encoder import MiniLMEmbedder
+
+    fast = MiniLMEmbedder(dtype="bfloat16")
+    assert fast.describe()["dtype"] == "bfloat16" and embedder.describe()["dtype"] == "float32"
+    a, b = embedder.embed(TEXTS), fast.embed(TEXTS)
+    assert np.min(np.sum(a * b, axis=1)) > 0.995
+    with pytest.raises(ValueError):
+        MiniLMEmbedder(dtype="float8")

@@ -51,14 +51,40 @@ def _check_max_length(max_length: Any) -> int:
     return max_length
 
 
+def bf16_is_fast() -> bool:
+    """True on CPUs with AMX (Intel Sapphire Rapids and later), where bfloat16 matmuls are several times faster."""
+    try:
+        import torch
+
+        probe = getattr(getattr(torch._C, "_cpu", None), "_is_amx_tile_supported", None)
+        if probe is not None:
+            return bool(probe())
+    except Exception:  # pragma: no cover - depends on the torch build
+        pass
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return "amx_bf16" in fh.read()
+    except OSError:
+        return False
+
+
 class MiniLMEmbedder(Embedder):
-    """all-MiniLM-L6-v2 on torch (CPU unless ``device`` says otherwise)."""
+    """all-MiniLM-L6-v2 on torch (CPU unless ``device`` says otherwise).
+
+    ``dtype``: ``"float32"`` (default), ``"bfloat16"`` or ``"auto"`` (bfloat16 weights on CPUs with
+    AMX, float32 elsewhere). On a 2-core AMX machine bfloat16 embeds MMLU prompts ~3.5x faster at a
+    cosine of 0.99995 to the float32 vectors, but a text's vector then depends slightly (~1e-3) on
+    the batch it is padded with, so batched and one-by-one scores are no longer bit-identical;
+    float32 keeps that guarantee (to ~1e-6) and is the default.
+    """
 
     name = "minilm"
     dimension = DIMENSION
 
     def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, device: str = "cpu",
-                 num_threads: int | None = None) -> None:
+                 num_threads: int | None = None, dtype: str = "float32") -> None:
+        if dtype not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"dtype must be 'auto', 'float32' or 'bfloat16', got {dtype!r}")
         self.max_length = _check_max_length(max_length)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -75,7 +101,12 @@ class MiniLMEmbedder(Embedder):
         self._torch = torch
         path = model_dir()
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        if dtype == "auto":
+            dtype = "bfloat16" if device == "cpu" and bf16_is_fast() else "float32"
+        self.dtype = dtype
         self.model = AutoModel.from_pretrained(str(path)).eval().to(device)
+        if dtype == "bfloat16":
+            self.model = self.model.to(torch.bfloat16)
         self._lock = threading.Lock()
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
@@ -90,7 +121,7 @@ class MiniLMEmbedder(Embedder):
 
     def describe(self) -> dict[str, Any]:
         return {"embedder": "minilm", "model": MODEL_ID, "dimension": DIMENSION, "max_length": self.max_length,
-                "pooling": "mean", "backend": "torch"}
+                "pooling": "mean", "backend": "torch", "dtype": self.dtype}
 
 
 class MiniLMOnnxEmbedder(Embedder):
