@@ -160,7 +160,7 @@ class EmbeddingCache:
             todo = list(missing.values())
             vecs = _embed_with_progress(self.embedder, [texts[i] for i in todo], progress)
             self._write(list(missing.keys()), vecs)
-            by_hash = dict(zip(missing.keys(), vecs))
+            by_hash = dict(zip(missing.keys(), vecs, strict=False))
             for i, h in enumerate(hashes):
                 if h in by_hash:
                     out[i] = by_hash[h]

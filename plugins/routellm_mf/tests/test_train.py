@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from routellm_mf.data import TrainingDataError, load_files
 from routellm_mf.decontaminate import find_contaminated, normalise
 

@@ -248,7 +248,7 @@ def load_files(paths: Iterable[str | os.PathLike], sources: Iterable[str] | None
     data = Comparisons()
     paths = list(paths)
     srcs = list(sources) if sources is not None else [None] * len(paths)
-    for path, src in zip(paths, srcs):
+    for path, src in zip(paths, srcs, strict=False):
         add_file(data, path, src)
     return data
 
@@ -258,9 +258,9 @@ def subset(data: Comparisons, keep_prompts: np.ndarray) -> Comparisons:
     keep_prompts = np.asarray(keep_prompts, bool)
     new_index = np.full(len(data.prompts), -1, np.int64)
     new_index[keep_prompts] = np.arange(int(keep_prompts.sum()))
-    out = Comparisons(prompts=[p for p, k in zip(data.prompts, keep_prompts) if k],
-                      sources=[s for s, k in zip(data.sources, keep_prompts) if k],
-                      tasks=[t for t, k in zip(data.tasks, keep_prompts) if k], models=list(data.models),
+    out = Comparisons(prompts=[p for p, k in zip(data.prompts, keep_prompts, strict=False) if k],
+                      sources=[s for s, k in zip(data.sources, keep_prompts, strict=False) if k],
+                      tasks=[t for t, k in zip(data.tasks, keep_prompts, strict=False) if k], models=list(data.models),
                       file_stats=list(data.file_stats))
     pi, a, b, y = data.arrays()
     mask = keep_prompts[pi] if len(pi) else np.zeros(0, bool)

@@ -172,8 +172,8 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
         with torch.no_grad():
             total, n = 0.0, 0
             for s in range(0, len(val_prompts), 2048):
-                l, k = loss_of(val_prompts[s:s + 2048], "sum")
-                total, n = total + float(l), n + k
+                part, k = loss_of(val_prompts[s:s + 2048], "sum")
+                total, n = total + float(part), n + k
             return total / max(n, 1)
 
     best = (float("inf"), [p.detach().clone() for p in params], 0)
@@ -330,7 +330,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     ckpt.default_strong, ckpt.default_weak, ckpt.aliases = args.default_strong, args.default_weak, aliases
     ckpt.save(out)
-    files = [{"path": src, "sha256": _sha256(p), "bytes": p.stat().st_size} for src, p in zip(sources, paths)]
+    files = [{"path": src, "sha256": _sha256(p), "bytes": p.stat().st_size} for src, p in zip(sources, paths, strict=False)]
     summary = {
         "command": "routellm train mf " + " ".join(_argv_for_summary(args)),
         "files": files,
