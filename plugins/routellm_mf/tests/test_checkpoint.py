@@ -116,3 +116,21 @@ class TestRouteLLMCheckpointContract(RouterContractTests):
             make_routellm_checkpoint(d)
             TestRouteLLMCheckpointContract._dir = d
         return MFRouter(checkpoint=str(self._dir), embedder=HashEmbedder(1536))
+
+
+def test_hub_id_offline_is_a_clear_error(monkeypatch):
+    from routellm_core.errors import ConfigError, MissingDependencyError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises((ConfigError, MissingDependencyError)) as err:
+        MFRouter(checkpoint_path="routellm/mf_gpt4_augmented_not_here", embedder=HashEmbedder(1536))
+    assert "mf_gpt4_augmented_not_here" in str(err.value) or "huggingface_hub" in str(err.value)
+
+
+def test_bad_config_values(tmp_path):
+    make_routellm_checkpoint(tmp_path / "ck")
+    with pytest.raises(ValueError, match="model_aliases"):
+        MFRouter(checkpoint=str(tmp_path / "ck"), embedder=HashEmbedder(1536), model_aliases=["x"])
+    with pytest.raises(ValueError, match="same trained model"):
+        MFRouter(checkpoint=str(tmp_path / "ck"), embedder=HashEmbedder(1536), strong_model="gpt-4-0613",
+                 weak_model="gpt4", model_aliases={"gpt4": "gpt-4-0613"})
