@@ -53,3 +53,13 @@ def test_default_router_aliases_and_unknown_model():
     with pytest.raises(Exception) as err:
         reg.create_router("mf", {"strong_model": "openai/gpt-4o"})
     assert "gpt-4-1106-preview" in str(err.value) and "known models" in str(err.value)
+
+
+@needs_minilm
+def test_default_router_averages_default_pairs():
+    ck = load_checkpoint(default_checkpoint_dir())
+    r = get_registry().create_router("mf", {})
+    if len(ck.default_pairs) > 1:
+        assert r.describe()["pairs"] == ck.default_pairs
+    single = get_registry().create_router("mf", {"strong_model": ck.default_strong, "weak_model": ck.default_weak})
+    assert "pairs" not in single.describe()

@@ -132,3 +132,17 @@ def test_train_cli_bad_input(tmp_path, capsys):
 
     rc = main(["train", "mf", "--data", str(tmp_path / "missing.json"), "--output", str(tmp_path / "o"), "--quiet"])
     assert rc == 2
+
+
+def test_tier_pairs(tmp_path):
+    files = write_data(tmp_path)
+    plain = load_files(files)
+    tiered = load_files(files, tier_pairs=True)
+    assert "tier:strong" in tiered.models and "tier:weak" in tiered.models and "tier:strong" not in plain.models
+    s, w = tiered.models.index("tier:strong"), tiered.models.index("tier:weak")
+    pi, a, b, y = tiered.arrays()
+    tier = (a == s) & (b == w)
+    # at most one virtual comparison per score-matrix prompt (json + csv files; none for battles): the
+    # json file's median model "mid" is missing on one prompt, which then gets none
+    assert tier.sum() == len([p for p, src in zip(tiered.prompts, tiered.sources, strict=True) if src != "battles"]) - 1
+    assert np.all((y[tier] >= 0) & (y[tier] <= 1))

@@ -103,6 +103,7 @@ class MFCheckpoint:
     aliases: dict[str, str] = field(default_factory=dict)
     default_strong: str | None = None
     default_weak: str | None = None
+    default_pairs: list[list[str]] = field(default_factory=list)
     source_format: str = FORMAT
     meta: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
@@ -194,7 +195,8 @@ class MFCheckpoint:
             "members": self.members, "models": list(self.models), "features": list(self.features),
             "feature_mean": [float(x) for x in self.feature_mean], "feature_std": [float(x) for x in self.feature_std],
             "embedder": self.embedder, "aliases": dict(self.aliases), "default_strong": self.default_strong,
-            "default_weak": self.default_weak, **({"meta": self.meta} if self.meta else {}),
+            "default_weak": self.default_weak, **({"default_pairs": self.default_pairs} if self.default_pairs else {}),
+            **({"meta": self.meta} if self.meta else {}),
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -241,7 +243,8 @@ def load_checkpoint(path: str | os.PathLike) -> MFCheckpoint:
             features=list(cfg.get("features", [])), feature_mean=list(cfg.get("feature_mean", [])),
             feature_std=list(cfg.get("feature_std", [])), embedder=dict(cfg.get("embedder") or {"name": "minilm", "kwargs": {}}),
             aliases=dict(cfg.get("aliases") or {}), default_strong=cfg.get("default_strong"),
-            default_weak=cfg.get("default_weak"), source_format=FORMAT, meta=dict(cfg.get("meta") or {}),
+            default_weak=cfg.get("default_weak"), default_pairs=[list(p) for p in cfg.get("default_pairs") or []],
+            source_format=FORMAT, meta=dict(cfg.get("meta") or {}),
         )
     elif {"dim", "num_models", "text_dim"} <= set(cfg):
         missing = [k for k in ("P.weight", "classifier.0.weight") if k not in tensors]

@@ -174,8 +174,17 @@ def _model_columns(records: list[dict[str, Any]]) -> list[str]:
     return cols
 
 
-def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = None) -> None:
-    """Read one training file into ``data``."""
+TIER_STRONG = "tier:strong"
+TIER_WEAK = "tier:weak"
+
+
+def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = None, tier_pairs: bool = False) -> None:
+    """Read one training file into ``data``.
+
+    ``tier_pairs``: for score matrices, also add a comparison between two virtual models per prompt,
+    ``tier:strong`` (the file's best model by mean score) and ``tier:weak`` (its median model), with
+    the soft label of those two models. The virtual pair is shared by every file, so it learns from
+    all prompts what separates a strong model from a weaker one, even when files share no model."""
     path = Path(path)
     source = source or path.stem
     records = _read_records(path)
@@ -208,24 +217,28 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
             data.add(index[prompt], data.model_id(str(r["model_a"])), data.model_id(str(r["model_b"])), label)
     elif isinstance(first.get("scores"), dict):
         kind = "score matrix (json)"
+        rows = []
         for i, r in enumerate(records):
             prompt = _prompt_of(r)
             if prompt is None:
                 raise TrainingDataError(f"{path}: record {i} has no prompt")
             scores = {m: _parse_score(v) for m, v in r["scores"].items()}
             task = r.get("task", r.get("eval_name", r.get("cluster_id")))
-            _add_scores(data, prompt, source, scores, None if task is None else str(task))
+            rows.append((prompt, scores, None if task is None else str(task)))
+        _add_matrix(data, rows, source, tier_pairs)
     elif "prompt" in first:
         kind = "score matrix (csv)"
         cols = _model_columns(records)
         if len(cols) < 2:
             raise TrainingDataError(f"{path}: found {len(cols)} model score columns; need at least 2")
+        rows = []
         for i, r in enumerate(records):
             try:
                 scores = {m: _parse_score(r.get(m)) for m in cols}
             except TrainingDataError as exc:
                 raise TrainingDataError(f"{path}: row {i}: {exc}") from None
-            _add_scores(data, r["prompt"], source, scores, r.get("eval_name") or r.get("task") or None)
+            rows.append((r["prompt"], scores, r.get("eval_name") or r.get("task") or None))
+        _add_matrix(data, rows, source, tier_pairs)
     else:
         raise TrainingDataError(f"{path}: unknown format; expected battles (model_a, model_b, winner) or score "
                                 "matrices (question/prompt + scores, or CSV with model columns)")
@@ -233,23 +246,44 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
                             "prompts": len(data.prompts) - n_prompts0, "comparisons": len(data.label) - n_cmp0})
 
 
+def _add_matrix(data: Comparisons, rows: list, source: str, tier_pairs: bool) -> None:
+    tiers = None
+    if tier_pairs:
+        sums: dict[str, list[float]] = {}
+        for _, scores, _ in rows:
+            for m, s in scores.items():
+                if s is not None:
+                    sums.setdefault(m, []).append(s)
+        order = sorted(sums, key=lambda m: (-float(np.mean(sums[m])), m))
+        if len(order) >= 2:
+            tiers = (order[0], order[len(order) // 2])
+    for prompt, scores, task in rows:
+        p = _add_scores(data, prompt, source, scores, task)
+        if tiers is not None and p is not None:
+            sa, sb = scores.get(tiers[0]), scores.get(tiers[1])
+            if sa is not None and sb is not None:
+                data.add(p, data.model_id(TIER_STRONG), data.model_id(TIER_WEAK), (sa - sb + 1.0) / 2.0)
+
+
 def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, float | None], task: str | None = None) -> None:
     present = [(data.model_id(m), s) for m, s in scores.items() if s is not None]
     if len(present) < 2:
-        return
+        return None
     p = data.add_prompt(prompt, source, task)
     for x in range(len(present)):
         for y in range(x + 1, len(present)):
             (a, sa), (b, sb) = present[x], present[y]
             data.add(p, a, b, (sa - sb + 1.0) / 2.0)
+    return p
 
 
-def load_files(paths: Iterable[str | os.PathLike], sources: Iterable[str] | None = None) -> Comparisons:
+def load_files(paths: Iterable[str | os.PathLike], sources: Iterable[str] | None = None,
+               tier_pairs: bool = False) -> Comparisons:
     data = Comparisons()
     paths = list(paths)
     srcs = list(sources) if sources is not None else [None] * len(paths)
     for path, src in zip(paths, srcs, strict=False):
-        add_file(data, path, src)
+        add_file(data, path, src, tier_pairs=tier_pairs)
     return data
 
 

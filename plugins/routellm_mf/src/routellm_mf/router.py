@@ -61,7 +61,9 @@ class MFRouter(Router):
         checkpoint: directory of a checkpoint (project or RouteLLM format) or a Hugging Face repo id;
             default: the checkpoint shipped in ``routellm_mf/default_checkpoint``.
         checkpoint_path: RouteLLM's name for ``checkpoint`` (its config files use it).
-        strong_model, weak_model: trained model ids or aliases; default: the checkpoint's defaults.
+        strong_model, weak_model: trained model ids or aliases; default: the checkpoint's default pair(s).
+            A checkpoint may name several ``default_pairs`` (e.g. the strong/weak pair it was trained on and
+            the generic ``tier:strong``/``tier:weak`` pair); without an explicit pair their logits are averaged.
         model_aliases: deployment name -> trained model id, e.g. ``{"openai/gpt-4o": "gpt-4-1106-preview"}``.
         embedder: registered embedder name (default: the one the checkpoint was trained with), or an
             :class:`~routellm_core.embedders.Embedder` instance (Python API).
@@ -88,21 +90,29 @@ class MFRouter(Router):
         path = resolve_checkpoint_path(checkpoint if checkpoint is not None else checkpoint_path)
         self.checkpoint: MFCheckpoint = load_checkpoint(path)
         self.model_aliases = dict(model_aliases or {})
-        strong = strong_model or self.checkpoint.default_strong
-        weak = weak_model or self.checkpoint.default_weak
-        if not strong or not weak:
-            raise ValueError(f"the checkpoint has no default model pair; set strong_model and weak_model "
-                             f"(known models: {', '.join(self.checkpoint.models)})")
-        try:
-            self._strong = self.checkpoint.resolve(strong, self.model_aliases)
-            self._weak = self.checkpoint.resolve(weak, self.model_aliases)
-        except UnknownModelError as exc:
-            raise ValueError(str(exc)) from None
-        if self._strong == self._weak:
-            raise ValueError(f"strong_model and weak_model resolve to the same trained model {self.checkpoint.models[self._strong]!r}")
-        self.strong_model, self.weak_model = strong, weak
-        # the pair's weights, precomputed: scoring is embed + one matrix product
-        self._w = self.checkpoint.pair_vector(self._strong, self._weak).astype(np.float64)
+        if strong_model is None and weak_model is None and self.checkpoint.default_pairs:
+            pairs = [tuple(p) for p in self.checkpoint.default_pairs]
+        else:
+            strong = strong_model or self.checkpoint.default_strong
+            weak = weak_model or self.checkpoint.default_weak
+            if not strong or not weak:
+                raise ValueError(f"the checkpoint has no default model pair; set strong_model and weak_model "
+                                 f"(known models: {', '.join(self.checkpoint.models)})")
+            pairs = [(strong, weak)]
+        self._pairs = []
+        for strong, weak in pairs:
+            try:
+                s_idx = self.checkpoint.resolve(strong, self.model_aliases)
+                w_idx = self.checkpoint.resolve(weak, self.model_aliases)
+            except UnknownModelError as exc:
+                raise ValueError(str(exc)) from None
+            if s_idx == w_idx:
+                raise ValueError(f"strong_model and weak_model resolve to the same trained model {self.checkpoint.models[s_idx]!r}")
+            self._pairs.append((s_idx, w_idx))
+        self._strong, self._weak = self._pairs[0]
+        self.strong_model, self.weak_model = pairs[0]
+        # the pairs' weights, precomputed and averaged: scoring is embed + one matrix product
+        self._w = np.mean([self.checkpoint.pair_vector(s, w).astype(np.float64) for s, w in self._pairs], axis=0)
         if isinstance(embedder, Embedder):
             self.embedder = embedder
         else:
@@ -137,6 +147,8 @@ class MFRouter(Router):
             "checkpoint": self.checkpoint_digest(),
             "strong_model": self.checkpoint.models[self._strong],
             "weak_model": self.checkpoint.models[self._weak],
+            **({"pairs": [[self.checkpoint.models[s], self.checkpoint.models[w]] for s, w in self._pairs]}
+               if len(self._pairs) > 1 else {}),
             "embedder": self.embedder.describe(),
         }
 

@@ -45,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embedding-weight-decay", type=float, default=1.0,
                         help="AdamW weight decay of the text projection's prompt-embedding columns (default 1.0: frozen "
                              "sentence embeddings transfer poorly across tasks, so they are shrunk harder than the rest)")
+    parser.add_argument("--tier-pairs", action="store_true",
+                        help="add virtual models tier:strong (each score file's best model) and tier:weak (its median "
+                             "model), compared on every prompt of every score matrix")
+    parser.add_argument("--default-pair", action="append", default=[], metavar="STRONG,WEAK",
+                        help="default pair(s) stored in the checkpoint; several are averaged (repeatable; "
+                             "default: --default-strong,--default-weak)")
     parser.add_argument("--task-effects", action="store_true",
                         help="train with a bias per (model, task) (file / eval_name / cluster_id) so the text part learns "
                              "within-task difficulty; the biases are not saved")
@@ -286,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.data_root) if args.data_root else Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
     sources = [str(p.resolve().relative_to(root.resolve())) if p.resolve().is_relative_to(root.resolve()) else p.name for p in paths]
     try:
-        data = load_files(paths, sources)
+        data = load_files(paths, sources, tier_pairs=args.tier_pairs)
     except TrainingDataError as exc:
         print(f"routellm train mf: {exc}", file=sys.stderr)
         return 2
@@ -324,11 +330,19 @@ def run(args: argparse.Namespace) -> int:
                                   weight_decay=args.weight_decay, val_fraction=args.val_fraction,
                                   embedding_weight_decay=args.embedding_weight_decay, task_effects=args.task_effects,
                                   embedder_spec={"name": args.embedder, "kwargs": kwargs}, progress=progress, log=log)
-    for model in [args.default_strong, args.default_weak, *aliases.values()]:
+    default_pairs = []
+    for item in args.default_pair:
+        strong, sep, weak = item.partition(",")
+        if not sep or not strong or not weak:
+            print(f"routellm train mf: --default-pair wants STRONG,WEAK, got {item!r}", file=sys.stderr)
+            return 2
+        default_pairs.append([strong, weak])
+    for model in [args.default_strong, args.default_weak, *aliases.values(), *(m for p in default_pairs for m in p)]:
         if model is not None and model not in ckpt.models:
             print(f"routellm train mf: {model!r} is not a trained model; known: {', '.join(ckpt.models)}", file=sys.stderr)
             return 2
     ckpt.default_strong, ckpt.default_weak, ckpt.aliases = args.default_strong, args.default_weak, aliases
+    ckpt.default_pairs = default_pairs
     ckpt.save(out)
     files = [{"path": src, "sha256": _sha256(p), "bytes": p.stat().st_size} for src, p in zip(sources, paths, strict=False)]
     summary = {
@@ -357,6 +371,10 @@ def _argv_for_summary(args: argparse.Namespace) -> list[str]:
             parts += [f"--{name.replace('_', '-')}", json.dumps(value) if isinstance(value, str) and " " in value else str(value)]
     if args.task_effects:
         parts.append("--task-effects")
+    if args.tier_pairs:
+        parts.append("--tier-pairs")
+    for pair in args.default_pair:
+        parts += ["--default-pair", pair]
     for alias in args.alias:
         parts += ["--alias", alias]
     return parts
