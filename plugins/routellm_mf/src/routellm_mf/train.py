@@ -221,6 +221,19 @@ def train_checkpoint(embeddings: np.ndarray, data, *, features: Sequence[str] = 
 
     if num_threads:
         torch.set_num_threads(num_threads)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)  # bit-reproducible scatter-adds across runs
+    try:
+        return _train_checkpoint(embeddings, data, features=features, dim=dim, members=members, seed=seed, epochs=epochs,
+                                 patience=patience, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                                 val_fraction=val_fraction, embedder_spec=embedder_spec, progress=progress, log=log,
+                                 task_effects=task_effects, embedding_weight_decay=embedding_weight_decay)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def _train_checkpoint(embeddings, data, *, features, dim, members, seed, epochs, patience, batch_size, lr, weight_decay,
+                      val_fraction, embedder_spec, progress, log, task_effects, embedding_weight_decay):
     features = list(features)
     raw = prompt_features(data.prompts, features)
     mean = raw.mean(axis=0) if len(raw) else np.zeros(len(features), np.float32)
