@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routellm_core.embedders import Embedder, EmbeddingCache, cache_dir, length_sorted_batches
+from routellm_core.embedders import Embedder, EmbeddingCache, length_sorted_batches
+from routellm_core.paths import user_cache_dir
 
 
 class FakeEmbedder(Embedder):
@@ -56,7 +57,7 @@ def test_cache_reuses_and_survives_new_instance(tmp_path):
 
 def test_cache_dir_env(monkeypatch, tmp_path):
     monkeypatch.setenv("ROUTELLM_CACHE_DIR", str(tmp_path))
-    assert cache_dir() == tmp_path
+    assert user_cache_dir() == tmp_path
 
 
 def test_litellm_embedder_registered_and_batches(monkeypatch):

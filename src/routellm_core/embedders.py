@@ -27,17 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-CACHE_ENV = "ROUTELLM_CACHE_DIR"
-
-
-def cache_dir() -> Path:
-    """The user cache directory of routellm (``$ROUTELLM_CACHE_DIR`` wins)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "routellm"
+from .paths import user_cache_dir
 
 
 def text_hash(text: str) -> str:
@@ -115,7 +105,7 @@ class EmbeddingCache:
 
     def __init__(self, embedder: Embedder, root: str | os.PathLike | None = None) -> None:
         self.embedder = embedder
-        self.root = Path(root) if root is not None else cache_dir()
+        self.root = Path(root) if root is not None else user_cache_dir()
         self.dir = self.root / "embeddings" / embedder.key()
         self._index: dict[str, tuple[str, int]] | None = None
         self._shards: dict[str, np.ndarray] = {}

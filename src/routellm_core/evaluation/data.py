@@ -21,8 +21,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError, RoutingError
+from ..paths import CACHE_ENV, user_cache_dir  # noqa: F401 - re-exported
 
-CACHE_ENV = "ROUTELLM_CACHE_DIR"
 DATA_ENV = "ROUTELLM_DATA_DIR"
 FILE_PREFIX = "file:"
 
@@ -34,16 +34,6 @@ ID_COLUMNS = ("id", "question_id", "uid")
 
 class BenchmarkDataError(ConfigError):
     """Benchmark data is missing or malformed (the message says where)."""
-
-
-def user_cache_dir() -> Path:
-    """``$ROUTELLM_CACHE_DIR``, else ``$XDG_CACHE_HOME/routellm``, else ``~/.cache/routellm``."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "routellm"
 
 
 @dataclass
