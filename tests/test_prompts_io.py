@@ -15,7 +15,7 @@ def test_formats(tmp_path):
 @pytest.mark.parametrize(
     "name, text, fragment",
     [
-        ("bad.jsonl", '{"prompt": "a"}\n{oops\n', "p/bad.jsonl:2"),
+        ("bad.jsonl", '{"prompt": "a"}\n{oops\n', "p/bad.jsonl: line 2: not valid JSON"),
         ("nofield.jsonl", '{"x": 1}\n', "no prompt field"),
         ("num.jsonl", "3\n", "JSON string or object"),
         ("nocol.csv", "a,b\n1,2\n", "no prompt field"),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
+
+from .jsonl import iter_jsonl
 
 PROMPT_KEYS = ("prompt", "question", "text", "content")
 
@@ -15,7 +16,7 @@ def _pick(record: dict, source: str, where: str) -> str:
         value = record.get(key)
         if isinstance(value, str):
             return value
-    raise ValueError(f"{source}:{where}: no prompt field; expected one of {', '.join(PROMPT_KEYS)}")
+    raise ValueError(f"{source}: {where}: no prompt field; expected one of {', '.join(PROMPT_KEYS)}")
 
 
 def read_prompts(path: str | Path) -> list[str]:
@@ -32,14 +33,13 @@ def read_prompts(path: str | Path) -> list[str]:
     suffix = p.suffix.lower()
     prompts: list[str] = []
     if suffix in (".jsonl", ".ndjson"):
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{p}:{lineno}: not valid JSON ({exc.msg})") from None
-            prompts.append(record if isinstance(record, str) else _pick(record, str(p), str(lineno)) if isinstance(record, dict) else _bad(p, lineno))
+        for lineno, record in iter_jsonl(text, str(p)):
+            if isinstance(record, str):
+                prompts.append(record)
+            elif isinstance(record, dict):
+                prompts.append(_pick(record, str(p), f"line {lineno}"))
+            else:
+                raise ValueError(f"{p}: line {lineno}: each line must be a JSON string or object")
     elif suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text, newline=""))
         for i, row in enumerate(reader, 2):
@@ -49,7 +49,3 @@ def read_prompts(path: str | Path) -> list[str]:
     if not prompts:
         raise ValueError(f"prompts file {str(p)!r} contains no prompts")
     return prompts
-
-
-def _bad(p: Path, lineno: int) -> str:
-    raise ValueError(f"{p}:{lineno}: each line must be a JSON string or object")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import tempfile
 import urllib.request
@@ -36,6 +35,7 @@ import numpy as np
 
 from ..evaluation.data import DATA_ENV, BenchmarkData, BenchmarkDataError, sha256_file, user_cache_dir
 from ..hookspecs import hookimpl
+from ..jsonl import iter_jsonl
 
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -232,13 +232,7 @@ def _read_text(path: Path) -> str:
 
 def _jsonl(path: Path) -> list[dict]:
     rows = []
-    for lineno, line in enumerate(_read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BenchmarkDataError(f"{path}: line {lineno}: not valid JSON ({exc.msg})") from None
+    for lineno, row in iter_jsonl(_read_text(path), str(path), BenchmarkDataError):
         if not isinstance(row, dict):
             raise BenchmarkDataError(f"{path}: line {lineno}: expected a JSON object")
         rows.append(row)

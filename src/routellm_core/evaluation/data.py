@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError, RoutingError
+from ..jsonl import iter_jsonl
 from ..paths import CACHE_ENV, user_cache_dir  # noqa: F401 - re-exported
 
 DATA_ENV = "ROUTELLM_DATA_DIR"
@@ -215,13 +216,7 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
     suffix = p.suffix.lower()
     records: list[tuple[str, dict]] = []
     if suffix in (".jsonl", ".ndjson"):
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BenchmarkDataError(f"{p}: line {lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        for lineno, record in iter_jsonl(text, str(p), BenchmarkDataError):
             if not isinstance(record, dict):
                 raise BenchmarkDataError(f"{p}: line {lineno}: expected a JSON object, got {type(record).__name__}")
             records.append((f"{p}: line {lineno}", record))
