@@ -45,14 +45,15 @@ def _local_requirements(directory: Path, plugins: dict[str, Path]) -> list[Path]
 
 
 def _install_plugins(session: nox.Session, directories: list[Path], plugins: dict[str, Path]) -> None:
-    """Install plugins (editable) after the local plugins they depend on, each once."""
+    """Install plugins (editable, with all their extras) after the local plugins they depend on, each once."""
     ordered: list[Path] = []
     for directory in directories:
         for path in _local_requirements(directory, plugins) + [directory]:
             if path not in ordered:
                 ordered.append(path)
     for path in ordered:
-        session.install("-e", str(path))
+        extras = tomllib.loads((path / "pyproject.toml").read_text())["project"].get("optional-dependencies", {})
+        session.install("-e", f"{path}[{','.join(sorted(extras))}]" if extras else str(path))
 
 
 @nox.session
