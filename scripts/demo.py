@@ -81,11 +81,15 @@ def arena_prompts(directory: Path | None) -> list[str]:
     return prompts
 
 
+def fitting(prompts: list[str]) -> list[str]:
+    """The Arena-Hard prompts of 40 to 600 characters: what the demo model (2k context) can answer."""
+    return [p.strip() for p in prompts if 40 <= len(p.strip()) <= 600]
+
+
 def pick_hard(prompts: list[str], n: int) -> list[str]:
-    """A few real Arena-Hard prompts of up to 600 characters (the demo model has a 2k context)."""
-    short = [p.strip() for p in prompts if 40 <= len(p.strip()) <= 600]
-    step = max(1, len(short) // max(1, n))
-    return short[::step][:n]
+    """``n`` prompts spread evenly over ``prompts``."""
+    step = max(1, len(prompts) // max(1, n))
+    return prompts[::step][:n]
 
 
 def available_routers() -> list[str]:
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="calibrate the threshold so this fraction of Arena prompts would go to the strong model")
     parser.add_argument("--threshold", type=float, help="use this threshold instead of calibrating")
     parser.add_argument("--max-tokens", type=int, default=80, help="answer length per prompt (default 80)")
-    parser.add_argument("--hard", type=int, default=4, help="how many hard (Arena-Hard) prompts to send")
+    parser.add_argument("--hard", type=int, default=6, help="how many hard (Arena-Hard) prompts to send")
     parser.add_argument("--config", metavar="FILE", help="router config YAML (router -> keyword arguments), e.g. an mf checkpoint")
     parser.add_argument("--data-dir", help="folder with prompts/arena-hard (default: $ROUTELLM_DATA or ../shared/data)")
     args = parser.parse_args(argv)
@@ -172,14 +176,15 @@ def main(argv: list[str] | None = None) -> int:
         + ("" if router == "mf" or args.router else "  (install plugins/routellm_mf for the matrix-factorisation router)"))
 
     ddir = data_dir(args.data_dir)
-    arena = arena_prompts(ddir)
+    # the demo's traffic is Arena-Hard prompts that fit the demo model; calibrate on the same kind of traffic
+    arena = fitting(arena_prompts(ddir))
     hard = pick_hard(arena, args.hard) if arena else HARD_PROMPTS[: args.hard]
     prompts = [("easy", p) for p in EASY_PROMPTS] + [("hard", p) for p in hard]
 
     threshold = args.threshold
     if threshold is None:
         sample = arena[:500] if arena else CALIBRATION_PROMPTS
-        source = f"{len(sample)} Arena-Hard prompts" if arena else f"{len(sample)} built-in prompts"
+        source = f"{len(sample)} Arena-Hard prompts of 40-600 characters" if arena else f"{len(sample)} built-in prompts"
         t = time.monotonic()
         try:
             result = calibrate(router, sample, args.strong_fraction, args.config)
