@@ -145,10 +145,14 @@ class Controller:
             raise RoutingError(f"router {name!r} is not enabled here; enabled routers: {available}")
         return name, value
 
-    def _decide(self, router_name: str, threshold: float, prompt: str) -> Decision:
-        score = float(self.routers[router_name].score_checked([prompt])[0])
+    def decision_for(self, router_name: str, threshold: float, score: float) -> Decision:
+        """Apply the threshold rule to a score the router already gave."""
         strong = route_strong(score, threshold)
         return Decision(router_name, threshold, score, strong, self.strong if strong else self.weak)
+
+    def _decide(self, router_name: str, threshold: float, prompt: str) -> Decision:
+        score = float(self.routers[router_name].score_checked([prompt])[0])
+        return self.decision_for(router_name, threshold, score)
 
     def decide(self, messages: Any, model: Any = None, *, router: str | None = None, threshold: Any = None,
                routing_policy: str | None = None) -> Decision:

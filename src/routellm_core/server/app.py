@@ -37,7 +37,7 @@ from ..errors import ConfigError, RoutingError
 from ..litellm_import import import_litellm
 from ..messages import routing_text
 from ..plugins import get_registry
-from ..threshold import format_model_name, format_threshold, parse_model_name, route_strong
+from ..threshold import format_model_name, format_threshold, parse_model_name
 from .batching import BatchScorer
 from .errors import APIError
 from .limits import BodySizeLimitMiddleware
@@ -213,8 +213,7 @@ class RouterServer:
         """The controller's decision (same text, same rule), with concurrent requests scored in one batch."""
         prompt = routing_text(messages, self.controller.routing_policy)
         score = await self.scorers[router].score(prompt)
-        strong = route_strong(score, threshold)
-        return Decision(router, threshold, score, strong, self.controller.strong if strong else self.controller.weak)
+        return self.controller.decision_for(router, threshold, score)
 
     # -- auth ------------------------------------------------------------------------
     def check_auth(self, request: Request) -> None:
