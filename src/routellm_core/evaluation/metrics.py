@@ -62,6 +62,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from ..threshold import strong_mask
+
 DEFAULT_CPT_LEVELS = (0.2, 0.5, 0.8)
 
 
@@ -179,7 +181,7 @@ def binned_curve(router_scores, strong, weak, num_points: int = 10) -> Curve:
     rank = _Ranking(r)
     cum = np.r_[0.0, np.cumsum((s - w)[rank.order])]
     # prompts with r >= t are a prefix of the descending order: its length is the count
-    k = np.array([np.count_nonzero(r >= t) for t in thresholds])
+    k = np.array([np.count_nonzero(strong_mask(r, t)) for t in thresholds])
     first = np.r_[True, k[1:] != k[:-1]]  # thresholds that select the same prompts give one point
     k, thresholds = k[first], thresholds[first]
     return Curve(k / n, cum[k], thresholds, n, float(np.mean(w)), float(np.mean(s)))
@@ -505,7 +507,7 @@ def strong_fraction_interval(scores, threshold: float, *, resamples: int = 2000,
     fraction of the fixed threshold lands on traffic like the sample.
     """
     r = _vector("scores", scores)
-    hits = (r >= threshold).astype(np.float64)
+    hits = strong_mask(r, threshold).astype(np.float64)
     values = []
     for counts in bootstrap_counts(r.size, resamples, seed):
         values.append(counts @ hits / r.size)
