@@ -84,3 +84,57 @@ def test_bfloat16_close_to_float32(embedder):
     assert np.min(np.sum(a * b, axis=1)) > 0.995
     with pytest.raises(ValueError):
         MiniLMEmbedder(dtype="float8")
+
+
+@pytest.fixture(scope="module")
+def l3():
+    return get_registry().get("embedders", "minilm-l3").factory()
+
+
+def test_l3_registered_shape_and_norm(l3):
+    assert "minilm-l3" in get_registry().names("embedders")
+    vecs = l3.embed(TEXTS)
+    assert vecs.shape == (len(TEXTS), 384) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+
+
+def test_l3_batched_equals_one_by_one(l3):
+    vecs = l3.embed(TEXTS)
+    single = np.stack([l3.embed([t])[0] for t in TEXTS])
+    np.testing.assert_array_equal(vecs, single)
+
+
+def test_l3_semantics(l3):
+    a, b, c = l3.embed(["How do I bake bread?", "Recipe for baking a loaf of bread", "Integrate x^2 dx"])
+    assert a @ b > a @ c + 0.2
+
+
+def test_l3_head_and_tail_truncation():
+    from routellm_minilm.encoder import MiniLML3Embedder
+
+    filler = "the history of the river valley and its towns " * 40  # far beyond 128 word pieces
+    texts = [filler + "What is the capital of France?", filler + "Integrate x squared from 0 to 1."]
+    head_only = MiniLML3Embedder(head_tokens=126)
+    head_tail = MiniLML3Embedder(head_tokens=32)
+    a, b = head_only.embed(texts)
+    assert a @ b > 0.9999  # only the shared start is seen
+    a, b = head_tail.embed(texts)
+    assert a @ b < 0.99  # the end of the text (the question) is seen
+    assert head_tail.describe()["head_tokens"] == 32 and head_only.key() != head_tail.key()
+    short = "Is 97 a prime number?"  # short texts are not truncated: both settings agree
+    np.testing.assert_array_equal(head_only.embed([short]), head_tail.embed([short]))
+
+
+@pytest.mark.parametrize("bad", [-1, 127, 1.5, True, "32"])
+def test_l3_bad_head_tokens(bad):
+    from routellm_minilm.encoder import MiniLML3Embedder
+
+    with pytest.raises(ValueError, match="head_tokens"):
+        MiniLML3Embedder(head_tokens=bad)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.text(max_size=400), min_size=1, max_size=6))
+def test_l3_any_text_embeds(l3, texts):
+    vecs = l3.embed(texts)
+    assert vecs.shape == (len(texts), 384) and np.all(np.isfinite(vecs))

@@ -1,4 +1,4 @@
-"""Registers the ``minilm`` (torch) and ``minilm-onnx`` (int8 ONNX) embedders. Imports nothing heavy."""
+"""Registers the ``minilm`` (torch), ``minilm-onnx`` (int8 ONNX) and ``minilm-l3`` (3-layer ONNX) embedders. Imports nothing heavy."""
 
 from __future__ import annotations
 
@@ -17,7 +17,14 @@ def _minilm_onnx(**kwargs):
     return MiniLMOnnxEmbedder(**kwargs)
 
 
+def _minilm_l3(**kwargs):
+    from .encoder import MiniLML3Embedder
+
+    return MiniLML3Embedder(**kwargs)
+
+
 @hookimpl
 def routellm_register_embedders(register):
     register("minilm", _minilm, description="all-MiniLM-L6-v2 (384-d), local and offline, torch CPU")
     register("minilm-onnx", _minilm_onnx, description="all-MiniLM-L6-v2 as int8 ONNX (needs routellm-minilm[onnx])")
+    register("minilm-l3", _minilm_l3, description="paraphrase-MiniLM-L3-v2 (384-d) on ONNX: fast, local and offline")
