@@ -68,6 +68,26 @@ def test_load_formats(tmp_path):
     assert set(np.unique(labels)) <= {0.0, 0.25, 0.5, 0.75, 1.0}
 
 
+def test_routerbench_list_prompts_are_unwrapped(tmp_path):
+    with open(tmp_path / "rb.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["prompt", "big", "small"])
+        w.writerow([repr(["Example question?\nAnswer:\nA", "Real question?\nAnswer:"]), "1", "0"])
+        w.writerow(["['not a list repr' plus text", "1", "1"])
+        w.writerow(["[1, 2, 3]", "0", "1"])
+    data = load_files([tmp_path / "rb.csv"])
+    assert data.prompts == ["Example question?\nAnswer:\nA\n\nReal question?\nAnswer:", "['not a list repr' plus text",
+                            "[1, 2, 3]"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(max_size=30), min_size=1, max_size=4))
+def test_list_repr_round_trip(turns):
+    from routellm_mf.data import _unwrap_list_repr
+
+    assert _unwrap_list_repr(repr(turns)) == "\n\n".join(turns)
+
+
 def test_bad_files(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps([{"foo": 1}]))
     with pytest.raises(TrainingDataError):

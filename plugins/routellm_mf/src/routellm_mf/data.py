@@ -19,6 +19,7 @@ have a score there, with the soft label ``(s_a - s_b + 1) / 2`` (1 = a better,
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import math
@@ -143,10 +144,27 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
     raise TrainingDataError(f"{path}: unsupported file type {suffix!r} (use .csv, .json or .jsonl)")
 
 
+def _unwrap_list_repr(text: str) -> str:
+    """RouterBench stores prompts as the Python repr of a list of turns (``"['Question ...']"``): the turns' text.
+
+    Anything that is not exactly such a repr is returned unchanged.
+    """
+    stripped = text.strip()
+    if not (stripped.startswith("['") or stripped.startswith('["')) or not stripped.endswith("]"):
+        return text
+    try:
+        value = ast.literal_eval(stripped)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "\n\n".join(value)
+    return text
+
+
 def _prompt_of(record: dict[str, Any]) -> str | None:
     for key in ("prompt", "question"):
         if isinstance(record.get(key), str):
-            return record[key]
+            return _unwrap_list_repr(record[key])
     conv = record.get("conversation_a")
     if isinstance(conv, str):
         try:
@@ -237,7 +255,7 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
                 scores = {m: _parse_score(r.get(m)) for m in cols}
             except TrainingDataError as exc:
                 raise TrainingDataError(f"{path}: row {i}: {exc}") from None
-            rows.append((r["prompt"], scores, r.get("eval_name") or r.get("task") or None))
+            rows.append((_unwrap_list_repr(r["prompt"]), scores, r.get("eval_name") or r.get("task") or None))
         _add_matrix(data, rows, source, tier_pairs)
     else:
         raise TrainingDataError(f"{path}: unknown format; expected battles (model_a, model_b, winner) or score "
