@@ -5,7 +5,7 @@ Measures, in one run on this machine:
   * batch scoring throughput on the MMLU prompts of the evaluation data (prompts/s),
   * the same prompts scored one by one, and the batched / one-by-one ratio.
 
-    python bench/bench_mf.py --data-dir ../shared/data [--embedder minilm] [--limit N] [--threads 2]
+    python bench/bench_mf.py --data-dir ../shared/data [--embedder minilm-l3] [--limit N] [--threads 2]
 
 Embedding caches are off: every prompt is embedded. Prints machine information first.
 """
@@ -39,9 +39,15 @@ def machine_info(threads: int | None) -> dict:
                 break
     except OSError:
         pass
+    try:
+        import onnxruntime
+
+        ort_version = onnxruntime.__version__
+    except ImportError:
+        ort_version = None
     return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
             "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "numpy": numpy.__version__, "requested_threads": threads}
+            "onnxruntime": ort_version, "numpy": numpy.__version__, "requested_threads": threads}
 
 
 def mmlu_prompts(data_dir: Path) -> list[str]:
@@ -62,12 +68,12 @@ def percentile(values: list[float], q: float) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
-    ap.add_argument("--embedder", default=None, help="embedder name (default: the checkpoint's, minilm)")
+    ap.add_argument("--embedder", default=None, help="embedder name (default: the checkpoint's, minilm-l3)")
     ap.add_argument("--embedder-kwargs", default=None, help="JSON kwargs for the embedder")
     ap.add_argument("--checkpoint", default=None, help="MF checkpoint (default: the shipped one)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N MMLU prompts for the batch test (0 = all)")
     ap.add_argument("--single", type=int, default=300, help="prompts for the one-by-one / latency test")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice); onnxruntime uses every core")
     ap.add_argument("--json", default=None, help="also write the results as JSON to this file")
     args = ap.parse_args(argv)
 

