@@ -10,6 +10,7 @@ from routellm_mf.checkpoint import default_checkpoint_dir, load_checkpoint
 from routellm_core.plugins import get_registry
 from routellm_core.testing import RouterContractTests
 
+
 def _embedder_installed() -> bool:
     try:
         from routellm_minilm.encoder import l3_onnx_file, model_dir
