@@ -255,7 +255,10 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
                 scores = {m: _parse_score(r.get(m)) for m in cols}
             except TrainingDataError as exc:
                 raise TrainingDataError(f"{path}: row {i}: {exc}") from None
-            rows.append((_unwrap_list_repr(r["prompt"]), scores, r.get("eval_name") or r.get("task") or None))
+            prompt = _prompt_of(r)
+            if prompt is None:
+                raise TrainingDataError(f"{path}: row {i} has no prompt")
+            rows.append((prompt, scores, r.get("eval_name") or r.get("task") or None))
         _add_matrix(data, rows, source, tier_pairs)
     else:
         raise TrainingDataError(f"{path}: unknown format; expected battles (model_a, model_b, winner) or score "

@@ -217,7 +217,7 @@ class MiniLML3Embedder(Embedder):
             return ids
         body, keep = ids[1:-1], L3_MAX_LENGTH - 2
         tail = keep - self.head_tokens
-        return [ids[0], *body[: self.head_tokens], *(body[len(body) - tail:] if tail else []), ids[-1]]
+        return [ids[0], *body[: self.head_tokens], *body[len(body) - tail:], ids[-1]]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors in input order; texts are batched by exact word-piece count, so no batch carries padding."""
@@ -243,7 +243,7 @@ class MiniLML3Embedder(Embedder):
         mask = np.ones_like(ids)
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self.session.run([L3_HIDDEN_OUTPUT], {k: v for k, v in feed.items() if k in self.input_names})[0]
-        return hidden[:, : ids.shape[1]].mean(axis=1)
+        return hidden.mean(axis=1)
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         return self.embed(texts)  # embed() does its own batching
