@@ -47,13 +47,13 @@ def family(source: str) -> str:
 
 
 def main(argv=None) -> int:
-    from routellm_mf.data import _unwrap_list_repr, load_files, subset
-    from routellm_mf.decontaminate import eval_prompts_from_dir, find_contaminated
     from routellm_mf.train import train_checkpoint
 
+    from routellm_core.decontamination import eval_prompts_from_dir, find_contaminated
     from routellm_core.embedders import EmbeddingCache, get_embedder
     from routellm_core.evaluation import metrics as M
     from routellm_core.evaluation.data import load_benchmark
+    from routellm_core.training_data import load_files, subset, unwrap_list_repr
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
         with open(f, newline="", encoding="utf-8") as fh:
             for r in csv.DictReader(fh):
                 if r[GPT4] != "" and r[MIXTRAL] != "":
-                    outcomes["rb"][_unwrap_list_repr(r["prompt"])] = (float(r[GPT4]), float(r[MIXTRAL]))
+                    outcomes["rb"][unwrap_list_repr(r["prompt"])] = (float(r[GPT4]), float(r[MIXTRAL]))
     for f in ("gsm8k-train.json", "MATH_prealgebra.json"):
         rows = json.loads((train_dir / "routerdc-split2" / f).read_text())
         models = sorted({m for r in rows for m in r["scores"]}, key=lambda m: -np.mean([r["scores"][m] for r in rows if m in r["scores"]]))

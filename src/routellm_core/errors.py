@@ -18,6 +18,10 @@ class ConfigError(RoutellmError):
     """A configuration file or a router's keyword arguments are invalid."""
 
 
+class DataError(RoutellmError, ValueError):
+    """An input data file or record is malformed or missing; the message names the file, line and field."""
+
+
 class PluginError(RoutellmError):
     """A plugin could not be loaded or registered something invalid."""
 

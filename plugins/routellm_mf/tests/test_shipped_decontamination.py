@@ -4,8 +4,9 @@ import hashlib
 import json
 
 from routellm_mf.checkpoint import default_checkpoint_dir
-from routellm_mf.data import load_files
-from routellm_mf.decontaminate import eval_prompts_from_dir, normalise
+
+from routellm_core.decontamination import eval_prompts_from_dir, normalise
+from routellm_core.training_data import load_files
 
 
 def test_eval_prompts_found(shared_data):

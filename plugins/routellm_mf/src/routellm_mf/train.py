@@ -2,26 +2,38 @@
 
 Pipeline: read files -> pairwise comparisons -> embed prompts (on-disk cache) ->
 decontaminate against every evaluation benchmark -> split prompts into train /
-validation -> train ``--members`` models with seeds ``seed, seed+1, ...`` (Adam,
+validation -> train ``--members`` models with seeds ``seed, seed+1, ...`` (AdamW,
 soft-label BCE, early stopping on validation loss) -> save the ensemble as one
 checkpoint with ``training_summary.json``, ``decontamination.json`` /
-``DECONTAMINATION.md`` and ``DATA_CARD.md`` beside it.
+``DECONTAMINATION.md`` and the generated data card ``TRAINING_DATA.md`` beside it.
+
+Reading the data and decontamination are the core's (:mod:`routellm_core.training_data`,
+:mod:`routellm_core.decontamination`). Errors are raised as ``RoutellmError`` subclasses;
+the ``routellm`` command turns them into a message and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from routellm_core.errors import ConfigError
+from routellm_core.hashing import sha256_file
+from routellm_core.paths import find_data_dir
+from routellm_core.progress import progress_iter
+from routellm_core.training_data import Comparisons, TrainingDataError
+
 from .checkpoint import MFCheckpoint, prompt_features
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_FEATURES = ("log_chars", "bias")
 
@@ -62,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alias", action="append", default=[], metavar="DEPLOYMENT=MODEL",
                         help="deployment name -> trained model id, stored in the checkpoint (repeatable)")
     parser.add_argument("--eval-data-dir", default=None,
-                        help="RouteLLM evaluation data to decontaminate against (default: $ROUTELLM_DATA_DIR or ../shared/data "
-                             "when present); registered benchmarks are always used")
+                        help="RouteLLM evaluation data to decontaminate against (default: $ROUTELLM_DATA_DIR, then the "
+                             "user cache's data directory, when they hold it); registered benchmarks are always used")
     parser.add_argument("--cosine-threshold", type=float, default=0.95)
     parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination (not for shipped checkpoints)")
     parser.add_argument("--data-root", default=None,
@@ -72,33 +84,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the dropped prompts' texts into the decontamination report (default: sha256 digests "
                              "and indices only, so the report can ship without copying the data)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def _default_eval_dir() -> Path | None:
-    env = os.environ.get("ROUTELLM_DATA_DIR")
-    for cand in ([env] if env else []) + ["../shared/data", "shared/data"]:
-        p = Path(cand)
-        if (p / "routellm-evals").is_dir() or (p / "mmlu").is_dir():
-            return p
-    return None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _progress(iterable, total: int, desc: str, enabled: bool):
-    if not enabled:
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, leave=False)
 
 
 def split_prompts(n: int, val_fraction: float, seed: int) -> np.ndarray:
@@ -161,7 +146,7 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
     def comparisons_of(prompts: np.ndarray) -> np.ndarray:
         return np.concatenate([np.arange(starts[p], starts[p + 1]) for p in prompts]) if len(prompts) else np.zeros(0, np.int64)
 
-    def loss_of(prompts: np.ndarray, reduction: str = "mean") -> torch.Tensor:
+    def loss_of(prompts: np.ndarray, reduction: str = "mean") -> tuple[torch.Tensor, int]:
         idx = torch.from_numpy(comparisons_of(prompts))
         local = torch.full((n_prompts,), -1, dtype=torch.long)
         local[torch.from_numpy(prompts)] = torch.arange(len(prompts))
@@ -191,7 +176,7 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
         perm = train_prompts[torch.randperm(len(train_prompts), generator=gen).numpy()]
         total, seen = 0.0, 0
         steps = range(0, len(perm), prompts_per_step)
-        for s in _progress(steps, len(steps), f"seed {seed} epoch {epoch}", progress):
+        for s in progress_iter(steps, len(steps), f"seed {seed} epoch {epoch}", enabled=progress):
             loss, k = loss_of(perm[s:s + prompts_per_step])
             opt.zero_grad()
             loss.backward()
@@ -212,17 +197,15 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
             {"seed": seed, "best_epoch": best[2], "best_val_loss": best[0], "history": history})
 
 
-def train_checkpoint(embeddings: np.ndarray, data, *, features: Sequence[str] = DEFAULT_FEATURES, dim: int = 8,
+def train_checkpoint(embeddings: np.ndarray, data: Comparisons, *, features: Sequence[str] = DEFAULT_FEATURES, dim: int = 8,
                      members: int = 8, seed: int = 0, epochs: int = 30, patience: int = 3, batch_size: int = 4096,
                      lr: float = 3e-3, weight_decay: float = 1e-4, val_fraction: float = 0.1,
                      embedder_spec: dict[str, Any] | None = None, progress: bool = True, log=print,
-                     num_threads: int | None = None, task_effects: bool = False,
+                     task_effects: bool = False,
                      embedding_weight_decay: float | None = None) -> tuple[MFCheckpoint, dict[str, Any]]:
-    """Fit an ensemble of MF models on ``data`` (:class:`~routellm_mf.data.Comparisons`) with prompt ``embeddings``."""
+    """Fit an ensemble of MF models on ``data`` (:class:`~routellm_core.training_data.Comparisons`) with prompt ``embeddings``."""
     import torch
 
-    if num_threads:
-        torch.set_num_threads(num_threads)
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)  # bit-reproducible scatter-adds across runs
     try:
@@ -274,12 +257,21 @@ def _train_checkpoint(embeddings, data, *, features, dim, members, seed, epochs,
     return ckpt, info
 
 
+def _parse_pairs(items: Sequence[str], sep: str, flag: str, want: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        left, found, right = item.partition(sep)
+        if not found or not left or not right:
+            raise ConfigError(f"{flag} wants {want}, got {item!r}")
+        out.append((left, right))
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    from routellm_core.decontamination import collect_eval_prompts, decontaminate
     from routellm_core.embedders import EmbeddingCache
     from routellm_core.plugins import get_registry
-
-    from .data import TrainingDataError, load_files, subset
-    from .decontaminate import eval_prompts_from_dir, eval_prompts_from_registry, find_contaminated
+    from routellm_core.training_data import load_files
 
     started = time.time()
     log = (lambda *a, **k: None) if getattr(args, "quiet", False) else (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True))
@@ -287,34 +279,22 @@ def run(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.data]
     for p in paths:
         if not p.is_file():
-            print(f"routellm train mf: no such file: {p}", file=sys.stderr)
-            return 2
+            raise TrainingDataError(f"no such file: {p}")
     try:
         kwargs = json.loads(args.embedder_kwargs) if args.embedder_kwargs else {}
         if not isinstance(kwargs, dict):
             raise ValueError("not a JSON object")
     except ValueError as exc:
-        print(f"routellm train mf: --embedder-kwargs: {exc}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"--embedder-kwargs: {exc}") from None
     features = [f.strip() for f in (args.features or "").split(",") if f.strip()]
-    aliases = {}
-    for item in args.alias:
-        dep, sep, model = item.partition("=")
-        if not sep or not dep or not model:
-            print(f"routellm train mf: --alias wants DEPLOYMENT=MODEL, got {item!r}", file=sys.stderr)
-            return 2
-        aliases[dep] = model
+    aliases = dict(_parse_pairs(args.alias, "=", "--alias", "DEPLOYMENT=MODEL"))
+    default_pairs = [list(p) for p in _parse_pairs(args.default_pair, ",", "--default-pair", "STRONG,WEAK")]
     root = Path(args.data_root) if args.data_root else Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
     sources = [str(p.resolve().relative_to(root.resolve())) if p.resolve().is_relative_to(root.resolve()) else p.name for p in paths]
-    try:
-        data = load_files(paths, sources, tier_pairs=args.tier_pairs)
-    except TrainingDataError as exc:
-        print(f"routellm train mf: {exc}", file=sys.stderr)
-        return 2
+    data = load_files(paths, sources, tier_pairs=args.tier_pairs)
     log(f"read {len(data.prompts)} prompts, {len(data)} comparisons, {len(data.models)} models from {len(paths)} files")
     if len(data) == 0:
-        print("routellm train mf: no comparisons in the data", file=sys.stderr)
-        return 2
+        raise TrainingDataError("no comparisons in the data")
     embedder = get_registry().get("embedders", args.embedder).factory(**kwargs)
     cache = EmbeddingCache(embedder)
     emb = cache.embed(data.prompts, progress=progress)
@@ -323,43 +303,30 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     report_json: dict[str, Any] = {"skipped": True}
     if not args.no_decontaminate:
-        eval_dir = Path(args.eval_data_dir) if args.eval_data_dir else _default_eval_dir()
-        eval_sets = eval_prompts_from_dir(eval_dir) if eval_dir is not None else {}
-        for name, prompts in eval_prompts_from_registry(eval_dir).items():
-            eval_sets[f"{name} (registered)" if name in eval_sets else name] = prompts
-        if not eval_sets:
-            print("routellm train mf: no evaluation prompts to decontaminate against (give --eval-data-dir, set "
-                  "ROUTELLM_DATA_DIR, or pass --no-decontaminate)", file=sys.stderr)
-            return 2
-        eval_emb = {k: cache.embed(v, progress=progress) for k, v in eval_sets.items()}
-        keep, report = find_contaminated(data.prompts, data.sources, emb, eval_sets, eval_emb, args.cosine_threshold,
-                                         texts=args.report_texts)
-        log(f"decontamination: dropped {report.dropped_count} of {len(data.prompts)} training prompts")
-        (out / "DECONTAMINATION.md").write_text(report.markdown())
-        report_json = report.to_json()
-        (out / "decontamination.json").write_text(json.dumps(report_json, indent=1) + "\n")
-        data = subset(data, keep)
-        emb = emb[keep]
+        eval_dir = Path(args.eval_data_dir) if args.eval_data_dir else find_data_dir("mmlu")
+        evals = collect_eval_prompts(eval_dir)
+        for name, why in evals.skipped.items():
+            print(f"routellm train mf: warning: not decontaminating against benchmark {name!r}: {why}", file=sys.stderr)
+        if not evals:
+            raise ConfigError("no evaluation prompts to decontaminate against (give --eval-data-dir, set "
+                              "ROUTELLM_DATA_DIR, or pass --no-decontaminate)")
+        n_before = len(data.prompts)
+        data, emb, report = decontaminate(data, emb, evals, lambda texts: cache.embed(texts, progress=progress),
+                                          threshold=args.cosine_threshold, texts=args.report_texts)
+        log(f"decontamination: dropped {report.dropped_count} of {n_before} training prompts")
+        report_json = report.write(out)
     ckpt, info = train_checkpoint(emb, data, features=features, dim=args.dim, members=args.members, seed=args.seed,
                                   epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr,
                                   weight_decay=args.weight_decay, val_fraction=args.val_fraction,
                                   embedding_weight_decay=args.embedding_weight_decay, task_effects=args.task_effects,
                                   embedder_spec={"name": args.embedder, "kwargs": kwargs}, progress=progress, log=log)
-    default_pairs = []
-    for item in args.default_pair:
-        strong, sep, weak = item.partition(",")
-        if not sep or not strong or not weak:
-            print(f"routellm train mf: --default-pair wants STRONG,WEAK, got {item!r}", file=sys.stderr)
-            return 2
-        default_pairs.append([strong, weak])
     for model in [args.default_strong, args.default_weak, *aliases.values(), *(m for p in default_pairs for m in p)]:
         if model is not None and model not in ckpt.models:
-            print(f"routellm train mf: {model!r} is not a trained model; known: {', '.join(ckpt.models)}", file=sys.stderr)
-            return 2
+            raise ConfigError(f"{model!r} is not a trained model; known: {', '.join(ckpt.models)}")
     ckpt.default_strong, ckpt.default_weak, ckpt.aliases = args.default_strong, args.default_weak, aliases
     ckpt.default_pairs = default_pairs
     ckpt.save(out)
-    files = [{"path": src, "sha256": _sha256(p), "bytes": p.stat().st_size} for src, p in zip(sources, paths, strict=False)]
+    files = [{"path": src, "sha256": sha256_file(p), "bytes": p.stat().st_size} for src, p in zip(sources, paths, strict=True)]
     summary = {
         "command": "routellm train mf " + " ".join(_argv_for_summary(args)),
         "files": files,

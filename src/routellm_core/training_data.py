@@ -1,28 +1,28 @@
-"""Training data for MF: battles and per-prompt score matrices, as pairwise comparisons.
+"""Training data for routers: battles and per-prompt score matrices, as pairwise comparisons.
 
-Accepted files (format detected from the content):
+Accepted files (``.jsonl``, ``.json`` list or ``.csv``; the kind is detected from the content):
 
 * **Score matrices**, one row per prompt, a score in [0, 1] per model:
   - JSON / JSONL records ``{"question" | "prompt": str, "scores": {model: score}}``
     (LLMRouter, RouterDC);
   - CSV with a ``prompt`` column and one column per model holding 0/1, True/False or a
     number in [0, 1] (RouterBench, RouteLLM's evaluation CSVs). Columns with ``|`` in
-    their name, ``*_response`` columns and known metadata columns are ignored.
-* **Battles** (Chatbot Arena style): JSON / JSONL / CSV records with ``model_a``,
-  ``model_b``, ``winner`` (``model_a``, ``model_b``, ``tie``, ``tie (bothbad)``) and a
-  prompt in ``prompt`` / ``question`` or the first user turn of ``conversation_a``.
+    their name, ``*_response`` / ``*_cost`` columns and known metadata columns are ignored.
+* **Battles** (Chatbot Arena style): records with ``model_a``, ``model_b``, ``winner``
+  (``model_a``, ``model_b``, ``tie``, ``tie (bothbad)``) and a prompt in ``prompt`` /
+  ``question`` or the first user turn of ``conversation_a``.
 
 Every prompt of a score matrix gives one comparison per pair of models that both
 have a score there, with the soft label ``(s_a - s_b + 1) / 2`` (1 = a better,
-0.5 = tie). A battle gives one comparison with label 1, 0 or 0.5.
+0.5 = tie). A battle gives one comparison with label 1, 0 or 0.5. Each prompt
+keeps its source (file) and task (``task`` / ``category`` / ``eval_name`` /
+``cluster_id`` when the record has one).
 """
 
 from __future__ import annotations
 
 import ast
-import csv
 import json
-import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,18 +31,31 @@ from typing import Any, Iterable
 
 import numpy as np
 
-META_COLUMNS = {"prompt", "question", "sample_id", "eval_name", "oracle_model_to_route_to", "id", "question_id",
-                "category", "cluster_id", "answer", "reference", "source"}
-TIE_WINNERS = {"tie", "tie (bothbad)", "tie(bothbad)", "both_bad", "bothbad"}
+from .errors import DataError
+from .tabular import PROMPT_COLUMNS, find_prompt, is_missing, parse_score, read_records
+
+META_COLUMNS = frozenset({*PROMPT_COLUMNS, "sample_id", "eval_name", "oracle_model_to_route_to", "id", "question_id",
+                          "category", "cluster_id", "answer", "reference", "source"})
+TIE_WINNERS = frozenset({"tie", "tie (bothbad)", "tie(bothbad)", "both_bad", "bothbad"})
+#: virtual models of ``tier_pairs``: each score file's best model (by mean score) and its median model
+TIER_STRONG = "tier:strong"
+TIER_WEAK = "tier:weak"
 
 
-class TrainingDataError(ValueError):
-    """A training file could not be read."""
+class TrainingDataError(DataError):
+    """A training file could not be read (the message names the file and record)."""
 
 
 @dataclass
 class Comparisons:
-    """Prompts, model names and pairwise comparisons ``(prompt, model_a, model_b, P(a beats b))``."""
+    """Prompts, models and pairwise comparisons ``(prompt, model_a, model_b, P(a beats b))``.
+
+    Per prompt ``i``: ``prompts[i]``, ``sources[i]`` (the file it came from) and ``tasks[i]``
+    (``"<source>:<task>"``, or the source when the record names no task). Per comparison ``k``:
+    ``prompt_idx[k]``, ``model_a[k]`` and ``model_b[k]`` (indices into ``models``) and ``label[k]``
+    in [0, 1] (1: a better, 0: b better, 0.5: tie; score matrices give soft labels).
+    ``file_stats`` has one entry per file read (file, source, kind, prompts, comparisons).
+    """
 
     prompts: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -55,30 +68,31 @@ class Comparisons:
     file_stats: list[dict[str, Any]] = field(default_factory=list)
 
     def model_id(self, name: str) -> int:
-        try:
-            return self._ids[name]
-        except AttributeError:
-            self._ids = {m: i for i, m in enumerate(self.models)}
-        except KeyError:
-            pass
-        if name not in self._ids:
-            self._ids[name] = len(self.models)
+        """The index of model ``name``, added to :attr:`models` when new."""
+        ids = self.__dict__.get("_ids")
+        if ids is None or len(ids) != len(self.models):
+            ids = self.__dict__["_ids"] = {m: i for i, m in enumerate(self.models)}
+        if name not in ids:
+            ids[name] = len(self.models)
             self.models.append(name)
-        return self._ids[name]
+        return ids[name]
 
     def add_prompt(self, text: str, source: str, task: str | None = None) -> int:
+        """Append a prompt; returns its index."""
         self.prompts.append(text)
         self.sources.append(source)
         self.tasks.append(f"{source}:{task}" if task else source)
         return len(self.prompts) - 1
 
     def add(self, p: int, a: int, b: int, label: float) -> None:
+        """Append one comparison: on prompt ``p``, model ``a`` beats model ``b`` with probability ``label``."""
         self.prompt_idx.append(p)
         self.model_a.append(a)
         self.model_b.append(b)
         self.label.append(label)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(prompt_idx, model_a, model_b)`` as int64 arrays and ``label`` as float32."""
         return (np.asarray(self.prompt_idx, np.int64), np.asarray(self.model_a, np.int64),
                 np.asarray(self.model_b, np.int64), np.asarray(self.label, np.float32))
 
@@ -86,9 +100,8 @@ class Comparisons:
         return len(self.label)
 
     def summary(self) -> dict[str, Any]:
-        pa = np.asarray(self.model_a)
-        pb = np.asarray(self.model_b)
-        counts = Counter(pa.tolist()) + Counter(pb.tolist())
+        """Counts for reports: prompts, comparisons, ties, comparisons per model, prompts per source, files."""
+        counts = Counter(self.model_a) + Counter(self.model_b)
         labels = np.asarray(self.label)
         return {
             "prompts": len(self.prompts),
@@ -100,51 +113,20 @@ class Comparisons:
         }
 
 
-def _parse_score(value: Any) -> float | None:
-    if value is None:
+def unit_score(value: Any) -> float | None:
+    """A score in [0, 1], or None when missing (see :func:`routellm_core.tabular.is_missing`)."""
+    if is_missing(value):
         return None
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        x = float(value)
-    else:
-        s = str(value).strip()
-        if s == "" or s.lower() in ("nan", "none", "null"):
-            return None
-        if s.lower() in ("true", "false"):
-            return 1.0 if s.lower() == "true" else 0.0
-        try:
-            x = float(s)
-        except ValueError:
-            raise TrainingDataError(f"not a score: {value!r}") from None
-    if math.isnan(x):
-        return None
+    try:
+        x = parse_score(value)
+    except ValueError as exc:
+        raise TrainingDataError(str(exc)) from None
     if not 0.0 <= x <= 1.0:
         raise TrainingDataError(f"score {x} outside [0, 1]")
     return x
 
 
-def _read_records(path: Path) -> list[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        csv.field_size_limit(2**31 - 1)
-        with open(path, newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-    text = path.read_text(encoding="utf-8")
-    if suffix == ".jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    if suffix == ".json":
-        data = json.loads(text)
-        if isinstance(data, dict):
-            for key in ("data", "records", "battles"):
-                if isinstance(data.get(key), list):
-                    return data[key]
-            raise TrainingDataError(f"{path}: a JSON object without a list of records")
-        return data
-    raise TrainingDataError(f"{path}: unsupported file type {suffix!r} (use .csv, .json or .jsonl)")
-
-
-def _unwrap_list_repr(text: str) -> str:
+def unwrap_list_repr(text: str) -> str:
     """RouterBench stores prompts as the Python repr of a list of turns (``"['Question ...']"``): the turns' text.
 
     Anything that is not exactly such a repr is returned unchanged.
@@ -161,10 +143,11 @@ def _unwrap_list_repr(text: str) -> str:
     return text
 
 
-def _prompt_of(record: dict[str, Any]) -> str | None:
-    for key in ("prompt", "question"):
-        if isinstance(record.get(key), str):
-            return _unwrap_list_repr(record[key])
+def prompt_of(record: dict[str, Any]) -> str | None:
+    """The prompt of a training record: a prompt column, else the first user turn of ``conversation_a``."""
+    prompt = find_prompt(record)
+    if prompt is not None:
+        return unwrap_list_repr(prompt)
     conv = record.get("conversation_a")
     if isinstance(conv, str):
         try:
@@ -184,7 +167,7 @@ def _model_columns(records: list[dict[str, Any]]) -> list[str]:
         if col is None or col.lower() in META_COLUMNS or "|" in col or col.endswith("_response") or col.endswith("_cost"):
             continue
         try:
-            vals = [_parse_score(r.get(col)) for r in records[:200]]
+            vals = [unit_score(r.get(col)) for r in records[:200]]
         except TrainingDataError:
             continue
         if any(v is not None for v in vals):
@@ -192,55 +175,39 @@ def _model_columns(records: list[dict[str, Any]]) -> list[str]:
     return cols
 
 
-TIER_STRONG = "tier:strong"
-TIER_WEAK = "tier:weak"
-
-
-def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = None, tier_pairs: bool = False) -> None:
+def add_file(data: Comparisons, path: str | os.PathLike[str], source: str | None = None, tier_pairs: bool = False) -> None:
     """Read one training file into ``data``.
 
+    ``source``: the name its prompts are recorded under (default: the file's stem).
     ``tier_pairs``: for score matrices, also add a comparison between two virtual models per prompt,
     ``tier:strong`` (the file's best model by mean score) and ``tier:weak`` (its median model), with
     the soft label of those two models. The virtual pair is shared by every file, so it learns from
-    all prompts what separates a strong model from a weaker one, even when files share no model."""
+    all prompts what separates a strong model from a weaker one, even when files share no model.
+    """
     path = Path(path)
     source = source or path.stem
-    records = _read_records(path)
-    if not records:
+    located = read_records(path, TrainingDataError, suffixes=(".csv", ".json", ".jsonl"))
+    if not located:
         raise TrainingDataError(f"{path}: no records")
+    for where, r in located:
+        if not isinstance(r, dict):
+            raise TrainingDataError(f"{where}: records must be objects, got {type(r).__name__}")
+    records: list[dict[str, Any]] = [r for _, r in located]
     first = records[0]
     n_prompts0, n_cmp0 = len(data.prompts), len(data.label)
-    if not isinstance(first, dict):
-        raise TrainingDataError(f"{path}: records must be objects")
     if {"model_a", "model_b", "winner"} <= set(first):
         kind = "battles"
-        index: dict[str, int] = {}
-        for i, r in enumerate(records):
-            prompt = _prompt_of(r)
-            if prompt is None:
-                raise TrainingDataError(f"{path}: record {i} has no prompt")
-            winner = str(r["winner"]).strip().lower()
-            if winner == "model_a":
-                label = 1.0
-            elif winner == "model_b":
-                label = 0.0
-            elif winner in TIE_WINNERS:
-                label = 0.5
-            else:
-                raise TrainingDataError(f"{path}: record {i}: unknown winner {r['winner']!r}")
-            if r["model_a"] == r["model_b"]:
-                continue
-            if prompt not in index:
-                index[prompt] = data.add_prompt(prompt, source, r.get("task") or r.get("category") or None)
-            data.add(index[prompt], data.model_id(str(r["model_a"])), data.model_id(str(r["model_b"])), label)
+        _add_battles(data, located, source)
     elif isinstance(first.get("scores"), dict):
         kind = "score matrix (json)"
         rows = []
-        for i, r in enumerate(records):
-            prompt = _prompt_of(r)
+        for where, r in located:
+            prompt = prompt_of(r)
             if prompt is None:
-                raise TrainingDataError(f"{path}: record {i} has no prompt")
-            scores = {m: _parse_score(v) for m, v in r["scores"].items()}
+                raise TrainingDataError(f"{where}: no prompt")
+            if not isinstance(r.get("scores"), dict):
+                raise TrainingDataError(f"{where}: no 'scores' object")
+            scores = {m: _located(unit_score, v, where, m) for m, v in r["scores"].items()}
             task = r.get("task", r.get("eval_name", r.get("cluster_id")))
             rows.append((prompt, scores, None if task is None else str(task)))
         _add_matrix(data, rows, source, tier_pairs)
@@ -250,14 +217,11 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
         if len(cols) < 2:
             raise TrainingDataError(f"{path}: found {len(cols)} model score columns; need at least 2")
         rows = []
-        for i, r in enumerate(records):
-            try:
-                scores = {m: _parse_score(r.get(m)) for m in cols}
-            except TrainingDataError as exc:
-                raise TrainingDataError(f"{path}: row {i}: {exc}") from None
-            prompt = _prompt_of(r)
+        for where, r in located:
+            scores = {m: _located(unit_score, r.get(m), where, m) for m in cols}
+            prompt = prompt_of(r)
             if prompt is None:
-                raise TrainingDataError(f"{path}: row {i} has no prompt")
+                raise TrainingDataError(f"{where}: no prompt")
             rows.append((prompt, scores, r.get("eval_name") or r.get("task") or None))
         _add_matrix(data, rows, source, tier_pairs)
     else:
@@ -267,7 +231,37 @@ def add_file(data: Comparisons, path: str | os.PathLike, source: str | None = No
                             "prompts": len(data.prompts) - n_prompts0, "comparisons": len(data.label) - n_cmp0})
 
 
-def _add_matrix(data: Comparisons, rows: list, source: str, tier_pairs: bool) -> None:
+def _located(parse, value: Any, where: str, column: str) -> Any:
+    try:
+        return parse(value)
+    except TrainingDataError as exc:
+        raise TrainingDataError(f"{where}, column {column!r}: {exc}") from None
+
+
+def _add_battles(data: Comparisons, located: list[tuple[str, dict[str, Any]]], source: str) -> None:
+    index: dict[str, int] = {}
+    for where, r in located:
+        prompt = prompt_of(r)
+        if prompt is None:
+            raise TrainingDataError(f"{where}: no prompt")
+        winner = str(r.get("winner")).strip().lower()
+        if winner == "model_a":
+            label = 1.0
+        elif winner == "model_b":
+            label = 0.0
+        elif winner in TIE_WINNERS:
+            label = 0.5
+        else:
+            raise TrainingDataError(f"{where}: unknown winner {r.get('winner')!r}")
+        if r.get("model_a") == r.get("model_b"):
+            continue
+        if prompt not in index:
+            index[prompt] = data.add_prompt(prompt, source, r.get("task") or r.get("category") or None)
+        data.add(index[prompt], data.model_id(str(r["model_a"])), data.model_id(str(r["model_b"])), label)
+
+
+def _add_matrix(data: Comparisons, rows: list[tuple[str, dict[str, float | None], str | None]], source: str,
+                tier_pairs: bool) -> None:
     tiers = None
     if tier_pairs:
         sums: dict[str, list[float]] = {}
@@ -286,7 +280,9 @@ def _add_matrix(data: Comparisons, rows: list, source: str, tier_pairs: bool) ->
                 data.add(p, data.model_id(TIER_STRONG), data.model_id(TIER_WEAK), (sa - sb + 1.0) / 2.0)
 
 
-def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, float | None], task: str | None = None) -> None:
+def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, float | None],
+                task: str | None = None) -> int | None:
+    """Add a prompt and a comparison per pair of its scored models; returns the prompt's index (None: fewer than 2 scores)."""
     present = [(data.model_id(m), s) for m, s in scores.items() if s is not None]
     if len(present) < 2:
         return None
@@ -298,12 +294,15 @@ def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, f
     return p
 
 
-def load_files(paths: Iterable[str | os.PathLike], sources: Iterable[str] | None = None,
+def load_files(paths: Iterable[str | os.PathLike[str]], sources: Iterable[str | None] | None = None,
                tier_pairs: bool = False) -> Comparisons:
+    """Read training files (see :func:`add_file`) into one :class:`Comparisons`."""
     data = Comparisons()
     paths = list(paths)
     srcs = list(sources) if sources is not None else [None] * len(paths)
-    for path, src in zip(paths, srcs, strict=False):
+    if len(srcs) != len(paths):
+        raise ValueError(f"{len(paths)} paths but {len(srcs)} sources")
+    for path, src in zip(paths, srcs, strict=True):
         add_file(data, path, src, tier_pairs=tier_pairs)
     return data
 
@@ -311,11 +310,13 @@ def load_files(paths: Iterable[str | os.PathLike], sources: Iterable[str] | None
 def subset(data: Comparisons, keep_prompts: np.ndarray) -> Comparisons:
     """The comparisons whose prompt is in ``keep_prompts`` (a boolean mask over prompts), prompts renumbered."""
     keep_prompts = np.asarray(keep_prompts, bool)
+    if keep_prompts.shape != (len(data.prompts),):
+        raise ValueError(f"keep_prompts has shape {keep_prompts.shape}, expected ({len(data.prompts)},)")
     new_index = np.full(len(data.prompts), -1, np.int64)
     new_index[keep_prompts] = np.arange(int(keep_prompts.sum()))
-    out = Comparisons(prompts=[p for p, k in zip(data.prompts, keep_prompts, strict=False) if k],
-                      sources=[s for s, k in zip(data.sources, keep_prompts, strict=False) if k],
-                      tasks=[t for t, k in zip(data.tasks, keep_prompts, strict=False) if k], models=list(data.models),
+    out = Comparisons(prompts=[p for p, k in zip(data.prompts, keep_prompts, strict=True) if k],
+                      sources=[s for s, k in zip(data.sources, keep_prompts, strict=True) if k],
+                      tasks=[t for t, k in zip(data.tasks, keep_prompts, strict=True) if k], models=list(data.models),
                       file_stats=list(data.file_stats))
     pi, a, b, y = data.arrays()
     mask = keep_prompts[pi] if len(pi) else np.zeros(0, bool)
