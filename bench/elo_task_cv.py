@@ -1,0 +1,201 @@
+"""Leave-one-task-family-out validation of sw_ranking index variants, on training data only.
+
+How the shipped index's knobs (weighting sharpness, floor, tiers, labels, model-name merging, index
+dimension) were chosen without looking at the evaluation benchmarks. Each fold removes one task family
+from every training file, builds the index on the rest (decontaminated as ``routellm train sw_ranking``
+does: tiers are refitted without the fold) and scores the held-out prompts with the GPT-4 / Mixtral tiers:
+
+* ``arc``, ``mbpp``, ``wino`` (RouterBench's ARC-Challenge, MBPP, Winogrande; the same tasks leave
+  routerdc-split2 too): APGR against gpt-4-1106-preview vs Mixtral-8x7B correctness, the paper's pair;
+* ``math`` (routerdc-split2's gsm8k-train and MATH): APGR against that file's best vs median model;
+* ``chat`` (arena-bench-v1, real Chatbot Arena prompts): APGR against the GPT-4 / Mixtral grades.
+
+The criterion is the mean over folds; the prompt-length baseline is printed per fold. ``--eval`` also
+builds on everything and reports APGR on MT-Bench, MMLU and GSM8K (for the record, never for selection).
+One JSON line per variant on stdout. Variants: ``--grid`` takes ``key=v1,v2`` items (keys: sharpness,
+floor, relative, tiers, labels, merge, dim) and runs their product.
+
+    python bench/elo_task_cv.py --data-dir ../shared/data --grid sharpness=5,10,20 floor=0,1e-4 [--eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+GPT4, MIXTRAL = "gpt-4-1106-preview", "mistralai/mixtral-8x7b-chat"
+#: the same model under two names in different training files
+MERGES = {
+    "mixtral": {"mistralai/Mixtral-8x7B-Instruct-v0.1": MIXTRAL},
+    "all": {"mistralai/Mixtral-8x7B-Instruct-v0.1": MIXTRAL, "Llama-2-70b-chat": "meta/llama-2-70b-chat",
+            "claude-instant-1": "claude-instant-v1", "claude-1": "claude-v1"},
+    "none": {},
+}
+DEFAULTS = {"sharpness": 1.0, "floor": 0.0, "relative": 1, "tiers": 10, "labels": "hard", "merge": "mixtral", "dim": 0,
+            "ridge": 1e-3}
+
+
+def family(source: str) -> str:
+    s = source.lower()
+    if "arc_" in s:
+        return "arc"
+    if "mbpp" in s or "humaneval" in s or "javascript" in s:
+        return "mbpp"
+    if "winograde" in s:
+        return "wino"
+    if "gsm8k" in s or "math_" in s:
+        return "math"
+    if "arena-bench" in s:
+        return "chat"
+    return "other"
+
+
+def parse_grid(items: list[str]) -> list[dict]:
+    axes = []
+    for item in items:
+        key, _, values = item.partition("=")
+        if key not in DEFAULTS:
+            raise SystemExit(f"unknown grid key {key!r}; keys: {', '.join(DEFAULTS)}")
+        kind = type(DEFAULTS[key])
+        axes.append([(key, kind(v) if kind is not str else v) for v in values.split(",")])
+    return [{**DEFAULTS, **dict(combo)} for combo in itertools.product(*axes)] if axes else [dict(DEFAULTS)]
+
+
+def merged(data, merge: dict[str, str]):
+    """Model indices with the names in ``merge`` mapped to their canonical name; returns (models, a, b)."""
+    names = [merge.get(m, m) for m in data.models]
+    models = list(dict.fromkeys(names))
+    remap = np.asarray([models.index(n) for n in names])
+    _, a, b, _ = data.arrays()
+    return models, remap[a], remap[b]
+
+
+def main(argv=None) -> int:
+    from routellm_elo.index import Weighting, build_index
+    from routellm_elo.router import pair_scores
+
+    from routellm_core.decontamination import collect_eval_prompts, decontaminate
+    from routellm_core.embedders import EmbeddingCache, get_embedder
+    from routellm_core.evaluation import metrics as M
+    from routellm_core.evaluation.data import load_benchmark
+    from routellm_core.training_data import load_files
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
+    ap.add_argument("--embedder", default="minilm-l3")
+    ap.add_argument("--embedder-kwargs", default='{"head_tokens": 32}')
+    ap.add_argument("--grid", nargs="*", default=[], metavar="KEY=V1,V2")
+    ap.add_argument("--folds", default="arc,mbpp,wino,math,chat")
+    ap.add_argument("--eval", action="store_true", help="also report APGR on MT-Bench, MMLU and GSM8K (not for selection)")
+    ap.add_argument("--tag", default="")
+    args = ap.parse_args(argv)
+    root = Path(args.data_dir)
+    train_dir = root / "train"
+    if not train_dir.is_dir():
+        print(f"no training data under {root}", file=sys.stderr)
+        return 2
+    files = sorted(glob.glob(str(train_dir / "*" / "*.csv"))) + sorted(glob.glob(str(train_dir / "*" / "*.json")))
+    data = load_files(files, [str(Path(f).relative_to(root)) for f in files])
+    cache = EmbeddingCache(get_embedder(args.embedder, **json.loads(args.embedder_kwargs)))
+    emb = cache.embed(data.prompts)
+    data, emb, _ = decontaminate(data, emb, collect_eval_prompts(root), cache.embed)
+    fam = np.array([family(s) for s in data.sources])
+    pi, _, _, label = data.arrays()
+
+    # held-out outcomes per fold: prompt index -> (strong quality, weak quality)
+    outcomes: dict[str, dict[int, tuple[float, float]]] = {f: {} for f in ("arc", "mbpp", "wino", "math", "chat")}
+    by_prompt: dict[int, dict[str, float]] = {}
+    _, a_raw, b_raw, _ = data.arrays()
+    for p, a, b, y in zip(pi, a_raw, b_raw, label, strict=True):
+        by_prompt.setdefault(int(p), {})[f"{a},{b}"] = float(y)
+    ids = {m: i for i, m in enumerate(data.models)}
+
+    def pair_label(p: int, x: str, y: str) -> float | None:
+        if x not in ids or y not in ids:
+            return None
+        d = by_prompt.get(p, {})
+        if f"{ids[x]},{ids[y]}" in d:
+            return d[f"{ids[x]},{ids[y]}"]
+        if f"{ids[y]},{ids[x]}" in d:
+            return 1.0 - d[f"{ids[y]},{ids[x]}"]
+        return None
+
+    split2_math = {}
+    for f in ("gsm8k-train.json", "MATH_prealgebra.json"):
+        rows = json.loads((train_dir / "routerdc-split2" / f).read_text())
+        models = sorted({m for r in rows for m in r["scores"]}, key=lambda m: -np.mean([r["scores"][m] for r in rows if m in r["scores"]]))
+        split2_math[f"train/routerdc-split2/{f}"] = (models[0], models[len(models) // 2])
+    for p, (src, f) in enumerate(zip(data.sources, fam, strict=True)):
+        if f in ("arc", "mbpp", "wino") and "routerbench" in src:
+            y = pair_label(p, GPT4, MIXTRAL)
+        elif f == "math" and src in split2_math:
+            y = pair_label(p, *split2_math[src])
+        elif f == "chat":
+            y = pair_label(p, GPT4, "mistralai/Mixtral-8x7B-Instruct-v0.1")
+        else:
+            continue
+        if y is not None:  # soft label (s - w + 1) / 2: the pair's outcome up to a shared offset
+            outcomes[f][p] = (y, 1.0 - y)
+
+    folds = [f for f in args.folds.split(",") if f]
+    lengths = np.array([len(p) for p in data.prompts], float)
+    base = {}
+    for fold in folds:
+        idx = np.array(sorted(outcomes[fold]))
+        s = np.array([outcomes[fold][i][0] for i in idx])
+        w = np.array([outcomes[fold][i][1] for i in idx])
+        base[fold] = (idx, s, w, round(M.apgr(M.per_prompt_curve(lengths[idx], s, w)), 4))
+
+    def build(v, keep):
+        models, a, b = merged(data, MERGES[v["merge"]])
+        m = keep[pi]
+        remap = np.cumsum(keep) - 1
+        wt = Weighting(sharpness=v["sharpness"], floor=v["floor"], ridge=v["ridge"], relative_to_max=bool(v["relative"]))
+        return build_index(emb[keep], remap[pi[m]], a[m], b[m], label[m], models, num_tiers=v["tiers"], labels=v["labels"],
+                           dim=v["dim"] or None, weighting=wt)
+
+    def scores(index, vectors):
+        s, w = index.resolve(GPT4), index.resolve(MIXTRAL)
+        ts, tw = index.tier_of(s), index.tier_of(w)
+        if ts == tw:
+            return np.full(len(vectors), 0.5), (ts, tw)
+        return pair_scores(index, vectors, ts, tw), (ts, tw)
+
+    bench_cache = {}
+    for v in parse_grid(args.grid):
+        started = time.time()
+        res: dict[str, object] = {}
+        for fold in folds:
+            idx, s, w, length_apgr = base[fold]
+            index = build(v, fam != fold)
+            sc, tiers = scores(index, emb[idx])
+            res[fold] = round(M.apgr(M.per_prompt_curve(sc, s, w)), 4)
+            res[fold + "_spread"] = round(float(np.percentile(sc, 90) - np.percentile(sc, 10)), 4)
+            res[fold + "_tiers"] = list(tiers)
+        res["cv_mean"] = round(float(np.mean([res[f] for f in folds])), 4)
+        if args.eval:
+            index = build(v, np.ones(len(data.prompts), bool))
+            for name in ("mt-bench", "mmlu", "gsm8k"):
+                if name not in bench_cache:
+                    bench = load_benchmark(name, root)
+                    bench_cache[name] = (bench, cache.embed(bench.prompts))
+                bench, vectors = bench_cache[name]
+                _, _, s, w = bench.pair()
+                res[name] = round(M.apgr(M.per_prompt_curve(scores(index, vectors)[0], s, w)), 4)
+        res["seconds"] = round(time.time() - started, 1)
+        print(json.dumps({"tag": args.tag, "variant": v, "result": res,
+                          "length": {f: base[f][3] for f in folds}}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Similarity-weighted Elo router (RouteLLM's ``sw_ranking``) for routellm."""
+
+__version__ = "0.1.0"

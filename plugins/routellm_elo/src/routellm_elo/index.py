@@ -1,0 +1,310 @@
+"""The sw_ranking index: prompt embeddings, per-prompt tier win tables, the model tiers; build, save, load.
+
+Built once from battles ``(prompt, model_a, model_b, P(a wins))``:
+
+1. global Elo ratings of the models over all battles (:func:`~routellm_elo.elo.fit_ratings`; a tiny ridge
+   centres groups of models that never met, e.g. training files without a shared model, at the same mean);
+2. the descending ratings cut into ``num_tiers`` tiers (:func:`~routellm_elo.elo.compute_tiers`); every model
+   is replaced by its tier;
+3. per prompt, the table of tier wins of its battles (a tie: half a win each way), ``(T + 1) × (T + 1)``:
+   the extra player ``T`` holds the battles between two models of the same tier. RouteLLM's design matrix
+   (``compute_elo_mle_with_tie`` after mapping models to tiers) gives such a battle a row with ``−ln 10`` in
+   its tier's column only (the second assignment overwrites the first), which is a game of the tier against
+   a player fixed at rating 1000 that "wins" when ``model_a`` won; player ``T`` is that player. With
+   ``same_tier="ignore"`` those battles carry no information, as in a plain Bradley–Terry fit.
+
+Scoring a query needs only the similarities to the indexed prompts: its win table is the
+similarity-weighted sum of the prompts' tables, one matrix product for a whole batch.
+
+Files: ``config.json`` (models, tiers, ratings, embedder, defaults, weighting) and ``index.safetensors``
+(``embeddings`` (P × d, float16 or float32), optional ``projection`` (D × d) applied to the embedder's
+D-dimensional vectors, and the tables in compressed sparse rows: ``tables_indptr``, ``tables_cells``
+(``j · (T + 1) + k``), ``tables_values``). Never pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from routellm_core.errors import ConfigError
+
+from .elo import INIT_RATING, compute_tiers, fit_ratings, win_tables
+
+FORMAT = "routellm-elo"
+VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "index.safetensors"
+DEFAULT_NUM_TIERS = 10
+#: ridge of the global model ratings (natural log-odds units): only fixes the offset between groups of models
+#: that never met, and the ratings of models that never lost
+GLOBAL_RIDGE = 1e-3
+SAME_TIER = ("routellm", "ignore")
+
+
+class SWIndexError(ConfigError):
+    """An index directory is missing or malformed."""
+
+
+@dataclass
+class Weighting:
+    """How a query weighs the indexed prompts' battles.
+
+    ``w_i = 10 ** (sharpness · (s_i − 1)) + floor`` for cosine similarity ``s_i`` (``s_i / max_j s_j`` with
+    ``relative_to_max``, RouteLLM's choice). An identical prompt weighs 1 (+ floor); ``floor`` is a weight
+    every battle gets whatever its similarity (a prior: the global table), and ``ridge`` an L2 penalty on
+    the query's tier ratings (natural log-odds units) that keeps them finite when the weighted battles leave
+    a tier without games or undefeated. RouteLLM: ``10 · 10 ** (s_i / max_j s_j)``, i.e. ``sharpness=1,
+    relative_to_max=True, floor=0`` up to a constant factor, which does not change the fit. ``same_tier``:
+    battles between two models of one tier count as RouteLLM's design matrix counts them (``"routellm"``) or
+    not at all (``"ignore"``).
+    """
+
+    sharpness: float = 1.0
+    floor: float = 0.0
+    ridge: float = 1e-3
+    relative_to_max: bool = False
+    same_tier: str = "routellm"
+
+    def __post_init__(self) -> None:
+        if self.same_tier not in SAME_TIER:
+            raise ValueError(f"same_tier must be one of {', '.join(SAME_TIER)}, got {self.same_tier!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sharpness": self.sharpness, "floor": self.floor, "ridge": self.ridge, "relative_to_max": self.relative_to_max,
+                "same_tier": self.same_tier}
+
+
+@dataclass
+class SWIndex:
+    """Everything a sw_ranking router scores with."""
+
+    embeddings: np.ndarray  # (P, d) unit rows
+    tables: np.ndarray  # (P, T + 1, T + 1) tier win tables of each prompt's battles (player T: same-tier battles)
+    models: list[str]
+    model_tiers: np.ndarray  # (M,) tier of each model
+    model_ratings: np.ndarray  # (M,) global Elo ratings
+    num_tiers: int
+    projection: np.ndarray | None = None  # (D, d): embedder vectors -> index space
+    embedder: dict[str, Any] = field(default_factory=dict)
+    weighting: Weighting = field(default_factory=Weighting)
+    default_strong: str | None = None
+    default_weak: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+    labels: str = "hard"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        t = self.num_tiers + 1
+        if self.tables.ndim != 3 or self.tables.shape[1:] != (t, t) or len(self.tables) != len(self.embeddings):
+            raise SWIndexError(f"index tables have shape {self.tables.shape}; expected ({len(self.embeddings)}, {t}, {t})")
+        if len(self.model_tiers) != len(self.models) or len(self.model_ratings) != len(self.models):
+            raise SWIndexError("index: one tier and one rating per model expected")
+        self._flat = np.ascontiguousarray(self.tables.reshape(len(self.tables), t * t), dtype=np.float64)
+        self._total = self._flat.sum(axis=0)
+        self._emb = np.ascontiguousarray(self.embeddings, dtype=np.float32)
+
+    # -- geometry --------------------------------------------------------------
+    @property
+    def input_dim(self) -> int:
+        """The dimension of the embedder's vectors this index expects."""
+        return int(self.projection.shape[0]) if self.projection is not None else int(self.embeddings.shape[1])
+
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        """Embedder vectors -> unit vectors in the index space."""
+        v = np.asarray(vectors, np.float32)
+        if v.ndim != 2 or v.shape[1] != self.input_dim:
+            raise ValueError(f"query vectors have dimension {v.shape[-1] if v.ndim else 0}; the index expects {self.input_dim}")
+        if self.projection is not None:
+            v = v @ self.projection
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    # -- scoring ---------------------------------------------------------------
+    def query_tables(self, vectors: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
+        """``(Q, T + 1, T + 1)`` similarity-weighted tier win tables of the queries (embedder vectors)."""
+        wt = weighting or self.weighting
+        z = self.project(vectors)
+        sims = (z @ self._emb.T).astype(np.float64)
+        return self.tables_for_similarities(sims, wt)
+
+    def weights_for_similarities(self, sims: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
+        """The weight of each indexed prompt's battles, without the floor (``(Q, P)``)."""
+        wt = weighting or self.weighting
+        s = np.asarray(sims, np.float64)
+        if wt.relative_to_max:
+            s = s / np.maximum(s.max(axis=1, keepdims=True), 1e-12)
+        return np.power(10.0, wt.sharpness * (s - 1.0))
+
+    def tables_for_similarities(self, sims: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
+        wt = weighting or self.weighting
+        w = self.weights_for_similarities(sims, wt)
+        flat = w @ self._flat + wt.floor * self._total
+        t = self.num_tiers
+        tables = flat.reshape(len(w), t + 1, t + 1)
+        if wt.same_tier == "ignore":
+            tables[:, t, :] = 0.0
+            tables[:, :, t] = 0.0
+        return tables
+
+    def tier_ratings(self, vectors: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
+        """``(Q, T)`` Elo ratings of the tiers for each query, on RouteLLM's scale (the same-tier player at 1000)."""
+        wt = weighting or self.weighting
+        r = fit_ratings(self.query_tables(vectors, wt), ridge=wt.ridge)
+        return r[:, :-1] - r[:, -1:] + INIT_RATING
+
+    # -- models ----------------------------------------------------------------
+    def resolve(self, name: str, aliases: dict[str, str] | None = None) -> int:
+        """Index of a model given its trained name or an alias (configured, then the index's own)."""
+        for table in (aliases or {}, self.aliases):
+            name = table.get(name, name)
+        try:
+            return self.models.index(name)
+        except ValueError:
+            raise KeyError(name) from None
+
+    def tier_of(self, model: int) -> int:
+        return int(self.model_tiers[model])
+
+    # -- files -----------------------------------------------------------------
+    def save(self, directory: str | os.PathLike[str], dtype: str = "float16") -> None:
+        """Write ``config.json`` and ``index.safetensors`` into ``directory``."""
+        from safetensors.numpy import save_file
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        flat = self.tables.reshape(len(self.tables), -1)
+        rows, cells = np.nonzero(flat)
+        indptr = np.zeros(len(flat) + 1, np.int64)
+        np.add.at(indptr, rows + 1, 1)
+        tensors = {
+            "embeddings": np.ascontiguousarray(self.embeddings, dtype=np.dtype(dtype)),
+            "tables_indptr": np.cumsum(indptr).astype(np.int32),
+            "tables_cells": cells.astype(np.int16),
+            "tables_values": flat[rows, cells].astype(np.float32),
+        }
+        if self.projection is not None:
+            tensors["projection"] = np.ascontiguousarray(self.projection, dtype=np.float32)
+        save_file(tensors, str(out / WEIGHTS_FILE))
+        config = {
+            "format": FORMAT, "version": VERSION, "prompts": len(self.embeddings), "dimension": int(self.embeddings.shape[1]),
+            "input_dimension": self.input_dim, "num_tiers": self.num_tiers, "labels": self.labels,
+            "models": self.models,
+            "model_tiers": {m: int(t) for m, t in zip(self.models, self.model_tiers, strict=True)},
+            "model_ratings": {m: round(float(r), 4) for m, r in zip(self.models, self.model_ratings, strict=True)},
+            "embedder": self.embedder, "weighting": self.weighting.as_dict(),
+            "default_strong": self.default_strong, "default_weak": self.default_weak, "aliases": self.aliases,
+            **({"meta": self.meta} if self.meta else {}),
+        }
+        (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
+
+    def digest(self) -> str:
+        """sha256 of the index's arrays and scoring configuration (cache keys)."""
+        h = hashlib.sha256()
+        for arr in (self._emb, self._flat, self.projection if self.projection is not None else np.zeros(0),
+                    np.asarray(self.model_tiers)):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(json.dumps([self.models, self.weighting.as_dict()], sort_keys=True).encode())
+        return h.hexdigest()
+
+
+def default_index_dir() -> Path:
+    """The index shipped in the package (``routellm_elo/default_index``)."""
+    return Path(str(resources.files("routellm_elo") / "default_index"))
+
+
+def load_index(directory: str | os.PathLike[str]) -> SWIndex:
+    """Read an index written by :meth:`SWIndex.save`."""
+    from safetensors.numpy import load_file
+
+    d = Path(directory)
+    cfg_path, weights_path = d / CONFIG_FILE, d / WEIGHTS_FILE
+    if not cfg_path.is_file() or not weights_path.is_file():
+        raise SWIndexError(f"{d}: not a sw_ranking index (needs {CONFIG_FILE} and {WEIGHTS_FILE})")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except ValueError as exc:
+        raise SWIndexError(f"{cfg_path}: not valid JSON: {exc}") from None
+    if cfg.get("format") != FORMAT:
+        raise SWIndexError(f"{cfg_path}: format {cfg.get('format')!r}, expected {FORMAT!r}")
+    tensors = load_file(str(weights_path))
+    try:
+        t = int(cfg["num_tiers"])
+        emb = tensors["embeddings"].astype(np.float32)
+        indptr, cells, values = tensors["tables_indptr"], tensors["tables_cells"], tensors["tables_values"]
+        models = list(cfg["models"])
+        tiers = np.asarray([cfg["model_tiers"][m] for m in models], np.int64)
+        ratings = np.asarray([cfg["model_ratings"][m] for m in models], np.float64)
+    except KeyError as exc:
+        raise SWIndexError(f"{d}: missing {exc.args[0]!r}") from None
+    if len(indptr) != len(emb) + 1 or len(cells) != len(values) or (len(cells) and (cells.min() < 0 or cells.max() >= (t + 1) ** 2)):
+        raise SWIndexError(f"{weights_path}: inconsistent table arrays")
+    flat = np.zeros((len(emb), (t + 1) ** 2), np.float64)
+    rows = np.repeat(np.arange(len(emb)), np.diff(indptr.astype(np.int64)))
+    flat[rows, cells.astype(np.int64)] = values
+    w = cfg.get("weighting") or {}
+    return SWIndex(
+        embeddings=emb, tables=flat.reshape(len(emb), t + 1, t + 1), models=models, model_tiers=tiers, model_ratings=ratings,
+        num_tiers=t, projection=tensors["projection"].astype(np.float32) if "projection" in tensors else None,
+        embedder=dict(cfg.get("embedder") or {}), weighting=Weighting(**w), default_strong=cfg.get("default_strong"),
+        default_weak=cfg.get("default_weak"), aliases=dict(cfg.get("aliases") or {}), labels=cfg.get("labels", "hard"),
+        meta=dict(cfg.get("meta") or {}))
+
+
+def hard_labels(label: np.ndarray) -> np.ndarray:
+    """Battles from soft labels: the better-scored model wins (1 / 0), equal scores tie (0.5)."""
+    y = np.asarray(label, np.float64)
+    return np.where(y > 0.5, 1.0, np.where(y < 0.5, 0.0, 0.5))
+
+
+def build_index(embeddings: np.ndarray, prompt_idx: np.ndarray, model_a: np.ndarray, model_b: np.ndarray,
+                label: np.ndarray, models: list[str], *, num_tiers: int = DEFAULT_NUM_TIERS, labels: str = "hard",
+                dim: int | None = None, weighting: Weighting | None = None, embedder: dict[str, Any] | None = None,
+                default_strong: str | None = None, default_weak: str | None = None,
+                aliases: dict[str, str] | None = None) -> SWIndex:
+    """An index from per-prompt battles.
+
+    ``embeddings``: one unit row per prompt; ``prompt_idx``, ``model_a``, ``model_b``, ``label``: one entry per
+    battle (``label`` = P(a wins): 1, 0, 0.5 for a tie, or a soft label). ``labels``: ``"hard"`` turns soft
+    labels into wins/ties as battles (the better-scored model wins), ``"soft"`` counts ``label`` as a fractional
+    win. ``dim``: keep the top ``dim`` principal directions of the embeddings (uncentred), which the query
+    vectors are projected on too.
+    """
+    if labels not in ("hard", "soft"):
+        raise ValueError(f"labels must be 'hard' or 'soft', got {labels!r}")
+    emb = np.asarray(embeddings, np.float32)
+    pi = np.asarray(prompt_idx, np.int64)
+    a, b = np.asarray(model_a, np.int64), np.asarray(model_b, np.int64)
+    y = np.asarray(label, np.float64)
+    if labels == "hard":
+        y = hard_labels(y)
+    n_models = len(models)
+    ratings = fit_ratings(win_tables(a, b, y, n_models), ridge=GLOBAL_RIDGE)
+    seen = np.zeros(n_models, bool)
+    seen[a], seen[b] = True, True
+    tiers = np.full(n_models, -1, np.int64)
+    tiers[seen] = compute_tiers(ratings[seen], num_tiers)
+    t = int(tiers.max()) + 1 if seen.any() else 1
+    ta, tb = tiers[a], tiers[b]
+    u = t + 1  # player t: the opponent of same-tier battles (see the module docstring)
+    same = ta == tb
+    row_a = np.where(same, t, ta)  # a same-tier battle won by model_a is a win of player t over the tier
+    flat = np.zeros((len(emb), u * u))
+    np.add.at(flat, (pi, row_a * u + tb), y)
+    np.add.at(flat, (pi, tb * u + row_a), 1.0 - y)
+    projection = None
+    if dim is not None and dim < emb.shape[1]:
+        _, _, vt = np.linalg.svd(emb.astype(np.float64), full_matrices=False)
+        projection = vt[:dim].T.astype(np.float32)
+        emb = emb @ projection
+        emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    return SWIndex(embeddings=emb, tables=flat.reshape(len(emb), u, u), models=list(models), model_tiers=tiers,
+                   model_ratings=ratings, num_tiers=t, projection=projection, embedder=dict(embedder or {}),
+                   weighting=weighting or Weighting(), default_strong=default_strong, default_weak=default_weak,
+                   aliases=dict(aliases or {}), labels=labels)

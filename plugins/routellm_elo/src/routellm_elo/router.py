@@ -1,0 +1,167 @@
+"""The ``sw_ranking`` router: similarity-weighted Elo over model tiers, batched over prompts.
+
+For a batch of prompts: one matrix product of their embeddings with the indexed prompts' embeddings,
+the weights, one product of the weights with the indexed prompts' tier win tables, and a batched
+Newton fit of ≤ 10 tier ratings per prompt. The score is ``P(strong tier beats weak tier)``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from routellm_core.embedders import Embedder, EmbeddingCache
+from routellm_core.errors import ConfigError
+from routellm_core.router import Router
+
+from .config import SWRankingConfig
+from .elo import fit_ratings, win_probability
+from .index import DEFAULT_NUM_TIERS, SWIndex, Weighting, build_index, default_index_dir, load_index
+
+_EMBEDDERS: dict[str, Embedder] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+#: prompts scored per matrix product (bounds the similarity matrix's memory: chunk × indexed prompts)
+CHUNK = 256
+
+
+def shared_embedder(name: str, kwargs: dict[str, Any] | None = None) -> Embedder:
+    """One embedder instance per (name, kwargs) in the process: routers with the same embedder share it."""
+    key = json.dumps([name, kwargs or {}], sort_keys=True, default=str)
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            from routellm_core.plugins import get_registry
+
+            try:
+                reg = get_registry().get("embedders", name)
+            except Exception as exc:
+                hint = " (pip install routellm-minilm)" if name.startswith("minilm") else ""
+                raise ConfigError(f"sw_ranking: embedder {name!r} is not available{hint}: {exc}") from None
+            _EMBEDDERS[key] = reg.factory(**(kwargs or {}))
+        return _EMBEDDERS[key]
+
+
+def pair_scores(index: SWIndex, vectors: np.ndarray, strong_tier: int, weak_tier: int,
+                weighting: Weighting | None = None) -> np.ndarray:
+    """P(strong tier beats weak tier) for each query vector (``(Q, D)`` embedder vectors), in chunks."""
+    wt = weighting or index.weighting
+    vectors = np.asarray(vectors, np.float32)
+    out = np.empty(len(vectors), np.float64)
+    for start in range(0, len(vectors), CHUNK):
+        ratings = fit_ratings(index.query_tables(vectors[start:start + CHUNK], wt), ridge=wt.ridge)
+        out[start:start + CHUNK] = win_probability(ratings[:, strong_tier], ratings[:, weak_tier])
+    return out
+
+
+def index_from_battles(battles_path: str, embeddings_path: str, num_tiers: int = DEFAULT_NUM_TIERS) -> SWIndex:
+    """An index from RouteLLM's inputs: a battles file and a ``.npy`` of one embedding row per battle row."""
+    from .battles import read_battles
+
+    battles = read_battles(battles_path)
+    path = Path(embeddings_path)
+    if path.suffix.lower() != ".npy":
+        raise ConfigError(f"sw_ranking: embeddings must be a .npy file, got {str(path)!r}")
+    try:
+        emb = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"sw_ranking: cannot read embeddings {str(path)!r}: {exc}") from None
+    if emb.ndim != 2 or len(emb) != len(battles.label):
+        raise ConfigError(f"sw_ranking: {path} holds an array of shape {emb.shape}; expected one row per battle "
+                          f"({len(battles.label)} rows in {battles_path})")
+    emb = np.asarray(emb, np.float32)
+    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    models: list[str] = []
+    ids: dict[str, int] = {}
+    for name in battles.model_a + battles.model_b:
+        if name not in ids:
+            ids[name] = len(models)
+            models.append(name)
+    a = np.asarray([ids[m] for m in battles.model_a])
+    b = np.asarray([ids[m] for m in battles.model_b])
+    keep = a != b
+    rows = np.arange(len(a))
+    # RouteLLM's weighting (10 · 10 ** (s / max s)); a small ridge keeps ratings finite
+    weighting = Weighting(sharpness=1.0, floor=0.0, relative_to_max=True)
+    return build_index(emb, rows[keep], a[keep], b[keep], battles.label[keep], models, num_tiers=num_tiers,
+                       weighting=weighting, embedder={"name": "litellm", "kwargs": {"model": "text-embedding-3-small"}})
+
+
+class SWRankingRouter(Router):
+    """RouteLLM's similarity-weighted ranking router (``sw_ranking``); configuration: :class:`SWRankingConfig`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        cfg = SWRankingConfig.from_kwargs(kwargs)
+        self.config = cfg
+        if cfg.battles is not None:
+            self.index = index_from_battles(cfg.battles, cfg.embeddings, cfg.num_tiers or DEFAULT_NUM_TIERS)
+            self._source = {"battles": str(cfg.battles), "embeddings": str(cfg.embeddings)}
+        else:
+            path = Path(cfg.index).expanduser() if cfg.index is not None else default_index_dir()
+            self.index = load_index(path)
+            self._source = {"index": str(path) if cfg.index is not None else "default"}
+        idx = self.index
+        base = idx.weighting
+        self.weighting = Weighting(
+            sharpness=base.sharpness if cfg.sharpness is None else cfg.sharpness,
+            floor=base.floor if cfg.floor is None else cfg.floor,
+            ridge=base.ridge if cfg.ridge is None else cfg.ridge,
+            relative_to_max=base.relative_to_max if cfg.relative_to_max is None else cfg.relative_to_max,
+            same_tier=base.same_tier if cfg.same_tier is None else cfg.same_tier)
+        strong = cfg.strong_model or idx.default_strong
+        weak = cfg.weak_model or idx.default_weak
+        if not strong or not weak:
+            raise ConfigError(f"sw_ranking: the index has no default model pair; set strong_model and weak_model "
+                              f"(known models: {', '.join(idx.models)})")
+        self.strong_model, self.weak_model = strong, weak
+        resolved = []
+        for role, name in (("strong_model", strong), ("weak_model", weak)):
+            try:
+                resolved.append(idx.resolve(name, cfg.model_aliases))
+            except KeyError:
+                raise ConfigError(f"sw_ranking: unknown {role} {name!r}; known models: {', '.join(idx.models)}") from None
+        self._strong_tier, self._weak_tier = idx.tier_of(resolved[0]), idx.tier_of(resolved[1])
+        self._models = (idx.models[resolved[0]], idx.models[resolved[1]])
+        if self._strong_tier == self._weak_tier:
+            same = [m for m, t in zip(idx.models, idx.model_tiers, strict=True) if t == self._strong_tier]
+            raise ConfigError(f"sw_ranking: {self._models[0]!r} and {self._models[1]!r} are in the same tier "
+                              f"({', '.join(same)}), so every prompt would score 0.5; choose models of different tiers")
+        if isinstance(cfg.embedder, Embedder):
+            self.embedder = cfg.embedder
+        else:
+            spec = idx.embedder
+            name = cfg.embedder or spec.get("name") or "minilm-l3"
+            kw = cfg.embedder_kwargs if cfg.embedder_kwargs is not None else (spec.get("kwargs") or {} if name == spec.get("name") else {})
+            self.embedder = shared_embedder(name, kw)
+        if self.embedder.dimension and self.embedder.dimension != idx.input_dim:
+            raise ConfigError(f"sw_ranking: embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "
+                              f"the index holds {idx.input_dim}-d embeddings")
+        self._cache = EmbeddingCache(self.embedder) if cfg.embedding_cache else None
+
+    def embed(self, prompts: Sequence[str]) -> np.ndarray:
+        if self._cache is not None:
+            return self._cache.embed(prompts)
+        return self.embedder.embed(prompts)
+
+    def score_embeddings(self, vectors: np.ndarray) -> np.ndarray:
+        """Scores of prompts given their embedder vectors (``(Q, D)``)."""
+        return pair_scores(self.index, vectors, self._strong_tier, self._weak_tier, self.weighting)
+
+    def score(self, prompts: Sequence[str]) -> np.ndarray:
+        prompts = [str(p) for p in prompts]
+        if not prompts:
+            return np.zeros(0, np.float64)
+        return self.score_embeddings(self.embed(prompts))
+
+    def describe(self) -> dict:
+        return {"router": "sw_ranking", **self._source, "index_digest": self.checkpoint_digest(),
+                "strong_model": self._models[0], "weak_model": self._models[1],
+                "tiers": [self._strong_tier, self._weak_tier], "weighting": self.weighting.as_dict(),
+                "embedder": self.embedder.describe()}
+
+    def checkpoint_digest(self) -> str | None:
+        if not hasattr(self, "_digest"):
+            self._digest = self.index.digest()
+        return self._digest
