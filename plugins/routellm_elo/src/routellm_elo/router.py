@@ -26,6 +26,8 @@ _EMBEDDERS: dict[str, Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 #: prompts scored per matrix product (bounds the similarity matrix's memory: chunk × indexed prompts)
 CHUNK = 256
+#: RouteLLM's default pair for sw_ranking (its Arena model names)
+ROUTELLM_PAIR = ("gpt-4-1106-preview", "mixtral-8x7b-instruct-v0.1")
 
 
 def shared_embedder(name: str, kwargs: dict[str, Any] | None = None) -> Embedder:
@@ -83,10 +85,12 @@ def index_from_battles(battles_path: str, embeddings_path: str, num_tiers: int =
     b = np.asarray([ids[m] for m in battles.model_b])
     keep = a != b
     rows = np.arange(len(a))
-    # RouteLLM's weighting (10 · 10 ** (s / max s)); a small ridge keeps ratings finite
-    weighting = Weighting(sharpness=1.0, floor=0.0, relative_to_max=True)
+    # RouteLLM's weighting (10 · 10 ** (s / max s)), design matrix and default pair; a small ridge keeps ratings finite
+    weighting = Weighting(sharpness=1.0, floor=0.0, relative_to_max=True, same_tier="routellm")
+    strong, weak = ROUTELLM_PAIR
     return build_index(emb, rows[keep], a[keep], b[keep], battles.label[keep], models, num_tiers=num_tiers,
-                       weighting=weighting, embedder={"name": "litellm", "kwargs": {"model": "text-embedding-3-small"}})
+                       weighting=weighting, embedder={"name": "litellm", "kwargs": {"model": "text-embedding-3-small"}},
+                       default_strong=strong if strong in ids else None, default_weak=weak if weak in ids else None)
 
 
 class SWRankingRouter(Router):
