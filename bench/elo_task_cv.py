@@ -13,7 +13,8 @@ does: tiers are refitted without the fold) and scores the held-out prompts with 
 The criterion is the mean over folds; the prompt-length baseline is printed per fold. ``--eval`` also
 builds on everything and reports APGR on MT-Bench, MMLU and GSM8K (for the record, never for selection).
 One JSON line per variant on stdout. Variants: ``--grid`` takes ``key=v1,v2`` items (keys: sharpness,
-floor, relative, tiers, labels, merge, dim) and runs their product.
+floor, relative, same, ridge, tiers, labels, merge, dim) and runs their product; variants that share the
+index structure (tiers, labels, merge, dim) share one index and one similarity matrix per fold.
 
     python bench/elo_task_cv.py --data-dir ../shared/data --grid sharpness=5,10,20 floor=0,1e-4 [--eval]
 """
@@ -40,8 +41,10 @@ MERGES = {
             "claude-instant-1": "claude-instant-v1", "claude-1": "claude-v1"},
     "none": {},
 }
-DEFAULTS = {"sharpness": 1.0, "floor": 0.0, "relative": 1, "tiers": 10, "labels": "hard", "merge": "mixtral", "dim": 0,
-            "ridge": 1e-3}
+DEFAULTS = {"sharpness": 1.0, "floor": 0.0, "relative": 1, "same": "routellm", "ridge": 1e-3,
+            "tiers": 10, "labels": "hard", "merge": "mixtral", "dim": 0}
+#: keys that change the index (the rest only change how a query weighs it)
+STRUCTURE = ("tiers", "labels", "merge", "dim")
 
 
 def family(source: str) -> str:
@@ -80,8 +83,8 @@ def merged(data, merge: dict[str, str]):
 
 
 def main(argv=None) -> int:
+    from routellm_elo.elo import fit_ratings, win_probability
     from routellm_elo.index import Weighting, build_index
-    from routellm_elo.router import pair_scores
 
     from routellm_core.decontamination import collect_eval_prompts, decontaminate
     from routellm_core.embedders import EmbeddingCache, get_embedder
@@ -159,41 +162,59 @@ def main(argv=None) -> int:
         models, a, b = merged(data, MERGES[v["merge"]])
         m = keep[pi]
         remap = np.cumsum(keep) - 1
-        wt = Weighting(sharpness=v["sharpness"], floor=v["floor"], ridge=v["ridge"], relative_to_max=bool(v["relative"]))
         return build_index(emb[keep], remap[pi[m]], a[m], b[m], label[m], models, num_tiers=v["tiers"], labels=v["labels"],
-                           dim=v["dim"] or None, weighting=wt)
+                           dim=v["dim"] or None)
 
-    def scores(index, vectors):
-        s, w = index.resolve(GPT4), index.resolve(MIXTRAL)
-        ts, tw = index.tier_of(s), index.tier_of(w)
+    def weighting(v):
+        return Weighting(sharpness=v["sharpness"], floor=v["floor"], ridge=v["ridge"], relative_to_max=bool(v["relative"]),
+                         same_tier=v["same"])
+
+    def scores(index, vectors, variants):
+        """Scores of ``vectors`` under each variant's weighting (similarities computed once per chunk)."""
+        ts, tw = index.tier_of(index.resolve(GPT4)), index.tier_of(index.resolve(MIXTRAL))
+        out = [np.full(len(vectors), 0.5) for _ in variants]
         if ts == tw:
-            return np.full(len(vectors), 0.5), (ts, tw)
-        return pair_scores(index, vectors, ts, tw), (ts, tw)
+            return out, (ts, tw)
+        for start in range(0, len(vectors), 1024):
+            sims = index.similarities(vectors[start:start + 1024])
+            for k, v in enumerate(variants):
+                wt = weighting(v)
+                r = fit_ratings(index.tables_for_similarities(sims.copy(), wt), ridge=wt.ridge)
+                out[k][start:start + 1024] = win_probability(r[:, ts], r[:, tw])
+        return out, (ts, tw)
 
+    variants = parse_grid(args.grid)
+    groups: dict[str, list[dict]] = {}
+    for v in variants:
+        groups.setdefault(json.dumps({k: v[k] for k in STRUCTURE}), []).append(v)
     bench_cache = {}
-    for v in parse_grid(args.grid):
+    for group in groups.values():
         started = time.time()
-        res: dict[str, object] = {}
+        results: list[dict[str, object]] = [{} for _ in group]
         for fold in folds:
-            idx, s, w, length_apgr = base[fold]
-            index = build(v, fam != fold)
-            sc, tiers = scores(index, emb[idx])
-            res[fold] = round(M.apgr(M.per_prompt_curve(sc, s, w)), 4)
-            res[fold + "_spread"] = round(float(np.percentile(sc, 90) - np.percentile(sc, 10)), 4)
-            res[fold + "_tiers"] = list(tiers)
-        res["cv_mean"] = round(float(np.mean([res[f] for f in folds])), 4)
+            idx, s, w, _ = base[fold]
+            index = build(group[0], fam != fold)
+            all_scores, tiers = scores(index, emb[idx], group)
+            for res, sc in zip(results, all_scores, strict=True):
+                res[fold] = round(M.apgr(M.per_prompt_curve(sc, s, w)), 4)
+                res[fold + "_spread"] = round(float(np.percentile(sc, 90) - np.percentile(sc, 10)), 4)
+                res[fold + "_tiers"] = list(tiers)
+        for res in results:
+            res["cv_mean"] = round(float(np.mean([res[f] for f in folds])), 4)
         if args.eval:
-            index = build(v, np.ones(len(data.prompts), bool))
+            index = build(group[0], np.ones(len(data.prompts), bool))
             for name in ("mt-bench", "mmlu", "gsm8k"):
                 if name not in bench_cache:
                     bench = load_benchmark(name, root)
                     bench_cache[name] = (bench, cache.embed(bench.prompts))
                 bench, vectors = bench_cache[name]
                 _, _, s, w = bench.pair()
-                res[name] = round(M.apgr(M.per_prompt_curve(scores(index, vectors)[0], s, w)), 4)
-        res["seconds"] = round(time.time() - started, 1)
-        print(json.dumps({"tag": args.tag, "variant": v, "result": res,
-                          "length": {f: base[f][3] for f in folds}}), flush=True)
+                for res, sc in zip(results, scores(index, vectors, group)[0], strict=True):
+                    res[name] = round(M.apgr(M.per_prompt_curve(sc, s, w)), 4)
+        seconds = round(time.time() - started, 1)
+        for v, res in zip(group, results, strict=True):
+            print(json.dumps({"tag": args.tag, "variant": v, "result": res, "seconds": seconds,
+                              "length": {f: base[f][3] for f in folds}}), flush=True)
     return 0
 
 

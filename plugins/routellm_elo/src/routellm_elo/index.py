@@ -19,7 +19,8 @@ similarity-weighted sum of the prompts' tables, one matrix product for a whole b
 Files: ``config.json`` (models, tiers, ratings, embedder, defaults, weighting) and ``index.safetensors``
 (``embeddings`` (P × d, float16 or float32), optional ``projection`` (D × d) applied to the embedder's
 D-dimensional vectors, and the tables in compressed sparse rows: ``tables_indptr``, ``tables_cells``
-(``j · (T + 1) + k``), ``tables_values``). Never pickle.
+(``j · (T + 1) + k``), ``tables_values``: half battles as uint8 when every count is a whole number of them,
+else float32, with ``tables_value_scale`` in the config). Never pickle.
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ class SWIndex:
             raise SWIndexError(f"index tables have shape {self.tables.shape}; expected ({len(self.embeddings)}, {t}, {t})")
         if len(self.model_tiers) != len(self.models) or len(self.model_ratings) != len(self.models):
             raise SWIndexError("index: one tier and one rating per model expected")
-        self._flat = np.ascontiguousarray(self.tables.reshape(len(self.tables), t * t), dtype=np.float64)
-        self._total = self._flat.sum(axis=0)
+        flat = self.tables.reshape(len(self.tables), t * t)
+        self._flat32 = np.ascontiguousarray(flat, dtype=np.float32)
+        self._total = flat.sum(axis=0, dtype=np.float64)
         self._emb = np.ascontiguousarray(self.embeddings, dtype=np.float32)
 
     # -- geometry --------------------------------------------------------------
@@ -129,23 +131,31 @@ class SWIndex:
     # -- scoring ---------------------------------------------------------------
     def query_tables(self, vectors: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
         """``(Q, T + 1, T + 1)`` similarity-weighted tier win tables of the queries (embedder vectors)."""
-        wt = weighting or self.weighting
-        z = self.project(vectors)
-        sims = (z @ self._emb.T).astype(np.float64)
-        return self.tables_for_similarities(sims, wt)
+        return self.tables_for_similarities(self.similarities(vectors), weighting)
+
+    def similarities(self, vectors: np.ndarray) -> np.ndarray:
+        """``(Q, P)`` cosine similarities (float32) of the queries (embedder vectors) to the indexed prompts."""
+        return self.project(vectors) @ self._emb.T
 
     def weights_for_similarities(self, sims: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
-        """The weight of each indexed prompt's battles, without the floor (``(Q, P)``)."""
+        """The weight of each indexed prompt's battles, without the floor (``(Q, P)``, float32).
+
+        ``sims`` is overwritten when it is a float32 array (the weights are computed in place: this is
+        the largest array of a batch)."""
         wt = weighting or self.weighting
-        s = np.asarray(sims, np.float64)
+        s = sims if isinstance(sims, np.ndarray) and sims.dtype == np.float32 else np.asarray(sims, np.float32)
         if wt.relative_to_max:
-            s = s / np.maximum(s.max(axis=1, keepdims=True), 1e-12)
-        return np.power(10.0, wt.sharpness * (s - 1.0))
+            s /= np.maximum(s.max(axis=1, keepdims=True), np.float32(1e-12))
+        s -= np.float32(1.0)
+        s *= np.float32(wt.sharpness * np.log(10.0))
+        return np.exp(s, out=s)
 
     def tables_for_similarities(self, sims: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
+        """The query tables from similarities (``sims`` is overwritten when float32, see :meth:`weights_for_similarities`)."""
         wt = weighting or self.weighting
         w = self.weights_for_similarities(sims, wt)
-        flat = w @ self._flat + wt.floor * self._total
+        flat = (w @ self._flat32).astype(np.float64)
+        flat += wt.floor * self._total
         t = self.num_tiers
         tables = flat.reshape(len(w), t + 1, t + 1)
         if wt.same_tier == "ignore":
@@ -183,11 +193,18 @@ class SWIndex:
         rows, cells = np.nonzero(flat)
         indptr = np.zeros(len(flat) + 1, np.int64)
         np.add.at(indptr, rows + 1, 1)
+        values = flat[rows, cells]
+        halves = np.rint(2 * values)
+        if len(values) and np.array_equal(halves, 2 * values) and halves.max() <= 255:
+            values_t = halves.astype(np.uint8)  # whole battles (hard labels): counts of half battles
+            scale = 0.5
+        else:
+            values_t, scale = values.astype(np.float32), 1.0
         tensors = {
             "embeddings": np.ascontiguousarray(self.embeddings, dtype=np.dtype(dtype)),
             "tables_indptr": np.cumsum(indptr).astype(np.int32),
-            "tables_cells": cells.astype(np.int16),
-            "tables_values": flat[rows, cells].astype(np.float32),
+            "tables_cells": cells.astype(np.uint8 if flat.shape[1] <= 256 else np.int32),
+            "tables_values": values_t,
         }
         if self.projection is not None:
             tensors["projection"] = np.ascontiguousarray(self.projection, dtype=np.float32)
@@ -198,7 +215,7 @@ class SWIndex:
             "models": self.models,
             "model_tiers": {m: int(t) for m, t in zip(self.models, self.model_tiers, strict=True)},
             "model_ratings": {m: round(float(r), 4) for m, r in zip(self.models, self.model_ratings, strict=True)},
-            "embedder": self.embedder, "weighting": self.weighting.as_dict(),
+            "tables_value_scale": scale, "embedder": self.embedder, "weighting": self.weighting.as_dict(),
             "default_strong": self.default_strong, "default_weak": self.default_weak, "aliases": self.aliases,
             **({"meta": self.meta} if self.meta else {}),
         }
@@ -207,7 +224,7 @@ class SWIndex:
     def digest(self) -> str:
         """sha256 of the index's arrays and scoring configuration (cache keys)."""
         h = hashlib.sha256()
-        for arr in (self._emb, self._flat, self.projection if self.projection is not None else np.zeros(0),
+        for arr in (self._emb, self._flat32, self.projection if self.projection is not None else np.zeros(0),
                     np.asarray(self.model_tiers)):
             h.update(np.ascontiguousarray(arr).tobytes())
         h.update(json.dumps([self.models, self.weighting.as_dict()], sort_keys=True).encode())
@@ -247,7 +264,7 @@ def load_index(directory: str | os.PathLike[str]) -> SWIndex:
         raise SWIndexError(f"{weights_path}: inconsistent table arrays")
     flat = np.zeros((len(emb), (t + 1) ** 2), np.float64)
     rows = np.repeat(np.arange(len(emb)), np.diff(indptr.astype(np.int64)))
-    flat[rows, cells.astype(np.int64)] = values
+    flat[rows, cells.astype(np.int64)] = values.astype(np.float64) * float(cfg.get("tables_value_scale", 1.0))
     w = cfg.get("weighting") or {}
     return SWIndex(
         embeddings=emb, tables=flat.reshape(len(emb), t + 1, t + 1), models=models, model_tiers=tiers, model_ratings=ratings,

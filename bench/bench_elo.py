@@ -1,0 +1,226 @@
+"""Speed of the sw_ranking router against RouteLLM's per-request refit, on the same index and prompts.
+
+Measures, in one run on this machine:
+  * the reference: RouteLLM's ``calculate_strong_win_rate`` re-implemented — embed the prompt, weigh every
+    battle of the index, refit scikit-learn's ``LogisticRegression`` (no penalty, no intercept, each battle twice,
+    a tie once as a win and once as a loss, same-tier battles as RouteLLM's design matrix writes them) over all
+    battles, read the two tiers' ratings. The design matrix is built once (RouteLLM rebuilds it with pandas per
+    request), so the reference is if anything faster than RouteLLM;
+  * this router on the same prompts, one at a time (``Router.route``) and batched; the largest score difference;
+  * one-prompt decision latency (p50/p90/p99) and batch throughput on the MMLU prompts of the evaluation data.
+
+    python bench/bench_elo.py --data-dir ../shared/data [--index DIR] [--reference N] [--limit N]
+
+Embedding caches are off: every prompt is embedded. Needs scikit-learn for the reference. Prints machine
+information first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def machine_info() -> dict:
+    import numpy
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import onnxruntime
+
+        ort_version = onnxruntime.__version__
+    except ImportError:
+        ort_version = None
+    try:
+        import sklearn
+
+        sk_version = sklearn.__version__
+    except ImportError:
+        sk_version = None
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
+            "onnxruntime": ort_version, "numpy": numpy.__version__, "scikit-learn": sk_version,
+            "load_average": os.getloadavg()}
+
+
+def mmlu_prompts(data_dir: Path) -> list[str]:
+    root = data_dir / "routellm-evals" if (data_dir / "routellm-evals").is_dir() else data_dir
+    csv.field_size_limit(2**31 - 1)
+    prompts = []
+    for f in sorted(glob.glob(str(root / "mmlu" / "responses" / "*.csv"))):
+        with open(f, newline="", encoding="utf-8") as fh:
+            prompts += [r["prompt"] for r in csv.DictReader(fh)]
+    return prompts
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+class RouteLLMReference:
+    """RouteLLM's per-request computation over the battles of an index (rows rebuilt from the tier tables)."""
+
+    def __init__(self, router):
+        import numpy as np
+
+        self.router = router
+        index = router.index
+        t = index.num_tiers
+        u = t + 1
+        flat = index.tables.reshape(len(index.tables), u * u)
+        prompt, cell = np.nonzero(flat)
+        # RouteLLM writes each battle twice: 2 × (wins of j over k) rows "j beats k" (a tie gives one each way);
+        # hard labels make these whole numbers
+        count = np.rint(2 * flat[prompt, cell]).astype(np.int64)
+        if not np.allclose(count, 2 * flat[prompt, cell], atol=1e-6):
+            raise SystemExit("the reference needs an index built with hard labels (whole battles)")
+        j, k = cell // u, cell % u
+        rows = np.repeat(np.arange(len(cell)), count)
+        self.row_prompt = prompt[rows]
+        x = np.zeros((len(rows), t))
+        y = np.ones(len(rows))
+        jr, kr, n = j[rows], k[rows], np.arange(len(rows))
+        normal = (jr < t) & (kr < t)
+        x[n[normal], jr[normal]] = math.log(10)
+        x[n[normal], kr[normal]] = -math.log(10)
+        # same-tier battles: RouteLLM's row holds only -ln 10 in the tier's column; Y = 1 when model_a won
+        # (player t beats the tier), Y = 0 when model_b won (the tier beats player t)
+        won = jr == t
+        x[n[won], kr[won]] = -math.log(10)
+        lost = kr == t
+        x[n[lost], jr[lost]] = -math.log(10)
+        y[lost] = 0.0
+        self.x, self.y = x, y
+        self.battle_rows = len(rows)
+
+    def score(self, prompt: str) -> float:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        r = self.router
+        z = r.index.project(r.embed([prompt]))
+        sims = (z @ r.index.embeddings.T).astype(np.float64)
+        w = r.index.weights_for_similarities(sims, r.weighting)[0] + r.weighting.floor
+        lr = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-8, max_iter=10_000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lr.fit(self.x, self.y, sample_weight=w[self.row_prompt])
+        elo = 400 * lr.coef_[0] + 1000
+        return float(1 / (1 + 10 ** ((elo[r._weak_tier] - elo[r._strong_tier]) / 400)))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
+    ap.add_argument("--index", default=None, help="sw_ranking index (default: the shipped one)")
+    ap.add_argument("--reference", type=int, default=10, help="prompts scored by the reference refit (slow)")
+    ap.add_argument("--single", type=int, default=300, help="prompts for the one-by-one latency test")
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N MMLU prompts for the batch test (0 = all)")
+    ap.add_argument("--ridge", type=float, default=0.0,
+                    help="the router's ridge for the comparison (default 0: the reference has no penalty)")
+    ap.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    args = ap.parse_args(argv)
+
+    import numpy as np
+
+    from routellm_core.plugins import get_registry
+
+    info = machine_info()
+    print("machine:", json.dumps(info))
+    prompts = mmlu_prompts(Path(args.data_dir))
+    if not prompts:
+        print(f"no MMLU prompts under {args.data_dir}", file=sys.stderr)
+        return 2
+    if args.limit:
+        prompts = prompts[: args.limit]
+    config = {"index": args.index} if args.index else {}
+    t0 = time.perf_counter()
+    router = get_registry().create_router("sw_ranking", config)
+    print(f"router: {json.dumps(router.describe())}  (built in {time.perf_counter() - t0:.2f} s)")
+    rng = np.random.default_rng(0)
+    sample = [prompts[i] for i in rng.choice(len(prompts), size=min(args.single, len(prompts)), replace=False)]
+
+    # -- the reference and the router on the same prompts, same weights ------------------------------
+    compare = get_registry().create_router("sw_ranking", {**config, "ridge": args.ridge})
+    ref = RouteLLMReference(compare)
+    print(f"reference design matrix: {ref.battle_rows} rows (2 per battle) x {ref.x.shape[1]} tiers")
+    ref_times, ref_scores, ours_times, ours_scores = [], [], [], []
+    for p in sample[: args.reference]:
+        t = time.perf_counter()
+        ref_scores.append(ref.score(p))
+        ref_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        ours_scores.append(compare.route(p, 0.5).score)
+        ours_times.append(time.perf_counter() - t)
+    diff = float(np.max(np.abs(np.array(ref_scores) - np.array(ours_scores))))
+    ref_ms, ours_ms = 1000 * statistics.median(ref_times), 1000 * statistics.median(ours_times)
+    print(f"RouteLLM refit (reference): p50 {ref_ms:.0f} ms per decision; this router: p50 {ours_ms:.2f} ms "
+          f"-> {ref_ms / ours_ms:.0f}x faster; largest score difference {diff:.2e} over {len(ref_scores)} prompts")
+
+    # -- latency and throughput of the router as configured -------------------------------------------
+    for p in sample[:10]:  # warm-up
+        router.route(p, 0.5)
+    lat = []
+    for p in sample:
+        t = time.perf_counter()
+        router.route(p, 0.5)
+        lat.append(time.perf_counter() - t)
+    vectors = router.embed(sample)
+    t = time.perf_counter()
+    for i in range(len(sample)):
+        router.score_embeddings(vectors[i:i + 1])
+    elo_only_ms = 1000 * (time.perf_counter() - t) / len(sample)
+    router.score(prompts[:64])  # warm-up
+    t = time.perf_counter()
+    scores = router.score(prompts)
+    batch_s = time.perf_counter() - t
+    t = time.perf_counter()
+    all_vectors = router.embed(prompts)
+    embed_s = time.perf_counter() - t
+    t = time.perf_counter()
+    router.score_embeddings(all_vectors)
+    elo_batch_s = time.perf_counter() - t
+
+    results = {
+        "machine": info, "router": router.describe(),
+        "reference": {"prompts": len(ref_scores), "p50_ms": ref_ms, "router_p50_ms": ours_ms, "speedup": ref_ms / ours_ms,
+                      "max_abs_score_difference": diff, "design_rows": ref.battle_rows},
+        "one_prompt_latency_ms_mmlu": {"p50": 1000 * statistics.median(lat), "p90": 1000 * percentile(lat, 0.9),
+                                       "p99": 1000 * percentile(lat, 0.99), "n": len(lat)},
+        "one_prompt_without_embedding_ms": elo_only_ms,
+        "batch_mmlu": {"prompts": len(prompts), "seconds": batch_s, "prompts_per_s": len(prompts) / batch_s,
+                       "embedding_s": embed_s, "elo_s": elo_batch_s, "elo_prompts_per_s": len(prompts) / elo_batch_s},
+        "mean_score": float(np.mean(scores)), "score_p10_p90": [float(np.percentile(scores, 10)), float(np.percentile(scores, 90))],
+    }
+    lm = results["one_prompt_latency_ms_mmlu"]
+    print(f"one-prompt decision incl. embedding (MMLU prompts, n={lm['n']}): p50 {lm['p50']:.1f} ms, p90 {lm['p90']:.1f} ms, "
+          f"p99 {lm['p99']:.1f} ms; without the embedding {elo_only_ms:.2f} ms")
+    print(f"batch, {len(prompts)} MMLU prompts: {batch_s:.1f} s = {len(prompts) / batch_s:.0f} prompts/s "
+          f"(embedding {embed_s:.1f} s, Elo part {elo_batch_s:.1f} s = {len(prompts) / elo_batch_s:.0f} prompts/s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
