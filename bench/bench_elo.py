@@ -120,7 +120,7 @@ class RouteLLMReference:
         r = self.router
         z = r.index.project(r.embed([prompt]))
         sims = (z @ r.index.embeddings.T).astype(np.float64)
-        w = r.index.weights_for_similarities(sims, r.weighting)[0] + r.weighting.floor
+        w = r.index.weights_for_similarities(sims, r.weighting)[0]
         lr = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-8, max_iter=10_000)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -1,6 +1,6 @@
 """Leave-one-task-family-out validation of sw_ranking index variants, on training data only.
 
-How the shipped index's knobs (weighting sharpness, floor, tiers, labels, model-name merging, index
+How the shipped index's knobs (weighting sharpness, minimum similarity, tiers, labels, model-name merging, index
 dimension) were chosen without looking at the evaluation benchmarks. Each fold removes one task family
 from every training file, builds the index on the rest (decontaminated as ``routellm train sw_ranking``
 does: tiers are refitted without the fold) and scores the held-out prompts with the GPT-4 / Mixtral tiers:
@@ -13,10 +13,10 @@ does: tiers are refitted without the fold) and scores the held-out prompts with 
 The criterion is the mean over folds; the prompt-length baseline is printed per fold. ``--eval`` also
 builds on everything and reports APGR on MT-Bench, MMLU and GSM8K (for the record, never for selection).
 One JSON line per variant on stdout. Variants: ``--grid`` takes ``key=v1,v2`` items (keys: sharpness,
-floor, relative, same, ridge, tiers, labels, merge, dim) and runs their product; variants that share the
+minsim, relative, same, ridge, tiers, labels, merge, dim) and runs their product; variants that share the
 index structure (tiers, labels, merge, dim) share one index and one similarity matrix per fold.
 
-    python bench/elo_task_cv.py --data-dir ../shared/data --grid sharpness=5,10,20 floor=0,1e-4 [--eval]
+    python bench/elo_task_cv.py --data-dir ../shared/data --grid sharpness=5,10,20 minsim=-1,0.2 [--eval]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ MERGES = {
             "claude-instant-1": "claude-instant-v1", "claude-1": "claude-v1"},
     "none": {},
 }
-DEFAULTS = {"sharpness": 1.0, "floor": 0.0, "relative": 1, "same": "routellm", "ridge": 1e-3,
+DEFAULTS = {"sharpness": 1.0, "minsim": -1.0, "relative": 1, "same": "routellm", "ridge": 1e-9,
             "tiers": 10, "labels": "hard", "merge": "mixtral", "dim": 0}
 #: keys that change the index (the rest only change how a query weighs it)
 STRUCTURE = ("tiers", "labels", "merge", "dim")
@@ -166,7 +166,7 @@ def main(argv=None) -> int:
                            dim=v["dim"] or None)
 
     def weighting(v):
-        return Weighting(sharpness=v["sharpness"], floor=v["floor"], ridge=v["ridge"], relative_to_max=bool(v["relative"]),
+        return Weighting(sharpness=v["sharpness"], min_similarity=v["minsim"], ridge=v["ridge"], relative_to_max=bool(v["relative"]),
                          same_tier=v["same"])
 
     def scores(index, vectors, variants):

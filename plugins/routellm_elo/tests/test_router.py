@@ -30,7 +30,7 @@ def small_index(dim=16, weighting=None):
                 y.append(1.0 if text in HARD else 0.5)
     pi[0], y[0] = 0, 0.0  # one upset keeps every rating finite
     return build_index(emb, np.array(pi), np.array(a), np.array(b), np.array(y), MODELS, num_tiers=5,
-                       weighting=weighting or Weighting(sharpness=2.0, floor=1e-3), embedder={"name": "hash"},
+                       weighting=weighting or Weighting(sharpness=2.0, min_similarity=0.0), embedder={"name": "hash"},
                        default_strong="big", default_weak="small", aliases={"openai/gpt-4o": "big"})
 
 
@@ -113,7 +113,7 @@ def test_dimension_mismatch_names_both(index_dir):
 
 def test_config_errors(index_dir, tmp_path):
     reg = get_registry()
-    for bad in ({"sharpness": -1}, {"floor": "x"}, {"index": str(index_dir), "battles": "b.jsonl", "embeddings": "e.npy"},
+    for bad in ({"sharpness": -1}, {"min_similarity": "x"}, {"min_similarity": -2}, {"index": str(index_dir), "battles": "b.jsonl", "embeddings": "e.npy"},
                 {"battles": "b.jsonl"}, {"same_tier": "maybe"}, {"model_aliases": ["x"]}, {"num_tiers": 5},
                 {"relative_to_max": "yes"}):
         with pytest.raises(ConfigError):

@@ -62,7 +62,7 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
     files = write_data(tmp_path / "data")
     write_eval_dir(tmp_path / "evals")
     argv = ["train", "sw_ranking", "--data", *map(str, files), "--eval-data-dir", str(tmp_path / "evals"),
-            "--num-tiers", "3", "--sharpness", "8", "--floor", "0.001", "--default-strong", "big", "--default-weak", "small",
+            "--num-tiers", "3", "--sharpness", "8", "--min-similarity", "0.2", "--default-strong", "big", "--default-weak", "small",
             "--alias", "Big-Model=big", "--quiet", "--report-texts"]
     assert main([*argv, "--output", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"

@@ -26,7 +26,7 @@ class SWRankingConfig:
             ``text-embedding-3-small``, RouteLLM's, for battles + embeddings).
         embedding_cache: keep query embeddings in the on-disk cache (repeated evaluation).
     Weighting (default: the index's; see :class:`routellm_elo.index.Weighting`):
-        sharpness, floor, ridge, relative_to_max, same_tier.
+        sharpness, min_similarity, ridge, relative_to_max, same_tier.
     """
 
     index: str | None = None
@@ -40,7 +40,7 @@ class SWRankingConfig:
     embedder_kwargs: dict[str, Any] | None = None
     embedding_cache: bool = False
     sharpness: float | None = None
-    floor: float | None = None
+    min_similarity: float | None = None
     ridge: float | None = None
     relative_to_max: bool | None = None
     same_tier: str | None = None
@@ -79,12 +79,12 @@ class SWRankingConfig:
         for key in ("embedding_cache", "relative_to_max"):
             if k.get(key) is not None and not isinstance(k[key], bool):
                 raise ConfigError(f"sw_ranking: {key} must be true or false, got {k[key]!r}")
-        for key in ("sharpness", "floor", "ridge"):
+        for key, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0)):
             value = k.get(key)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ConfigError(f"sw_ranking: {key} must be a finite number >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < low:
+                raise ConfigError(f"sw_ranking: {key} must be a finite number >= {low:g}, got {value!r}")
             k[key] = float(value)
         if k.get("same_tier") is not None and k["same_tier"] not in ("routellm", "ignore"):
             raise ConfigError(f"sw_ranking: same_tier must be 'routellm' or 'ignore', got {k['same_tier']!r}")

@@ -58,19 +58,19 @@ class SWIndexError(ConfigError):
 class Weighting:
     """How a query weighs the indexed prompts' battles.
 
-    ``w_i = 10 ** (sharpness · (s_i − 1)) + floor`` for cosine similarity ``s_i`` (``s_i / max_j s_j`` with
-    ``relative_to_max``, RouteLLM's choice). An identical prompt weighs 1 (+ floor); ``floor`` is a weight
-    every battle gets whatever its similarity (a prior: the global table), and ``ridge`` an L2 penalty on
-    the query's tier ratings (natural log-odds units) that keeps them finite when the weighted battles leave
-    a tier without games or undefeated. RouteLLM: ``10 · 10 ** (s_i / max_j s_j)``, i.e. ``sharpness=1,
-    relative_to_max=True, floor=0`` up to a constant factor, which does not change the fit. ``same_tier``:
+    ``w_i = 10 ** (sharpness · (max(s_i, min_similarity) − 1))`` for cosine similarity ``s_i`` (``s_i / max_j s_j``
+    with ``relative_to_max``, RouteLLM's choice). An identical prompt weighs 1; ``min_similarity`` gives every
+    battle at least the weight of one at that similarity (a prior: the global table), and ``ridge`` is an L2
+    penalty on the query's tier ratings (natural log-odds units) that keeps them finite when the weighted
+    battles leave a tier undefeated. RouteLLM: ``10 · 10 ** (s_i / max_j s_j)``, i.e. ``sharpness=1,
+    relative_to_max=True`` (no minimum) up to a constant factor, which does not change the fit. ``same_tier``:
     battles between two models of one tier count as RouteLLM's design matrix counts them (``"routellm"``) or
     not at all (``"ignore"``).
     """
 
     sharpness: float = 1.0
-    floor: float = 0.0
-    ridge: float = 1e-3
+    min_similarity: float = -1.0
+    ridge: float = 1e-9
     relative_to_max: bool = False
     same_tier: str = "routellm"
 
@@ -79,7 +79,7 @@ class Weighting:
             raise ValueError(f"same_tier must be one of {', '.join(SAME_TIER)}, got {self.same_tier!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sharpness": self.sharpness, "floor": self.floor, "ridge": self.ridge, "relative_to_max": self.relative_to_max,
+        return {"sharpness": self.sharpness, "min_similarity": self.min_similarity, "ridge": self.ridge, "relative_to_max": self.relative_to_max,
                 "same_tier": self.same_tier}
 
 
@@ -110,7 +110,6 @@ class SWIndex:
             raise SWIndexError("index: one tier and one rating per model expected")
         flat = self.tables.reshape(len(self.tables), t * t)
         self._flat32 = np.ascontiguousarray(flat, dtype=np.float32)
-        self._total = flat.sum(axis=0, dtype=np.float64)
         self._emb = np.ascontiguousarray(self.embeddings, dtype=np.float32)
 
     # -- geometry --------------------------------------------------------------
@@ -138,7 +137,7 @@ class SWIndex:
         return self.project(vectors) @ self._emb.T
 
     def weights_for_similarities(self, sims: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
-        """The weight of each indexed prompt's battles, without the floor (``(Q, P)``, float32).
+        """The weight of each indexed prompt's battles (``(Q, P)``, float32).
 
         ``sims`` is overwritten when it is a float32 array (the weights are computed in place: this is
         the largest array of a batch)."""
@@ -146,6 +145,7 @@ class SWIndex:
         s = sims if isinstance(sims, np.ndarray) and sims.dtype == np.float32 else np.asarray(sims, np.float32)
         if wt.relative_to_max:
             s /= np.maximum(s.max(axis=1, keepdims=True), np.float32(1e-12))
+        np.maximum(s, np.float32(wt.min_similarity), out=s)
         s -= np.float32(1.0)
         s *= np.float32(wt.sharpness * np.log(10.0))
         return np.exp(s, out=s)
@@ -155,7 +155,6 @@ class SWIndex:
         wt = weighting or self.weighting
         w = self.weights_for_similarities(sims, wt)
         flat = (w @ self._flat32).astype(np.float64)
-        flat += wt.floor * self._total
         t = self.num_tiers
         tables = flat.reshape(len(w), t + 1, t + 1)
         if wt.same_tier == "ignore":

@@ -17,7 +17,7 @@ def make_router(
     embedder_kwargs=None,
     embedding_cache=False,
     sharpness=None,
-    floor=None,
+    min_similarity=None,
     ridge=None,
     relative_to_max=None,
     same_tier=None,
@@ -28,7 +28,7 @@ def make_router(
     return SWRankingRouter(index=index, battles=battles, embeddings=embeddings, num_tiers=num_tiers,
                            strong_model=strong_model, weak_model=weak_model, model_aliases=model_aliases,
                            embedder=embedder, embedder_kwargs=embedder_kwargs, embedding_cache=embedding_cache,
-                           sharpness=sharpness, floor=floor, ridge=ridge, relative_to_max=relative_to_max,
+                           sharpness=sharpness, min_similarity=min_similarity, ridge=ridge, relative_to_max=relative_to_max,
                            same_tier=same_tier)
 
 

@@ -86,7 +86,7 @@ def index_from_battles(battles_path: str, embeddings_path: str, num_tiers: int =
     keep = a != b
     rows = np.arange(len(a))
     # RouteLLM's weighting (10 · 10 ** (s / max s)), design matrix and default pair; a small ridge keeps ratings finite
-    weighting = Weighting(sharpness=1.0, floor=0.0, relative_to_max=True, same_tier="routellm")
+    weighting = Weighting(sharpness=1.0, relative_to_max=True, same_tier="routellm")
     strong, weak = ROUTELLM_PAIR
     return build_index(emb, rows[keep], a[keep], b[keep], battles.label[keep], models, num_tiers=num_tiers,
                        weighting=weighting, embedder={"name": "litellm", "kwargs": {"model": "text-embedding-3-small"}},
@@ -110,7 +110,7 @@ class SWRankingRouter(Router):
         base = idx.weighting
         self.weighting = Weighting(
             sharpness=base.sharpness if cfg.sharpness is None else cfg.sharpness,
-            floor=base.floor if cfg.floor is None else cfg.floor,
+            min_similarity=base.min_similarity if cfg.min_similarity is None else cfg.min_similarity,
             ridge=base.ridge if cfg.ridge is None else cfg.ridge,
             relative_to_max=base.relative_to_max if cfg.relative_to_max is None else cfg.relative_to_max,
             same_tier=base.same_tier if cfg.same_tier is None else cfg.same_tier)

@@ -43,9 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep the top DIM principal directions of the prompt embeddings (0: all)")
     parser.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="storage of the embeddings")
     parser.add_argument("--sharpness", type=float, default=1.0,
-                        help="weight of a prompt at cosine s: 10 ** (sharpness * (s - 1)) + floor (default 1)")
-    parser.add_argument("--floor", type=float, default=0.0, help="weight every battle gets whatever its similarity")
-    parser.add_argument("--ridge", type=float, default=1e-3, help="L2 penalty on a query's tier ratings")
+                        help="weight of a prompt at cosine s: 10 ** (sharpness * (max(s, min_similarity) - 1)) (default 1)")
+    parser.add_argument("--min-similarity", type=float, default=-1.0,
+                        help="every battle weighs at least as much as one at this similarity (default -1: no minimum)")
+    parser.add_argument("--ridge", type=float, default=1e-9, help="L2 penalty on a query's tier ratings")
     parser.add_argument("--relative-to-max", action="store_true",
                         help="weigh by s / max s over the index, as RouteLLM (default: s itself)")
     parser.add_argument("--same-tier", choices=("routellm", "ignore"), default="routellm",
@@ -106,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--embedder-kwargs: {exc}") from None
     if args.num_tiers < 2:
         raise ConfigError(f"--num-tiers must be >= 2, got {args.num_tiers}")
-    for name in ("sharpness", "floor", "ridge"):
-        if not np.isfinite(getattr(args, name)) or getattr(args, name) < 0:
-            raise ConfigError(f"--{name} must be a finite number >= 0")
+    for name, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0)):
+        if not np.isfinite(getattr(args, name)) or getattr(args, name) < low:
+            raise ConfigError(f"--{name.replace('_', '-')} must be a finite number >= {low:g}")
     aliases = _aliases(args.alias)
     root = Path(args.data_root) if args.data_root else Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
     sources = [str(p.resolve().relative_to(root.resolve())) if p.resolve().is_relative_to(root.resolve()) else p.name for p in paths]
@@ -141,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     for model in [args.default_strong, args.default_weak, *aliases.values()]:
         if model is not None and model not in models:
             raise ConfigError(f"{model!r} is not a trained model; known: {', '.join(models)}")
-    weighting = Weighting(sharpness=args.sharpness, floor=args.floor, ridge=args.ridge, relative_to_max=args.relative_to_max,
+    weighting = Weighting(sharpness=args.sharpness, min_similarity=args.min_similarity, ridge=args.ridge, relative_to_max=args.relative_to_max,
                           same_tier=args.same_tier)
     index = build_index(emb, pi, a, b, label, models, num_tiers=args.num_tiers, labels=args.labels, dim=args.dim or None,
                         weighting=weighting, embedder={"name": args.embedder, "kwargs": kwargs},
@@ -182,7 +183,7 @@ def _tier_listing(index: SWIndex) -> list[list[str]]:
 
 def _argv_for_summary(args: argparse.Namespace) -> list[str]:
     parts = ["--data", *args.data, "--output", str(args.output)]
-    for name in ("embedder", "embedder_kwargs", "num_tiers", "labels", "dim", "dtype", "sharpness", "floor", "ridge",
+    for name in ("embedder", "embedder_kwargs", "num_tiers", "labels", "dim", "dtype", "sharpness", "min_similarity", "ridge",
                  "same_tier", "default_strong", "default_weak", "cosine_threshold"):
         value = getattr(args, name)
         if value is not None:
