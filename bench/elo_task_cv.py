@@ -13,7 +13,7 @@ does: tiers are refitted without the fold) and scores the held-out prompts with 
 The criterion is the mean over folds; the prompt-length baseline is printed per fold. ``--eval`` also
 builds on everything and reports APGR on MT-Bench, MMLU and GSM8K (for the record, never for selection).
 One JSON line per variant on stdout. Variants: ``--grid`` takes ``key=v1,v2`` items (keys: sharpness,
-minsim, relative, same, ridge, tiers, labels, merge, dim) and runs their product; variants that share the
+minsim, relative, same, ridge, length, tiers, labels, merge, dim) and runs their product; variants that share the
 index structure (tiers, labels, merge, dim) share one index and one similarity matrix per fold.
 
     python bench/elo_task_cv.py --data-dir ../shared/data --grid sharpness=5,10,20 minsim=-1,0.2 [--eval]
@@ -41,7 +41,7 @@ MERGES = {
             "claude-instant-1": "claude-instant-v1", "claude-1": "claude-v1"},
     "none": {},
 }
-DEFAULTS = {"sharpness": 1.0, "minsim": -1.0, "relative": 1, "same": "routellm", "ridge": 1e-9,
+DEFAULTS = {"sharpness": 1.0, "minsim": -1.0, "relative": 1, "same": "routellm", "ridge": 1e-9, "length": 0.0,
             "tiers": 10, "labels": "hard", "merge": "mixtral", "dim": 0}
 #: keys that change the index (the rest only change how a query weighs it)
 STRUCTURE = ("tiers", "labels", "merge", "dim")
@@ -84,7 +84,7 @@ def merged(data, merge: dict[str, str]):
 
 def main(argv=None) -> int:
     from routellm_elo.elo import fit_ratings, win_probability
-    from routellm_elo.index import Weighting, build_index
+    from routellm_elo.index import Weighting, build_index, log_chars
 
     from routellm_core.decontamination import collect_eval_prompts, decontaminate
     from routellm_core.embedders import EmbeddingCache, get_embedder
@@ -163,13 +163,13 @@ def main(argv=None) -> int:
         m = keep[pi]
         remap = np.cumsum(keep) - 1
         return build_index(emb[keep], remap[pi[m]], a[m], b[m], label[m], models, num_tiers=v["tiers"], labels=v["labels"],
-                           dim=v["dim"] or None)
+                           dim=v["dim"] or None, prompts=[p for p, k in zip(data.prompts, keep, strict=True) if k])
 
     def weighting(v):
         return Weighting(sharpness=v["sharpness"], min_similarity=v["minsim"], ridge=v["ridge"], relative_to_max=bool(v["relative"]),
-                         same_tier=v["same"])
+                         same_tier=v["same"], length_scale=v["length"])
 
-    def scores(index, vectors, variants):
+    def scores(index, vectors, variants, lengths):
         """Scores of ``vectors`` under each variant's weighting (similarities computed once per chunk)."""
         ts, tw = index.tier_of(index.resolve(GPT4)), index.tier_of(index.resolve(MIXTRAL))
         out = [np.full(len(vectors), 0.5) for _ in variants]
@@ -177,9 +177,10 @@ def main(argv=None) -> int:
             return out, (ts, tw)
         for start in range(0, len(vectors), 1024):
             sims = index.similarities(vectors[start:start + 1024])
+            gap = np.abs(lengths[start:start + 1024, None] - index.log_chars[None, :])
             for k, v in enumerate(variants):
                 wt = weighting(v)
-                r = fit_ratings(index.tables_for_similarities(sims.copy(), wt), ridge=wt.ridge)
+                r = fit_ratings(index.tables_for_similarities(sims - np.float32(v["length"]) * gap, wt), ridge=wt.ridge)
                 out[k][start:start + 1024] = win_probability(r[:, ts], r[:, tw])
         return out, (ts, tw)
 
@@ -194,7 +195,7 @@ def main(argv=None) -> int:
         for fold in folds:
             idx, s, w, _ = base[fold]
             index = build(group[0], fam != fold)
-            all_scores, tiers = scores(index, emb[idx], group)
+            all_scores, tiers = scores(index, emb[idx], group, log_chars([data.prompts[i] for i in idx]))
             for res, sc in zip(results, all_scores, strict=True):
                 res[fold] = round(M.apgr(M.per_prompt_curve(sc, s, w)), 4)
                 res[fold + "_spread"] = round(float(np.percentile(sc, 90) - np.percentile(sc, 10)), 4)
@@ -209,7 +210,7 @@ def main(argv=None) -> int:
                     bench_cache[name] = (bench, cache.embed(bench.prompts))
                 bench, vectors = bench_cache[name]
                 _, _, s, w = bench.pair()
-                for res, sc in zip(results, scores(index, vectors, group)[0], strict=True):
+                for res, sc in zip(results, scores(index, vectors, group, log_chars(bench.prompts))[0], strict=True):
                     res[name] = round(M.apgr(M.per_prompt_curve(sc, s, w)), 4)
         seconds = round(time.time() - started, 1)
         for v, res in zip(group, results, strict=True):

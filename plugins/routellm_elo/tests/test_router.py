@@ -187,3 +187,22 @@ def test_routellm_inputs_bad_rows(tmp_path):
     with pytest.raises(ConfigError, match="1536-d embeddings"):
         SWRankingRouter(battles=str(battles2), embeddings=str(emb), embedder=HashEmbedder(64),
                         strong_model="gpt-4-1106-preview", weak_model="vicuna-7b")
+
+
+def test_length_scale_needs_lengths_and_prefers_prompts_of_similar_length(tmp_path):
+    prompts = HARD + EASY
+    pi, a, b, y = _battles_of(None)
+    emb = HashEmbedder(16).embed(prompts)
+    plain = build_index(emb, pi, a, b, y, MODELS, num_tiers=5, embedder={"name": "hash"}, default_strong="big",
+                        default_weak="small")
+    plain.save(tmp_path / "plain")
+    with pytest.raises(ConfigError, match="prompt lengths"):
+        SWRankingRouter(index=str(tmp_path / "plain"), embedder=HashEmbedder(16), length_scale=1.0)
+    with_len = build_index(emb, pi, a, b, y, MODELS, num_tiers=5, embedder={"name": "hash"}, default_strong="big",
+                           default_weak="small", prompts=prompts, weighting=Weighting(sharpness=4.0, length_scale=2.0))
+    with_len.save(tmp_path / "len")
+    router = SWRankingRouter(index=str(tmp_path / "len"), embedder=HashEmbedder(16))
+    assert router.weighting.length_scale == 2.0
+    # unrelated texts: the length term decides; hard prompts here are the long ones
+    long_q, short_q = router.score(["x" * len(HARD[0]), "x" * len(EASY[0])])
+    assert long_q > short_q

@@ -26,7 +26,7 @@ class SWRankingConfig:
             ``text-embedding-3-small``, RouteLLM's, for battles + embeddings).
         embedding_cache: keep query embeddings in the on-disk cache (repeated evaluation).
     Weighting (default: the index's; see :class:`routellm_elo.index.Weighting`):
-        sharpness, min_similarity, ridge, relative_to_max, same_tier.
+        sharpness, min_similarity, ridge, relative_to_max, same_tier, length_scale.
     """
 
     index: str | None = None
@@ -44,6 +44,7 @@ class SWRankingConfig:
     ridge: float | None = None
     relative_to_max: bool | None = None
     same_tier: str | None = None
+    length_scale: float | None = None
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -79,7 +80,7 @@ class SWRankingConfig:
         for key in ("embedding_cache", "relative_to_max"):
             if k.get(key) is not None and not isinstance(k[key], bool):
                 raise ConfigError(f"sw_ranking: {key} must be true or false, got {k[key]!r}")
-        for key, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0)):
+        for key, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0), ("length_scale", 0.0)):
             value = k.get(key)
             if value is None:
                 continue

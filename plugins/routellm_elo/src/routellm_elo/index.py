@@ -63,7 +63,9 @@ class Weighting:
     battle at least the weight of one at that similarity (a prior: the global table), and ``ridge`` is an L2
     penalty on the query's tier ratings (natural log-odds units) that keeps them finite when the weighted
     battles leave a tier undefeated. RouteLLM: ``10 · 10 ** (s_i / max_j s_j)``, i.e. ``sharpness=1,
-    relative_to_max=True`` (no minimum) up to a constant factor, which does not change the fit. ``same_tier``:
+    relative_to_max=True`` (no minimum) up to a constant factor, which does not change the fit.
+    ``length_scale`` (0: off) makes prompts of different length less similar: ``s_i`` is reduced by
+    ``length_scale · |ln(1 + chars_query) − ln(1 + chars_i)|`` (needs an index that stores prompt lengths). ``same_tier``:
     battles between two models of one tier count as RouteLLM's design matrix counts them (``"routellm"``) or
     not at all (``"ignore"``).
     """
@@ -71,6 +73,7 @@ class Weighting:
     sharpness: float = 1.0
     min_similarity: float = -1.0
     ridge: float = 1e-9
+    length_scale: float = 0.0
     relative_to_max: bool = False
     same_tier: str = "routellm"
 
@@ -79,7 +82,7 @@ class Weighting:
             raise ValueError(f"same_tier must be one of {', '.join(SAME_TIER)}, got {self.same_tier!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sharpness": self.sharpness, "min_similarity": self.min_similarity, "ridge": self.ridge, "relative_to_max": self.relative_to_max,
+        return {"sharpness": self.sharpness, "min_similarity": self.min_similarity, "length_scale": self.length_scale, "ridge": self.ridge, "relative_to_max": self.relative_to_max,
                 "same_tier": self.same_tier}
 
 
@@ -94,6 +97,7 @@ class SWIndex:
     model_ratings: np.ndarray  # (M,) global Elo ratings
     num_tiers: int
     projection: np.ndarray | None = None  # (D, d): embedder vectors -> index space
+    log_chars: np.ndarray | None = None  # (P,) ln(1 + characters) of each indexed prompt
     embedder: dict[str, Any] = field(default_factory=dict)
     weighting: Weighting = field(default_factory=Weighting)
     default_strong: str | None = None
@@ -128,13 +132,25 @@ class SWIndex:
         return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
     # -- scoring ---------------------------------------------------------------
-    def query_tables(self, vectors: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
-        """``(Q, T + 1, T + 1)`` similarity-weighted tier win tables of the queries (embedder vectors)."""
-        return self.tables_for_similarities(self.similarities(vectors), weighting)
+    def query_tables(self, vectors: np.ndarray, weighting: Weighting | None = None,
+                     log_chars: np.ndarray | None = None) -> np.ndarray:
+        """``(Q, T + 1, T + 1)`` similarity-weighted tier win tables of the queries (embedder vectors, and
+        ``ln(1 + characters)`` of each query when the weighting has a ``length_scale``)."""
+        wt = weighting or self.weighting
+        return self.tables_for_similarities(self.similarities(vectors, wt, log_chars), wt)
 
-    def similarities(self, vectors: np.ndarray) -> np.ndarray:
-        """``(Q, P)`` cosine similarities (float32) of the queries (embedder vectors) to the indexed prompts."""
-        return self.project(vectors) @ self._emb.T
+    def similarities(self, vectors: np.ndarray, weighting: Weighting | None = None,
+                     log_chars: np.ndarray | None = None) -> np.ndarray:
+        """``(Q, P)`` similarities (float32) of the queries (embedder vectors) to the indexed prompts: cosine, less
+        the length term of the weighting (see :class:`Weighting`)."""
+        wt = weighting or self.weighting
+        sims = self.project(vectors) @ self._emb.T
+        if wt.length_scale:
+            if self.log_chars is None or log_chars is None:
+                raise ValueError("length_scale needs prompt lengths: an index built with them and the queries' lengths")
+            gap = np.abs(np.asarray(log_chars, np.float32)[:, None] - self.log_chars.astype(np.float32)[None, :])
+            sims -= np.float32(wt.length_scale) * gap
+        return sims
 
     def weights_for_similarities(self, sims: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
         """The weight of each indexed prompt's battles (``(Q, P)``, float32).
@@ -205,6 +221,8 @@ class SWIndex:
             "tables_cells": cells.astype(np.uint8 if flat.shape[1] <= 256 else np.int32),
             "tables_values": values_t,
         }
+        if self.log_chars is not None:
+            tensors["log_chars"] = np.asarray(self.log_chars, np.float32)
         if self.projection is not None:
             tensors["projection"] = np.ascontiguousarray(self.projection, dtype=np.float32)
         save_file(tensors, str(out / WEIGHTS_FILE))
@@ -268,9 +286,15 @@ def load_index(directory: str | os.PathLike[str]) -> SWIndex:
     return SWIndex(
         embeddings=emb, tables=flat.reshape(len(emb), t + 1, t + 1), models=models, model_tiers=tiers, model_ratings=ratings,
         num_tiers=t, projection=tensors["projection"].astype(np.float32) if "projection" in tensors else None,
+        log_chars=tensors["log_chars"].astype(np.float32) if "log_chars" in tensors else None,
         embedder=dict(cfg.get("embedder") or {}), weighting=Weighting(**w), default_strong=cfg.get("default_strong"),
         default_weak=cfg.get("default_weak"), aliases=dict(cfg.get("aliases") or {}), labels=cfg.get("labels", "hard"),
         meta=dict(cfg.get("meta") or {}))
+
+
+def log_chars(prompts) -> np.ndarray:
+    """``ln(1 + characters)`` of each prompt (float32)."""
+    return np.log1p(np.asarray([len(p) for p in prompts], np.float64)).astype(np.float32)
 
 
 def hard_labels(label: np.ndarray) -> np.ndarray:
@@ -283,14 +307,14 @@ def build_index(embeddings: np.ndarray, prompt_idx: np.ndarray, model_a: np.ndar
                 label: np.ndarray, models: list[str], *, num_tiers: int = DEFAULT_NUM_TIERS, labels: str = "hard",
                 dim: int | None = None, weighting: Weighting | None = None, embedder: dict[str, Any] | None = None,
                 default_strong: str | None = None, default_weak: str | None = None,
-                aliases: dict[str, str] | None = None) -> SWIndex:
+                aliases: dict[str, str] | None = None, prompts: list[str] | None = None) -> SWIndex:
     """An index from per-prompt battles.
 
     ``embeddings``: one unit row per prompt; ``prompt_idx``, ``model_a``, ``model_b``, ``label``: one entry per
     battle (``label`` = P(a wins): 1, 0, 0.5 for a tie, or a soft label). ``labels``: ``"hard"`` turns soft
     labels into wins/ties as battles (the better-scored model wins), ``"soft"`` counts ``label`` as a fractional
     win. ``dim``: keep the top ``dim`` principal directions of the embeddings (uncentred), which the query
-    vectors are projected on too.
+    vectors are projected on too. ``prompts``: the prompts' texts, whose lengths the index keeps (for ``length_scale``).
     """
     if labels not in ("hard", "soft"):
         raise ValueError(f"labels must be 'hard' or 'soft', got {labels!r}")
@@ -322,5 +346,6 @@ def build_index(embeddings: np.ndarray, prompt_idx: np.ndarray, model_a: np.ndar
         emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
     return SWIndex(embeddings=emb, tables=flat.reshape(len(emb), u, u), models=list(models), model_tiers=tiers,
                    model_ratings=ratings, num_tiers=t, projection=projection, embedder=dict(embedder or {}),
+                   log_chars=None if prompts is None else log_chars(prompts),
                    weighting=weighting or Weighting(), default_strong=default_strong, default_weak=default_weak,
                    aliases=dict(aliases or {}), labels=labels)

@@ -21,6 +21,7 @@ def make_router(
     ridge=None,
     relative_to_max=None,
     same_tier=None,
+    length_scale=None,
 ):
     """Keys and checks: :class:`routellm_elo.config.SWRankingConfig`."""
     from .router import SWRankingRouter
@@ -29,7 +30,7 @@ def make_router(
                            strong_model=strong_model, weak_model=weak_model, model_aliases=model_aliases,
                            embedder=embedder, embedder_kwargs=embedder_kwargs, embedding_cache=embedding_cache,
                            sharpness=sharpness, min_similarity=min_similarity, ridge=ridge, relative_to_max=relative_to_max,
-                           same_tier=same_tier)
+                           same_tier=same_tier, length_scale=length_scale)
 
 
 def _add_arguments(parser):

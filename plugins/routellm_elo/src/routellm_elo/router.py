@@ -20,7 +20,7 @@ from routellm_core.router import Router
 
 from .config import SWRankingConfig
 from .elo import fit_ratings, win_probability
-from .index import DEFAULT_NUM_TIERS, SWIndex, Weighting, build_index, default_index_dir, load_index
+from .index import DEFAULT_NUM_TIERS, SWIndex, Weighting, build_index, default_index_dir, load_index, log_chars
 
 _EMBEDDERS: dict[str, Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
@@ -47,13 +47,15 @@ def shared_embedder(name: str, kwargs: dict[str, Any] | None = None) -> Embedder
 
 
 def pair_scores(index: SWIndex, vectors: np.ndarray, strong_tier: int, weak_tier: int,
-                weighting: Weighting | None = None) -> np.ndarray:
-    """P(strong tier beats weak tier) for each query vector (``(Q, D)`` embedder vectors), in chunks."""
+                weighting: Weighting | None = None, log_chars: np.ndarray | None = None) -> np.ndarray:
+    """P(strong tier beats weak tier) for each query vector (``(Q, D)`` embedder vectors), in chunks.
+    ``log_chars``: ``ln(1 + characters)`` of each query (needed with a ``length_scale``)."""
     wt = weighting or index.weighting
     vectors = np.asarray(vectors, np.float32)
     out = np.empty(len(vectors), np.float64)
     for start in range(0, len(vectors), CHUNK):
-        ratings = fit_ratings(index.query_tables(vectors[start:start + CHUNK], wt), ridge=wt.ridge)
+        lengths = None if log_chars is None else log_chars[start:start + CHUNK]
+        ratings = fit_ratings(index.query_tables(vectors[start:start + CHUNK], wt, lengths), ridge=wt.ridge)
         out[start:start + CHUNK] = win_probability(ratings[:, strong_tier], ratings[:, weak_tier])
     return out
 
@@ -113,7 +115,10 @@ class SWRankingRouter(Router):
             min_similarity=base.min_similarity if cfg.min_similarity is None else cfg.min_similarity,
             ridge=base.ridge if cfg.ridge is None else cfg.ridge,
             relative_to_max=base.relative_to_max if cfg.relative_to_max is None else cfg.relative_to_max,
-            same_tier=base.same_tier if cfg.same_tier is None else cfg.same_tier)
+            same_tier=base.same_tier if cfg.same_tier is None else cfg.same_tier,
+            length_scale=base.length_scale if cfg.length_scale is None else cfg.length_scale)
+        if self.weighting.length_scale and idx.log_chars is None:
+            raise ConfigError("sw_ranking: length_scale needs an index that stores prompt lengths (retrain it)")
         strong = cfg.strong_model or idx.default_strong
         weak = cfg.weak_model or idx.default_weak
         if not strong or not weak:
@@ -149,15 +154,16 @@ class SWRankingRouter(Router):
             return self._cache.embed(prompts)
         return self.embedder.embed(prompts)
 
-    def score_embeddings(self, vectors: np.ndarray) -> np.ndarray:
-        """Scores of prompts given their embedder vectors (``(Q, D)``)."""
-        return pair_scores(self.index, vectors, self._strong_tier, self._weak_tier, self.weighting)
+    def score_embeddings(self, vectors: np.ndarray, prompts: Sequence[str] | None = None) -> np.ndarray:
+        """Scores of prompts given their embedder vectors (``(Q, D)``) and texts (for the length term)."""
+        lengths = log_chars(prompts) if prompts is not None else None
+        return pair_scores(self.index, vectors, self._strong_tier, self._weak_tier, self.weighting, lengths)
 
     def score(self, prompts: Sequence[str]) -> np.ndarray:
         prompts = [str(p) for p in prompts]
         if not prompts:
             return np.zeros(0, np.float64)
-        return self.score_embeddings(self.embed(prompts))
+        return self.score_embeddings(self.embed(prompts), prompts)
 
     def describe(self) -> dict:
         return {"router": "sw_ranking", **self._source, "index_digest": self.checkpoint_digest(),

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-similarity", type=float, default=-1.0,
                         help="every battle weighs at least as much as one at this similarity (default -1: no minimum)")
     parser.add_argument("--ridge", type=float, default=1e-9, help="L2 penalty on a query's tier ratings")
+    parser.add_argument("--length-scale", type=float, default=0.0,
+                        help="similarity minus length_scale * |ln(1 + chars) difference| (default 0: cosine only)")
     parser.add_argument("--relative-to-max", action="store_true",
                         help="weigh by s / max s over the index, as RouteLLM (default: s itself)")
     parser.add_argument("--same-tier", choices=("routellm", "ignore"), default="routellm",
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--embedder-kwargs: {exc}") from None
     if args.num_tiers < 2:
         raise ConfigError(f"--num-tiers must be >= 2, got {args.num_tiers}")
-    for name, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0)):
+    for name, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0), ("length_scale", 0.0)):
         if not np.isfinite(getattr(args, name)) or getattr(args, name) < low:
             raise ConfigError(f"--{name.replace('_', '-')} must be a finite number >= {low:g}")
     aliases = _aliases(args.alias)
@@ -143,10 +145,11 @@ def run(args: argparse.Namespace) -> int:
         if model is not None and model not in models:
             raise ConfigError(f"{model!r} is not a trained model; known: {', '.join(models)}")
     weighting = Weighting(sharpness=args.sharpness, min_similarity=args.min_similarity, ridge=args.ridge, relative_to_max=args.relative_to_max,
-                          same_tier=args.same_tier)
+                          same_tier=args.same_tier, length_scale=args.length_scale)
     index = build_index(emb, pi, a, b, label, models, num_tiers=args.num_tiers, labels=args.labels, dim=args.dim or None,
                         weighting=weighting, embedder={"name": args.embedder, "kwargs": kwargs},
-                        default_strong=args.default_strong, default_weak=args.default_weak, aliases=aliases)
+                        default_strong=args.default_strong, default_weak=args.default_weak, aliases=aliases,
+                        prompts=data.prompts)
     if args.default_strong and args.default_weak and \
             index.tier_of(models.index(args.default_strong)) == index.tier_of(models.index(args.default_weak)):
         raise ConfigError(f"{args.default_strong!r} and {args.default_weak!r} fall in the same tier; the default pair "
@@ -184,7 +187,7 @@ def _tier_listing(index: SWIndex) -> list[list[str]]:
 def _argv_for_summary(args: argparse.Namespace) -> list[str]:
     parts = ["--data", *args.data, "--output", str(args.output)]
     for name in ("embedder", "embedder_kwargs", "num_tiers", "labels", "dim", "dtype", "sharpness", "min_similarity", "ridge",
-                 "same_tier", "default_strong", "default_weak", "cosine_threshold"):
+                 "same_tier", "length_scale", "default_strong", "default_weak", "cosine_threshold"):
         value = getattr(args, name)
         if value is not None:
             parts += [f"--{name.replace('_', '-')}", json.dumps(value) if isinstance(value, str) and " " in value else str(value)]
