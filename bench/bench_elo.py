@@ -80,10 +80,11 @@ def percentile(values: list[float], q: float) -> float:
 class RouteLLMReference:
     """RouteLLM's per-request computation over the battles of an index (rows rebuilt from the tier tables)."""
 
-    def __init__(self, router):
+    def __init__(self, router, solver: str = "lbfgs"):
         import numpy as np
 
         self.router = router
+        self.solver = solver
         index = router.index
         t = index.num_tiers
         u = t + 1
@@ -91,11 +92,17 @@ class RouteLLMReference:
         prompt, cell = np.nonzero(flat)
         # RouteLLM writes each battle twice: 2 × (wins of j over k) rows "j beats k" (a tie gives one each way);
         # hard labels make these whole numbers
-        count = np.rint(2 * flat[prompt, cell]).astype(np.int64)
-        if not np.allclose(count, 2 * flat[prompt, cell], atol=1e-6):
-            raise SystemExit("the reference needs an index built with hard labels (whole battles)")
+        twice = 2 * flat[prompt, cell]
+        count = np.rint(twice).astype(np.int64)
+        if np.allclose(count, twice, atol=1e-6):  # whole battles: RouteLLM's rows exactly, repeated
+            rows = np.repeat(np.arange(len(cell)), count)
+            self.row_weight = np.ones(len(rows))
+            self.kind = "one row per battle and direction, as RouteLLM"
+        else:  # fractional wins (soft labels): one weighted row per prompt and tier pair, the same likelihood
+            rows = np.arange(len(cell))
+            self.row_weight = twice
+            self.kind = "one weighted row per prompt and tier pair (fewer rows than RouteLLM's per-battle matrix)"
         j, k = cell // u, cell % u
-        rows = np.repeat(np.arange(len(cell)), count)
         self.row_prompt = prompt[rows]
         x = np.zeros((len(rows), t))
         y = np.ones(len(rows))
@@ -121,10 +128,10 @@ class RouteLLMReference:
         z = r.index.project(r.embed([prompt]))
         sims = (z @ r.index.embeddings.T).astype(np.float64)
         w = r.index.weights_for_similarities(sims, r.weighting)[0]
-        lr = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-8, max_iter=10_000)
+        lr = LogisticRegression(fit_intercept=False, C=np.inf, solver=self.solver, tol=1e-8, max_iter=10_000)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lr.fit(self.x, self.y, sample_weight=w[self.row_prompt])
+            lr.fit(self.x, self.y, sample_weight=w[self.row_prompt] * self.row_weight)
         elo = 400 * lr.coef_[0] + 1000
         return float(1 / (1 + 10 ** ((elo[r._weak_tier] - elo[r._strong_tier]) / 400)))
 
@@ -138,6 +145,8 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="use only the first N MMLU prompts for the batch test (0 = all)")
     ap.add_argument("--ridge", type=float, default=0.0,
                     help="the router's ridge for the comparison (default 0: the reference has no penalty)")
+    ap.add_argument("--solver", default="lbfgs",
+                    help="scikit-learn solver of the reference (RouteLLM: lbfgs, which may stop early with small weights)")
     ap.add_argument("--json", default=None, help="also write the results as JSON to this file")
     args = ap.parse_args(argv)
 
@@ -162,8 +171,8 @@ def main(argv=None) -> int:
 
     # -- the reference and the router on the same prompts, same weights ------------------------------
     compare = get_registry().create_router("sw_ranking", {**config, "ridge": args.ridge})
-    ref = RouteLLMReference(compare)
-    print(f"reference design matrix: {ref.battle_rows} rows (2 per battle) x {ref.x.shape[1]} tiers")
+    ref = RouteLLMReference(compare, args.solver)
+    print(f"reference design matrix: {ref.battle_rows} rows x {ref.x.shape[1]} tiers ({ref.kind})")
     ref_times, ref_scores, ours_times, ours_scores = [], [], [], []
     for p in sample[: args.reference]:
         t = time.perf_counter()
@@ -204,7 +213,8 @@ def main(argv=None) -> int:
     results = {
         "machine": info, "router": router.describe(),
         "reference": {"prompts": len(ref_scores), "p50_ms": ref_ms, "router_p50_ms": ours_ms, "speedup": ref_ms / ours_ms,
-                      "max_abs_score_difference": diff, "design_rows": ref.battle_rows},
+                      "max_abs_score_difference": diff, "design_rows": ref.battle_rows,
+                      "design": ref.kind},
         "one_prompt_latency_ms_mmlu": {"p50": 1000 * statistics.median(lat), "p90": 1000 * percentile(lat, 0.9),
                                        "p99": 1000 * percentile(lat, 0.99), "n": len(lat)},
         "one_prompt_without_embedding_ms": elo_only_ms,

@@ -10,10 +10,14 @@ does: tiers are refitted without the fold) and scores the held-out prompts with 
 * ``math`` (routerdc-split2's gsm8k-train and MATH): APGR against that file's best vs median model;
 * ``chat`` (arena-bench-v1, real Chatbot Arena prompts): APGR against the GPT-4 / Mixtral grades.
 
+``pair=tier`` scores with the virtual pair ``tier:strong`` / ``tier:weak`` (each score file's best and median
+model, compared on every prompt of the file) instead of GPT-4 / Mixtral; ``pair=gm`` drops those battles,
+``pair=gm+`` keeps them in the index (they shape the tiers and the fits) and scores with GPT-4 / Mixtral.
+
 The criterion is the mean over folds; the prompt-length baseline is printed per fold. ``--eval`` also
 builds on everything and reports APGR on MT-Bench, MMLU and GSM8K (for the record, never for selection).
 One JSON line per variant on stdout. Variants: ``--grid`` takes ``key=v1,v2`` items (keys: sharpness,
-minsim, relative, same, ridge, length, tiers, labels, merge, dim) and runs their product; variants that share the
+minsim, relative, same, ridge, length, tiers, labels, merge, dim, pair) and runs their product; variants that share the
 index structure (tiers, labels, merge, dim) share one index and one similarity matrix per fold.
 
     python bench/elo_task_cv.py --data-dir ../shared/data --grid sharpness=5,10,20 minsim=-1,0.2 [--eval]
@@ -42,9 +46,9 @@ MERGES = {
     "none": {},
 }
 DEFAULTS = {"sharpness": 1.0, "minsim": -1.0, "relative": 1, "same": "routellm", "ridge": 1e-9, "length": 0.0,
-            "tiers": 10, "labels": "hard", "merge": "mixtral", "dim": 0}
+            "tiers": 10, "labels": "hard", "merge": "mixtral", "dim": 0, "pair": "gm"}
 #: keys that change the index (the rest only change how a query weighs it)
-STRUCTURE = ("tiers", "labels", "merge", "dim")
+STRUCTURE = ("tiers", "labels", "merge", "dim", "pair")
 
 
 def family(source: str) -> str:
@@ -90,7 +94,7 @@ def main(argv=None) -> int:
     from routellm_core.embedders import EmbeddingCache, get_embedder
     from routellm_core.evaluation import metrics as M
     from routellm_core.evaluation.data import load_benchmark
-    from routellm_core.training_data import load_files
+    from routellm_core.training_data import TIER_STRONG, TIER_WEAK, load_files
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
@@ -107,7 +111,9 @@ def main(argv=None) -> int:
         print(f"no training data under {root}", file=sys.stderr)
         return 2
     files = sorted(glob.glob(str(train_dir / "*" / "*.csv"))) + sorted(glob.glob(str(train_dir / "*" / "*.json")))
-    data = load_files(files, [str(Path(f).relative_to(root)) for f in files])
+    # tier pairs (virtual models tier:strong / tier:weak: each score file's best and median model) are read in
+    # always; the "gm" variants drop those battles, the "tier" variants keep them and score with that pair
+    data = load_files(files, [str(Path(f).relative_to(root)) for f in files], tier_pairs=True)
     cache = EmbeddingCache(get_embedder(args.embedder, **json.loads(args.embedder_kwargs)))
     emb = cache.embed(data.prompts)
     data, emb, _ = decontaminate(data, emb, collect_eval_prompts(root), cache.embed)
@@ -161,6 +167,9 @@ def main(argv=None) -> int:
     def build(v, keep):
         models, a, b = merged(data, MERGES[v["merge"]])
         m = keep[pi]
+        if v["pair"] == "gm":
+            virtual = [models.index(x) for x in (TIER_STRONG, TIER_WEAK)]
+            m = m & ~np.isin(a, virtual)
         remap = np.cumsum(keep) - 1
         return build_index(emb[keep], remap[pi[m]], a[m], b[m], label[m], models, num_tiers=v["tiers"], labels=v["labels"],
                            dim=v["dim"] or None, prompts=[p for p, k in zip(data.prompts, keep, strict=True) if k])
@@ -171,7 +180,8 @@ def main(argv=None) -> int:
 
     def scores(index, vectors, variants, lengths):
         """Scores of ``vectors`` under each variant's weighting (similarities computed once per chunk)."""
-        ts, tw = index.tier_of(index.resolve(GPT4)), index.tier_of(index.resolve(MIXTRAL))
+        strong, weak = (TIER_STRONG, TIER_WEAK) if variants[0]["pair"] == "tier" else (GPT4, MIXTRAL)
+        ts, tw = index.tier_of(index.resolve(strong)), index.tier_of(index.resolve(weak))
         out = [np.full(len(vectors), 0.5) for _ in variants]
         if ts == tw:
             return out, (ts, tw)

@@ -206,3 +206,12 @@ def test_length_scale_needs_lengths_and_prefers_prompts_of_similar_length(tmp_pa
     # unrelated texts: the length term decides; hard prompts here are the long ones
     long_q, short_q = router.score(["x" * len(HARD[0]), "x" * len(EASY[0])])
     assert long_q > short_q
+
+
+def test_large_batch_equals_one_by_one(index_dir):
+    """Batches above SMALL_BATCH take the BLAS path, single prompts numpy's own loops: the same scores."""
+    router = SWRankingRouter(index=str(index_dir), embedder=HashEmbedder(16))
+    prompts = [f"prompt number {i}" for i in range(40)] + HARD[:5]
+    batch = router.score(prompts)
+    single = np.array([router.score([p])[0] for p in prompts])
+    np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-6)

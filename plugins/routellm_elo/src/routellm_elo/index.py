@@ -20,7 +20,7 @@ Files: ``config.json`` (models, tiers, ratings, embedder, defaults, weighting) a
 (``embeddings`` (P × d, float16 or float32), optional ``projection`` (D × d) applied to the embedder's
 D-dimensional vectors, and the tables in compressed sparse rows: ``tables_indptr``, ``tables_cells``
 (``j · (T + 1) + k``), ``tables_values``: half battles as uint8 when every count is a whole number of them,
-else float32, with ``tables_value_scale`` in the config). Never pickle.
+else float16 or float32 like the embeddings, with ``tables_value_scale`` in the config). Never pickle.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ DEFAULT_NUM_TIERS = 10
 #: that never met, and the ratings of models that never lost
 GLOBAL_RIDGE = 1e-3
 SAME_TIER = ("routellm", "ignore")
+#: batches up to this many queries avoid BLAS (see :meth:`SWIndex.similarities`)
+SMALL_BATCH = 8
 
 
 class SWIndexError(ConfigError):
@@ -144,7 +146,10 @@ class SWIndex:
         """``(Q, P)`` similarities (float32) of the queries (embedder vectors) to the indexed prompts: cosine, less
         the length term of the weighting (see :class:`Weighting`)."""
         wt = weighting or self.weighting
-        sims = self.project(vectors) @ self._emb.T
+        z = self.project(vectors)
+        # a few queries: numpy's own loops; a multi-threaded BLAS call for one row can take tens of milliseconds on a
+        # busy machine (threads waiting for cores) for work of well under one
+        sims = np.einsum("qd,pd->qp", z, self._emb) if len(z) <= SMALL_BATCH else z @ self._emb.T
         if wt.length_scale:
             if self.log_chars is None or log_chars is None:
                 raise ValueError("length_scale needs prompt lengths: an index built with them and the queries' lengths")
@@ -170,7 +175,7 @@ class SWIndex:
         """The query tables from similarities (``sims`` is overwritten when float32, see :meth:`weights_for_similarities`)."""
         wt = weighting or self.weighting
         w = self.weights_for_similarities(sims, wt)
-        flat = (w @ self._flat32).astype(np.float64)
+        flat = (np.einsum("qp,pc->qc", w, self._flat32) if len(w) <= SMALL_BATCH else w @ self._flat32).astype(np.float64)
         t = self.num_tiers
         tables = flat.reshape(len(w), t + 1, t + 1)
         if wt.same_tier == "ignore":
@@ -199,7 +204,8 @@ class SWIndex:
 
     # -- files -----------------------------------------------------------------
     def save(self, directory: str | os.PathLike[str], dtype: str = "float16") -> None:
-        """Write ``config.json`` and ``index.safetensors`` into ``directory``."""
+        """Write ``config.json`` and ``index.safetensors`` into ``directory``; ``dtype`` of the embeddings and of
+        fractional table counts (whole half-battles are stored exactly as uint8)."""
         from safetensors.numpy import save_file
 
         out = Path(directory)
@@ -213,8 +219,8 @@ class SWIndex:
         if len(values) and np.array_equal(halves, 2 * values) and halves.max() <= 255:
             values_t = halves.astype(np.uint8)  # whole battles (hard labels): counts of half battles
             scale = 0.5
-        else:
-            values_t, scale = values.astype(np.float32), 1.0
+        else:  # fractional wins (soft labels): stored like the embeddings
+            values_t, scale = values.astype(np.dtype(dtype)), 1.0
         tensors = {
             "embeddings": np.ascontiguousarray(self.embeddings, dtype=np.dtype(dtype)),
             "tables_indptr": np.cumsum(indptr).astype(np.int32),
