@@ -9,7 +9,11 @@ Measures, in one run on this machine:
   * this router on the same prompts, one at a time (``Router.route``) and batched; the largest score difference;
   * one-prompt decision latency (p50/p90/p99) and batch throughput on the MMLU prompts of the evaluation data.
 
-    python bench/bench_elo.py --data-dir ../shared/data [--index DIR] [--reference N] [--limit N]
+    python bench/bench_elo.py --data-dir ../shared/data [--index DIR] [--reference N] [--limit N] [--compare index]
+
+The side-by-side comparison uses RouteLLM's weighting by default: with a sharp weighting a query may have no
+battles of the strong tier near it, and then its rating is not determined by the data (the router keeps it
+where the ridge puts it; an unpenalised refit puts it anywhere: lbfgs and newton-cg disagree).
 
 Embedding caches are off: every prompt is embedded. Needs scikit-learn for the reference. Prints machine
 information first.
@@ -144,10 +148,12 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", type=int, default=10, help="prompts scored by the reference refit (slow)")
     ap.add_argument("--single", type=int, default=300, help="prompts for the one-by-one latency test")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N MMLU prompts for the batch test (0 = all)")
-    ap.add_argument("--ridge", type=float, default=0.0,
-                    help="the router's ridge for the comparison (default 0: the reference has no penalty)")
+    ap.add_argument("--compare", choices=("routellm", "index"), default="routellm",
+                    help="weighting of the side-by-side comparison: RouteLLM's (10 · 10^(s / max s), default) or the "
+                         "index's own; always without ridge, as the reference has no penalty")
     ap.add_argument("--solver", default="lbfgs",
                     help="scikit-learn solver of the reference (RouteLLM: lbfgs, which may stop early with small weights)")
+    ap.add_argument("--only-compare", action="store_true", help="stop after the side-by-side comparison")
     ap.add_argument("--json", default=None, help="also write the results as JSON to this file")
     args = ap.parse_args(argv)
 
@@ -171,21 +177,28 @@ def main(argv=None) -> int:
     sample = [prompts[i] for i in rng.choice(len(prompts), size=min(args.single, len(prompts)), replace=False)]
 
     # -- the reference and the router on the same prompts, same weights ------------------------------
-    compare = get_registry().create_router("sw_ranking", {**config, "ridge": args.ridge})
+    weighting = {"relative_to_max": True, "sharpness": 1.0, "min_similarity": -1.0} if args.compare == "routellm" else {}
+    compare = get_registry().create_router("sw_ranking", {**config, **weighting, "ridge": 0.0})
     ref = RouteLLMReference(compare, args.solver)
     print(f"reference design matrix: {ref.battle_rows} rows x {ref.x.shape[1]} tiers ({ref.kind})")
-    # both get the same embedding; the embedding's own time is measured apart (it is the same for both)
-    ref_times, ref_scores, ours_times, ours_scores, emb_times = [], [], [], [], []
+    # both get the same embedding; the embedding's own time is measured apart (it is the same for both). All the
+    # reference decisions first, then all of this router's: a BLAS that has just run a large fit keeps its
+    # threads spinning for a while, which would be charged to whatever runs next
+    vectors_cmp = []
+    emb_times, ref_times, ref_scores, ours_times, ours_scores = [], [], [], [], []
     for p in sample[: args.reference]:
         t = time.perf_counter()
-        vector = compare.embed([p])
+        vectors_cmp.append(compare.embed([p]))
         emb_times.append(time.perf_counter() - t)
+    for v in vectors_cmp:
         t = time.perf_counter()
-        ref_scores.append(ref.score(vector))
+        ref_scores.append(ref.score(v))
         ref_times.append(time.perf_counter() - t)
-        compare.score_embeddings(vector, [p])  # warm caches after the reference's large arrays
+    time.sleep(1.0)
+    for p, v in zip(sample[: args.reference], vectors_cmp, strict=True):
+        compare.score_embeddings(v, [p])
         t = time.perf_counter()
-        ours_scores.append(float(compare.score_embeddings(vector, [p])[0]))
+        ours_scores.append(float(compare.score_embeddings(v, [p])[0]))
         ours_times.append(time.perf_counter() - t)
     diff = float(np.max(np.abs(np.array(ref_scores) - np.array(ours_scores))))
     ref_ms, ours_ms = 1000 * statistics.median(ref_times), 1000 * statistics.median(ours_times)
@@ -193,6 +206,13 @@ def main(argv=None) -> int:
     print(f"RouteLLM refit (reference): p50 {ref_ms:.0f} ms per decision; this router: p50 {ours_ms:.2f} ms "
           f"-> {ref_ms / ours_ms:.0f}x faster (embedding excluded, p50 {emb_ms:.1f} ms for both; with it "
           f"{(ref_ms + emb_ms) / (ours_ms + emb_ms):.0f}x); largest score difference {diff:.2e} over {len(ref_scores)} prompts")
+
+    if args.only_compare:
+        if args.json:
+            Path(args.json).write_text(json.dumps({"machine": info, "reference": {
+                "prompts": len(ref_scores), "p50_ms": ref_ms, "router_p50_ms": ours_ms, "speedup": ref_ms / ours_ms,
+                "embedding_p50_ms": emb_ms, "max_abs_score_difference": diff, "design": ref.kind}}, indent=1) + "\n")
+        return 0
 
     # -- latency and throughput of the router as configured -------------------------------------------
     for p in sample[:10]:  # warm-up
