@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from pathlib import Path
 
+from ..slug import slug
 from .runner import EvalReport
 
 
@@ -153,15 +153,11 @@ def write_plot(report: EvalReport, path: Path) -> None:
     fig.savefig(path, format="png")
 
 
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "benchmark"
-
-
 def write_outputs(report: EvalReport, directory: str | Path, *, plot: bool = True) -> dict[str, Path]:
     """Write ``<benchmark>.json``, ``<benchmark>.csv``, ``<benchmark>-curves.csv`` and ``<benchmark>.png``."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    stem = slug(report.benchmark)
+    stem = slug(report.benchmark, empty="benchmark")
     paths = {"json": out / f"{stem}.json", "csv": out / f"{stem}.csv", "curves": out / f"{stem}-curves.csv"}
     paths["json"].write_text(json.dumps(report_json(report), indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
     write_csv(report, paths["csv"])

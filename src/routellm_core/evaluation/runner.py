@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..progress import progress_bar
 from . import metrics as M
 from .cache import ScoreCache, cache_key_material
 from .data import BenchmarkData
 
 DEFAULT_BATCH_SIZE = 256
-
-
-def _progress(total: int, desc: str):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # the bar is a nicety; scoring works without it
-        return None
-    return tqdm(total=total, desc=desc, unit="prompt", file=sys.stderr, disable=None, leave=False)
 
 
 def score_prompts(router, prompts: Sequence[str], *, batch_size: int = DEFAULT_BATCH_SIZE, desc: str = "scoring") -> np.ndarray:
@@ -30,16 +22,11 @@ def score_prompts(router, prompts: Sequence[str], *, batch_size: int = DEFAULT_B
         raise ValueError("batch_size must be >= 1")
     prompts = list(prompts)
     out = np.empty(len(prompts), dtype=np.float64)
-    bar = _progress(len(prompts), desc)
-    try:
+    with progress_bar(len(prompts), desc, unit="prompt", disable=None) as bar:  # disable=None: only on a terminal
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start:start + batch_size]
             out[start:start + len(batch)] = router.score_checked(batch)
-            if bar is not None:
-                bar.update(len(batch))
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(len(batch))
     return out
 
 
