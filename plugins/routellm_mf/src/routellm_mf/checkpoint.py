@@ -176,11 +176,6 @@ class MFCheckpoint:
         feats = (feats - np.asarray(self.feature_mean, np.float32)) / np.asarray(self.feature_std, np.float32)
         return np.concatenate([embeddings, feats], axis=1)
 
-    def win_logits(self, embeddings: np.ndarray, prompts: Sequence[str], strong: int, weak: int) -> np.ndarray:
-        z = self.text_input(embeddings, prompts).astype(np.float64)
-        w = self.pair_vector(strong, weak).astype(np.float64)
-        return (z @ w.T).mean(axis=1)
-
     def digest(self) -> str:
         h = hashlib.sha256()
         for arr in (self.P, self.text_proj, self.classifier):
