@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routellm_core.embedders import Embedder, EmbeddingCache, length_sorted_batches
+from routellm_core.errors import ConfigError
 from routellm_core.paths import user_cache_dir
 
 
@@ -81,8 +82,8 @@ def test_litellm_embedder_registered_and_batches(monkeypatch):
     assert vecs.shape == (3, 3) and e.dimension == 3
     assert vecs[0, 0] > vecs[1, 0]
     assert [len(c[1]) for c in calls] == [2, 1] and calls[0][0] == "my-embed"
-    with pytest.raises(ValueError):
-        LiteLLMEmbedder(model="")
+    with pytest.raises(ConfigError, match="invalid config for embedder 'litellm': model: String should have at least 1 character"):
+        get_registry().create_embedder("litellm", {"model": ""})
 
 
 class UndeclaredDimension(FakeEmbedder):

@@ -185,8 +185,7 @@ def _embed_with_progress(embedder: Embedder, texts: list[str], progress: bool) -
 
 
 def get_embedder(name: str, **kwargs: Any) -> Embedder:
-    """Build the embedder registered as ``name`` with ``kwargs``."""
+    """Build the embedder registered as ``name`` with the settings ``kwargs`` (validated first: ConfigError)."""
     from .plugins import get_registry
 
-    reg = get_registry().get("embedders", name)
-    return reg.factory(**kwargs)
+    return get_registry().create_embedder(name, kwargs)

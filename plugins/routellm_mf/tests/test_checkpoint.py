@@ -128,9 +128,12 @@ def test_hub_id_offline_is_a_clear_error(monkeypatch):
 
 
 def test_bad_config_values(tmp_path):
+    from routellm_core.errors import ConfigError
+    from routellm_core.plugins import get_registry
+
     make_routellm_checkpoint(tmp_path / "ck")
-    with pytest.raises(ValueError, match="model_aliases"):
-        MFRouter(checkpoint=str(tmp_path / "ck"), embedder=HashEmbedder(1536), model_aliases=["x"])
+    with pytest.raises(ConfigError, match="model_aliases: Input should be a valid dictionary"):
+        get_registry().create_router("mf", {"checkpoint": str(tmp_path / "ck"), "model_aliases": ["x"]})
     with pytest.raises(ValueError, match="same trained model"):
         MFRouter(checkpoint=str(tmp_path / "ck"), embedder=HashEmbedder(1536), strong_model="gpt-4-0613",
                  weak_model="gpt4", model_aliases={"gpt4": "gpt-4-0613"})

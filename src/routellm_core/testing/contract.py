@@ -1,6 +1,12 @@
-"""Contract tests every router must pass; plugins subclass :class:`RouterContractTests`."""
+"""Contract tests every router must pass; plugins subclass :class:`RouterContractTests`.
+
+:func:`check_config_model` checks that a router's or embedder's settings model and its factory agree.
+"""
 
 from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
 
 import numpy as np
 
@@ -59,3 +65,23 @@ class RouterContractTests:
         import json
 
         json.dumps(self.make_router().describe())
+
+
+def check_config_model(config: type, factory: Callable[..., Any]) -> None:
+    """Assert that the settings model ``config`` (a ``PluginConfig`` subclass) mirrors ``factory``'s keyword
+    parameters: the same names and the same defaults, so a config file and a Python call build the same thing;
+    extra keys allowed by the model iff ``factory`` takes ``**kwargs``."""
+    params = inspect.signature(factory).parameters
+    named = {n: p for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    fields = config.model_fields  # type: ignore[attr-defined]
+    assert set(fields) == set(named), (
+        f"{config.__name__} fields and {getattr(factory, '__qualname__', factory)} parameters differ: "
+        f"only in the model {sorted(set(fields) - set(named))}, only in the factory {sorted(set(named) - set(fields))}"
+    )
+    for name, field in fields.items():
+        default = field.get_default(call_default_factory=True)
+        assert named[name].default is not inspect.Parameter.empty, f"{name}: the factory has no default, the model has {default!r}"
+        assert named[name].default == default, f"{name}: default {default!r} in the model, {named[name].default!r} in the factory"
+    takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    allows_extra = config.model_config.get("extra") == "allow"  # type: ignore[attr-defined]
+    assert takes_kwargs == allows_extra, f"{config.__name__}: extra keys allowed={allows_extra}, factory takes **kwargs={takes_kwargs}"

@@ -295,7 +295,7 @@ def run(args: argparse.Namespace) -> int:
     log(f"read {len(data.prompts)} prompts, {len(data)} comparisons, {len(data.models)} models from {len(paths)} files")
     if len(data) == 0:
         raise TrainingDataError("no comparisons in the data")
-    embedder = get_registry().get("embedders", args.embedder).factory(**kwargs)
+    embedder = get_registry().create_embedder(args.embedder, kwargs)
     cache = EmbeddingCache(embedder)
     emb = cache.embed(data.prompts, progress=progress)
 

