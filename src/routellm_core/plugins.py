@@ -57,7 +57,7 @@ _HOOK_FOR_KIND = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class Registration:
     """One thing (router, benchmark, embedder, trainer) a plugin registered."""
 
