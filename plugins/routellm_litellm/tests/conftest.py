@@ -69,7 +69,7 @@ def proxy_config(upstream_url: str) -> dict:
 def proxy(tmp_path_factory: pytest.TempPathFactory):
     cli = _litellm_cli()
     if cli is None:
-        pytest.skip("litellm[proxy] is not installed (pip install 'routellm-litellm' or 'litellm[proxy]')")
+        pytest.skip("litellm[proxy] is not installed: pip install -e 'plugins/routellm_litellm[test]'")
     tmp = tmp_path_factory.mktemp("litellm-proxy")
     with EchoUpstream() as upstream:
         config = tmp / "proxy.yaml"
