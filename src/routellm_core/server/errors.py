@@ -33,5 +33,8 @@ class APIError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=headers)
 
 
-def error_response(status: int, message: str, **kwargs: Any) -> JSONResponse:
-    return APIError(status, message, **kwargs).response()
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
