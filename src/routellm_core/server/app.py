@@ -105,7 +105,7 @@ class RouterServer:
         self.upstream = Upstream(controller.core, clients, self.metrics, timeout=settings.timeout, fallback=settings.fallback,
                                  redact=redact)
         self.chat = ChatCompletions(controller.core, self.upstream, self.metrics, self.usage, settings.score_batch_size,
-                                    record=controller.record)
+                                    record=controller.record, limits=settings.request_limits())
         self.metrics.in_flight.inc(0)
 
     def model_list(self) -> dict[str, Any]:
@@ -188,21 +188,23 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
     async def chat_completions(request: Request) -> Response:
         return await server.chat(request)
 
-    @app.get("/v1/models", dependencies=[auth])
+    get = {"methods": ["GET", "HEAD"]}  # load balancers probe with HEAD
+
+    @app.api_route("/v1/models", dependencies=[auth], **get)
     async def list_models() -> JSONResponse:
         return JSONResponse(server.model_list())
 
-    @app.get("/v1/models/{model:path}", dependencies=[auth])
+    @app.api_route("/v1/models/{model:path}", dependencies=[auth], **get)
     async def get_model(model: str) -> JSONResponse:
         return JSONResponse(server.model_info(model))
 
-    @app.get("/health")
+    @app.api_route("/health", **get)
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__, "routers": list(controller.routers),
                              "strong_model": controller.strong.model, "weak_model": controller.weak.model,
                              "fallback": settings.fallback})
 
-    @app.get("/metrics", dependencies=[auth])
+    @app.api_route("/metrics", dependencies=[auth], **get)
     async def metrics_page() -> Response:
         return Response(await asyncio.to_thread(metrics.render), media_type=ServerMetrics.CONTENT_TYPE)
 
@@ -216,8 +218,8 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
                              "endpoints": ["/v1/chat/completions", "/v1/models", "/health", "/metrics"],
                              "models": [m["id"] for m in server.model_list()["data"]]})
 
-    app.add_api_route("/", page, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/chat", page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/", page, include_in_schema=False, **get)
+    app.add_api_route("/chat", page, include_in_schema=False, **get)
     if static_dir.is_dir():
         app.mount("/static", StaticFiles(directory=static_dir), name="static")
     return app

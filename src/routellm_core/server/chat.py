@@ -1,4 +1,10 @@
-"""``POST /v1/chat/completions``: parse, decide with the routing core, call upstream, answer."""
+"""``POST /v1/chat/completions``: parse, decide with the routing core, call upstream, answer.
+
+Nothing CPU-heavy runs on the event loop: a big body is parsed, validated and
+serialised for the upstream in a worker thread; the prompt of a long
+conversation is built in one; routers score in one. The upstream deadline
+starts only when the request is ready to send.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,20 @@ import time
 import uuid
 from typing import Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from ..errors import RoutingError
 from ..routing import Decision, RoutingCore
 from ..threshold import format_threshold
 from .batching import BatchScorer
+from .clients import dumps_json
 from .errors import APIError, first_line
 from .metrics import ServerMetrics
-from .parsing import PARSE_IN_THREAD_BYTES, parse_request
+from .parsing import PARSE_IN_THREAD_BYTES, RequestLimits, parse_request
+from .protocol import BODY_TIMED_OUT
 from .streaming import sse_events
-from .upstream import Upstream
+from .upstream import Upstream, clip
 from .usage import UsageMeter
 
 logger = logging.getLogger("routellm.server")
@@ -29,8 +37,12 @@ class ChatCompletions:
     """The chat completion endpoint over a :class:`RoutingCore`, with batched scoring."""
 
     def __init__(self, core: RoutingCore, upstream: Upstream, metrics: ServerMetrics, usage: UsageMeter,
-                 score_batch_size: int = 64, record: Callable[[Decision, str], None] | None = None) -> None:
+                 score_batch_size: int = 64, record: Callable[[Decision, str], None] | None = None,
+                 limits: RequestLimits = RequestLimits()) -> None:
         self.core = core
+        self.limits = limits
+        #: serialise the upstream body while parsing (in the same worker thread) when a direct client may send it
+        self.serialise = any(upstream.clients.direct(e) for e in (core.strong, core.weak))
         self.upstream = upstream
         self.metrics = metrics
         self.usage = usage
@@ -57,10 +69,26 @@ class ChatCompletions:
         router_label, model_label = "none", "none"
         headers: dict[str, str] = {"x-request-id": uuid.uuid4().hex}
         error_type = None
+        response: Response | None = None
         try:
-            body = await request.body()
-            chat = await asyncio.to_thread(parse_request, body) if len(body) > PARSE_IN_THREAD_BYTES else parse_request(body)
-            messages = chat.message_dicts()
+            check_content_type(request.headers.get("content-type"))
+            try:
+                body = await request.body()
+            except ClientDisconnect:
+                if request.scope.get(BODY_TIMED_OUT):
+                    logger.info("request body not received within the body timeout; answered 408")
+                    error_type = "body_timeout"
+                    response = Response(status_code=408)
+                else:
+                    logger.info("client disconnected before sending the whole request body")
+                    error_type = "client_disconnected"
+                    response = Response(status_code=499)  # nobody reads it; 499 as nginx counts it
+                return response
+            if len(body) > PARSE_IN_THREAD_BYTES:
+                chat = await asyncio.to_thread(parse_request, body, self.limits, serialise=self.serialise, yielding=True)
+            else:
+                chat = parse_request(body, self.limits)
+            messages = chat.messages
             t0 = time.perf_counter()
             try:
                 name, threshold = self.core.resolve(chat.model)
@@ -89,22 +117,19 @@ class ChatCompletions:
                 "x-routellm-model": decision.model,
                 "x-routellm-fallback": "false",
             })
-            params = chat.upstream_params()
-            if not chat.stream:
-                params.pop("stream_options", None)
-            call = await self.upstream.call(decision, messages, params, chat.stream)
+            call = await self.upstream.call(decision, chat)
             model_label = call.endpoint.model
             headers["x-routellm-model"] = call.endpoint.model
             headers["x-routellm-fallback"] = "true" if call.fallback else "false"
             if self.record is not None:
                 self.record(decision, call.endpoint.model)
             if chat.stream:
-                response: Response = StreamingResponse(
+                response = StreamingResponse(
                     sse_events(call, decision, self.upstream, metrics, self.usage), media_type="text/event-stream",
                     headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
             else:
-                self.usage.record(call.endpoint.model, getattr(call.response, "usage", None))
-                response = Response(call.response.model_dump_json(), media_type="application/json", headers=headers)
+                self.usage.record(call.endpoint.model, call.response.get("usage"))
+                response = Response(dumps_json(call.response), media_type="application/json", headers=headers)
         except APIError as error:
             error_type = error.metric_type
             response = error.response(headers)
@@ -115,5 +140,17 @@ class ChatCompletions:
                                 code="internal_error").response(headers)
         finally:
             metrics.in_flight.dec()
-        self.count(router_label, model_label, response.status_code, started, error_type)
+            if response is not None:
+                self.count(router_label, model_label, response.status_code, started, error_type)
         return response
+
+
+def check_content_type(value: str | None) -> None:
+    """JSON or no Content-Type; anything else (forms, text/plain) is a 415."""
+    if value is None:
+        return
+    media = value.split(";", 1)[0].strip().lower()
+    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        return
+    raise APIError(415, f"Content-Type {clip(value, 100)!r} is not supported: send the body as JSON with "
+                        "'Content-Type: application/json'", code="unsupported_media_type")

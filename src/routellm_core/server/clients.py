@@ -1,36 +1,93 @@
-"""The transports to the upstream models: litellm, or a pooled direct client.
+"""The transports to the upstream models: a pooled direct HTTP client, or litellm.
 
-``litellm`` (through :meth:`Controller.acall_model`) reaches any provider. For an
-OpenAI-compatible endpoint (a model ``openai/<name>`` with a base URL: llama.cpp,
-vLLM, Ollama, a LiteLLM proxy...) the server can instead use one pooled
-``openai.AsyncOpenAI`` client per endpoint: the same requests, responses and
-exception types, at a fraction of litellm's per-call CPU cost (see
-docs/BENCHMARKS.md, ``## Server``). ``upstream_client="auto"`` (the default) picks
-the direct client for such endpoints and litellm for everything else.
+For an OpenAI-compatible endpoint (a model ``openai/<name>`` with a base URL:
+llama.cpp, vLLM, Ollama, a LiteLLM proxy...) the server posts the request itself
+with pooled ``httpx`` clients: the body is the client's validated JSON
+(serialised in the parsing worker thread for big requests), and the answer is
+relayed as parsed JSON. No SDK builds or transforms the request, which for a
+request with many messages cost seconds of CPU on the event loop. Everything
+else goes through litellm (``Controller.acall_model``), which reaches any
+provider; requests with many messages call litellm's synchronous API in a
+worker thread, so its request building stays off the event loop too.
+``upstream_client="auto"`` (the default) picks the direct client where it can.
+
+Every call returns either a response dict (``model`` set to the endpoint's
+model) or, with ``stream=True``, an :class:`UpstreamStream` of chunk dicts.
+Failures raise :class:`UpstreamHTTPError` (the upstream answered an error),
+:class:`UpstreamProtocolError` (its answer is not OpenAI's format), ``httpx``
+transport errors, or litellm's (openai's) exceptions.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import random
 from typing import Any, AsyncIterator
 
+from .. import __version__
 from ..controller import Controller
 from ..errors import ConfigError
 from ..routing import ModelEndpoint
+from .parsing import ChatRequest
 
 CLIENT_CHOICES = ("auto", "litellm", "openai")
+
+#: HTTP statuses worth a retry (as the openai SDK does)
+_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
 def is_openai_compatible(endpoint: ModelEndpoint) -> bool:
     return bool(endpoint.api_base) and endpoint.model.startswith("openai/") and not endpoint.extra
 
 
-class UpstreamClients:
-    """``await caller.call(endpoint, messages=..., stream=..., timeout=..., **params)``.
+class UpstreamHTTPError(Exception):
+    """The upstream answered with an HTTP error status (or an error event in a stream: ``status_code`` None)."""
 
-    Returns a response with ``model`` set to the endpoint's model, or for
-    ``stream=True`` an object with ``__aiter__`` over chunks (each relabelled) and
-    ``aclose()``.
-    """
+    def __init__(self, status_code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class UpstreamProtocolError(Exception):
+    """The upstream's answer is not an OpenAI chat completion (not JSON, not an object...)."""
+
+
+class UpstreamStream:
+    """Async iterator over chunk dicts, with ``aclose()`` to release the upstream connection."""
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+
+def dumps_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON; a lone surrogate from an upstream's text is written as its JSON escape."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
+def _error_text(data: bytes) -> str:
+    """The message of an OpenAI-style error body, or the body's start."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        text = data.decode("utf-8", "replace").strip()
+        return text[:500] or "(empty body)"
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            for key in ("message", "detail", "error"):
+                if isinstance(error.get(key), str) and error[key]:
+                    return error[key]
+        elif isinstance(error, str) and error:
+            return error
+    return json.dumps(body)[:500]
+
+
+class UpstreamClients:
+    """``await clients.call(endpoint, request, timeout=...)``: a response dict or an :class:`UpstreamStream`."""
 
     def __init__(self, controller: Controller, mode: str = "auto", retries: int = 0, max_connections: int = 1024,
                  shards: int = 16) -> None:
@@ -41,7 +98,7 @@ class UpstreamClients:
         self.retries = retries
         self.max_connections = max_connections
         self.shards = max(1, shards)
-        self._clients: dict[tuple[str, str], list[Any]] = {}
+        self._clients: dict[str, list[Any]] = {}
         self._turn = 0
 
     def direct(self, endpoint: ModelEndpoint) -> bool:
@@ -57,76 +114,190 @@ class UpstreamClients:
             self._client(endpoint)
 
     def _client(self, endpoint: ModelEndpoint) -> Any:
-        """One of ``shards`` pooled clients for the endpoint, in turn.
+        """One of ``shards`` pooled clients for the endpoint's base URL, in turn.
 
         httpx's connection pool scans all its connections on every request and
         response, so one pool with hundreds of connections costs several ms of
         CPU per request under load; small pools used in turn keep that flat.
         """
-        key = (endpoint.api_base or "", endpoint.api_key or "")
+        key = endpoint.api_base or ""
         clients = self._clients.get(key)
         if clients is None:
             import httpx
-            import openai
 
             per_shard = max(1, self.max_connections // self.shards)
             limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-            clients = self._clients[key] = [
-                openai.AsyncOpenAI(base_url=endpoint.api_base, api_key=endpoint.api_key or "no-key",
-                                   max_retries=self.retries, http_client=httpx.AsyncClient(limits=limits))
-                for _ in range(self.shards)
-            ]
+            clients = self._clients[key] = [httpx.AsyncClient(limits=limits) for _ in range(self.shards)]
         self._turn = (self._turn + 1) % len(clients)
         return clients[self._turn]
 
-    async def call(self, endpoint: ModelEndpoint, *, messages: list[dict], stream: bool, timeout: float, **params: Any) -> Any:
-        if not self.direct(endpoint):
-            result = await self.controller.acall_model(endpoint, messages=messages, stream=stream, timeout=timeout,
-                                                       max_retries=self.retries, **params)
-            return _LitellmStream(result) if stream else result
+    async def call(self, endpoint: ModelEndpoint, request: ChatRequest, *, timeout: float) -> Any:
+        if self.direct(endpoint):
+            return await self._call_direct(endpoint, request, timeout)
+        return await self._call_litellm(endpoint, request, timeout)
+
+    # -- direct ----------------------------------------------------------------------------
+    async def _call_direct(self, endpoint: ModelEndpoint, request: ChatRequest, timeout: float) -> Any:
+        import httpx
+
         client = self._client(endpoint)
-        name = endpoint.model.split("/", 1)[1]
-        result = await client.chat.completions.create(model=name, messages=messages, stream=stream, timeout=timeout, **params)
-        if stream:
-            return _OpenAIStream(result, endpoint.model)
-        result.model = endpoint.model
-        return result
+        body = request.upstream_body(endpoint.model.split("/", 1)[1])
+        url = (endpoint.api_base or "").rstrip("/") + "/chat/completions"
+        headers = {"Authorization": f"Bearer {endpoint.api_key or 'no-key'}", "Content-Type": "application/json",
+                   "Accept": "text/event-stream" if request.stream else "application/json",
+                   "User-Agent": f"routellm/{__version__}"}
+        attempt = 0
+        while True:
+            try:
+                response = await client.send(client.build_request("POST", url, content=body, headers=headers,
+                                                                  timeout=httpx.Timeout(timeout)), stream=True)
+            except httpx.TransportError:
+                if attempt >= self.retries:
+                    raise
+                attempt += 1
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            if response.status_code >= 400:
+                data = await _read_and_close(response)
+                if response.status_code in _RETRY_STATUSES and attempt < self.retries:
+                    attempt += 1
+                    await asyncio.sleep(_backoff(attempt))
+                    continue
+                raise UpstreamHTTPError(response.status_code, _error_text(data))
+            break
+        if request.stream:
+            return _SSEStream(response, endpoint.model)
+        data = await _read_and_close(response)
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise UpstreamProtocolError(f"the answer is not JSON: {data[:200].decode('utf-8', 'replace')!r}") from None
+        if not isinstance(payload, dict):
+            raise UpstreamProtocolError(f"the answer is not a JSON object: {type(payload).__name__}")
+        payload["model"] = endpoint.model
+        return payload
+
+    # -- litellm -------------------------------------------------------------------------------
+    async def _call_litellm(self, endpoint: ModelEndpoint, request: ChatRequest, timeout: float) -> Any:
+        kwargs = dict(request.params, messages=request.messages, stream=request.stream, timeout=timeout,
+                      max_retries=self.retries)
+        if request.large:  # litellm builds the provider request in Python: keep that off the event loop
+            result = await asyncio.to_thread(self.controller.call_model, endpoint, **kwargs)
+            return _ThreadedLitellmStream(result) if request.stream else _dump(result)
+        result = await self.controller.acall_model(endpoint, **kwargs)
+        return _LitellmStream(result) if request.stream else _dump(result)
 
     async def aclose(self) -> None:
         for clients in self._clients.values():
             for client in clients:
-                await client.close()
+                await client.aclose()
         self._clients.clear()
 
 
-class _OpenAIStream:
-    def __init__(self, stream: Any, model: str) -> None:
-        self._stream, self._model = stream, model
+def _backoff(attempt: int) -> float:
+    return min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.75 + random.random() / 2)
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        async for chunk in self._stream:
-            chunk.model = self._model
-            yield chunk
+
+async def _read_and_close(response: Any) -> bytes:
+    try:
+        return await response.aread()
+    finally:
+        await response.aclose()
+
+
+def _dump(response: Any, **kwargs: Any) -> dict[str, Any]:
+    return response.model_dump(mode="json", **kwargs)
+
+
+class _SSEStream(UpstreamStream):
+    """Server-sent events of an OpenAI-compatible upstream, parsed into chunk dicts."""
+
+    def __init__(self, response: Any, model: str) -> None:
+        self._response, self._model = response, model
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        data: list[str] = []
+        async for line in self._response.aiter_lines():
+            if line:
+                if line.startswith("data:"):
+                    data.append(line[6:] if line.startswith("data: ") else line[5:])
+                continue  # comments, event names, ids
+            if not data:
+                continue
+            event, data = "\n".join(data), []
+            if event.strip() == "[DONE]":
+                return
+            yield self._chunk(event)
+        if data and "\n".join(data).strip() != "[DONE]":
+            yield self._chunk("\n".join(data))
+
+    def _chunk(self, event: str) -> dict[str, Any]:
+        try:
+            chunk = json.loads(event)
+        except ValueError:
+            raise UpstreamProtocolError(f"a stream event is not JSON: {event[:200]!r}") from None
+        if not isinstance(chunk, dict):
+            raise UpstreamProtocolError(f"a stream event is not a JSON object: {event[:200]!r}")
+        if "error" in chunk:
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else error
+            raise UpstreamHTTPError(None, str(message or error))
+        chunk["model"] = self._model
+        return chunk
 
     async def aclose(self) -> None:
-        await self._stream.close()
+        await self._response.aclose()
 
 
-class _LitellmStream:
+class _LitellmStream(UpstreamStream):
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._stream.__aiter__()
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        async for chunk in self._stream:
+            yield _dump(chunk, exclude_none=True)
 
     async def aclose(self) -> None:
-        for target in (self._stream, getattr(self._stream, "completion_stream", None)):
-            close = getattr(target, "aclose", None) or getattr(target, "close", None)
-            if close is not None:
-                try:
-                    result = close()
-                    if hasattr(result, "__await__"):
-                        await result
-                except Exception:  # best effort
-                    pass
+        await _close_litellm(self._stream)
+
+
+class _ThreadedLitellmStream(UpstreamStream):
+    """litellm's synchronous stream, each chunk read in a worker thread."""
+
+    _END = object()
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._iterator = iter(stream)
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            chunk = await asyncio.to_thread(next, self._iterator, self._END)
+            if chunk is self._END:
                 return
+            yield _dump(chunk, exclude_none=True)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(_close_sync, self._iterator)
+
+
+def _close_sync(iterator: Any) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # best effort
+            pass
+
+
+async def _close_litellm(stream: Any) -> None:
+    for target in (stream, getattr(stream, "completion_stream", None)):
+        close = getattr(target, "aclose", None) or getattr(target, "close", None)
+        if close is not None:
+            try:
+                result = close()
+                if hasattr(result, "__await__"):
+                    await result
+            except Exception:  # best effort
+                pass
+            return

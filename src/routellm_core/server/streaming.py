@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import AsyncIterator
@@ -11,6 +10,7 @@ from typing import AsyncIterator
 import anyio
 
 from ..routing import Decision
+from .clients import dumps_json
 from .metrics import ServerMetrics
 from .upstream import Upstream, UpstreamCall, aclose_quietly, clip
 from .usage import UsageMeter
@@ -19,7 +19,7 @@ logger = logging.getLogger("routellm.server")
 
 
 async def sse_events(call: UpstreamCall, decision: Decision, upstream: Upstream, metrics: ServerMetrics,
-                     usage: UsageMeter) -> AsyncIterator[str]:
+                     usage: UsageMeter) -> AsyncIterator[bytes]:
     """``data: <chunk>`` events, then ``data: [DONE]``.
 
     The first chunk was read before the response started (so failures before it
@@ -32,10 +32,10 @@ async def sse_events(call: UpstreamCall, decision: Decision, upstream: Upstream,
         if not call.empty:
             chunk = call.first
             while True:
-                chunk_usage = getattr(chunk, "usage", None)
+                chunk_usage = chunk.get("usage")
                 if chunk_usage is not None:
                     usage.record(model, chunk_usage)
-                yield f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+                yield b"data: " + dumps_json(chunk) + b"\n\n"
                 try:
                     more, chunk = await call.next_chunk(upstream.timeout)
                 except asyncio.CancelledError:
@@ -46,11 +46,11 @@ async def sse_events(call: UpstreamCall, decision: Decision, upstream: Upstream,
                     upstream.count_failure(error, model)
                     metrics.errors.inc(router=decision.router, model=model, type=outcome + "_mid_stream")
                     logger.warning("stream from %s failed: %s", model, clip(error.message, 300))
-                    yield f"data: {json.dumps(error.body())}\n\n"
+                    yield b"data: " + dumps_json(error.body()) + b"\n\n"
                     break
                 if not more:
                     break
-        yield "data: [DONE]\n\n"
+        yield b"data: [DONE]\n\n"
     except asyncio.CancelledError:
         outcome = "client_disconnected"
         raise

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..routing import Decision, ModelEndpoint, RoutingCore
-from .clients import UpstreamClients
+from .clients import UpstreamClients, UpstreamHTTPError, UpstreamProtocolError
 from .errors import APIError
 from .metrics import ServerMetrics
+from .parsing import ChatRequest
 
 logger = logging.getLogger("routellm.server")
 
@@ -46,12 +47,14 @@ def upstream_error(exc: BaseException, endpoint: ModelEndpoint, timeout: float, 
     model = endpoint.model
     status = getattr(exc, "status_code", None)
     detail = redact(clip(str(exc).strip() or type(exc).__name__))
+    import httpx
     import openai  # litellm's exceptions subclass openai's
 
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError, openai.APITimeoutError)) or status in (408, 504):
+    timeouts = (asyncio.TimeoutError, TimeoutError, openai.APITimeoutError, httpx.TimeoutException)
+    if isinstance(exc, timeouts) or status in (408, 504):
         return APIError(504, f"upstream model {model!r} did not answer within {timeout:g}s: {detail}",
                         code="upstream_timeout", metric_type="upstream_timeout")
-    if isinstance(exc, openai.APIStatusError) or isinstance(status, int):
+    if isinstance(status, int):
         if status == 429:
             return APIError(429, f"upstream model {model!r} is rate limited: {detail}", code="upstream_rate_limited",
                             metric_type="upstream_rate_limited")
@@ -61,9 +64,14 @@ def upstream_error(exc: BaseException, endpoint: ModelEndpoint, timeout: float, 
         if status in (401, 403):
             return APIError(502, f"upstream model {model!r} rejected the server's credentials (HTTP {status}): {detail}",
                             code="upstream_auth_error", metric_type="upstream_error")
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
         return APIError(502, f"cannot reach upstream model {model!r}: {detail}", code="upstream_unreachable",
                         metric_type="upstream_error")
+    if isinstance(exc, UpstreamProtocolError):
+        return APIError(502, f"upstream model {model!r} answered in an unexpected format: {detail}", code="upstream_error",
+                        metric_type="upstream_error")
+    if isinstance(exc, UpstreamHTTPError):  # an error event in a stream
+        return APIError(502, f"upstream model {model!r} failed: {detail}", code="upstream_error", metric_type="upstream_error")
     shown = f"HTTP {status}" if isinstance(status, int) else type(exc).__name__
     return APIError(502, f"upstream model {model!r} failed ({shown}): {detail}", code="upstream_error",
                     metric_type="upstream_error")
@@ -88,7 +96,7 @@ class UpstreamCall:
     """The outcome of calling the upstream for one request."""
 
     endpoint: ModelEndpoint
-    response: Any = None  # non-streaming response
+    response: dict[str, Any] | None = None  # non-streaming response
     source: Any = None  # the upstream stream (has aclose)
     stream: Any = None  # async iterator of its chunks
     first: Any = None  # the first chunk (already read, so failures before it can fall back)
@@ -120,12 +128,12 @@ class Upstream:
     def count_failure(self, error: APIError, model: str) -> None:
         self.metrics.upstream_errors.inc(model=model, type=error.metric_type)
 
-    async def _call_once(self, endpoint: ModelEndpoint, messages: list[dict], params: dict, stream: bool) -> UpstreamCall:
+    async def _call_once(self, endpoint: ModelEndpoint, request: ChatRequest) -> UpstreamCall:
         timeout = self.timeout
+        stream = request.stream
         call = UpstreamCall(endpoint=endpoint, started=time.perf_counter())
         try:
-            result = await asyncio.wait_for(
-                self.clients.call(endpoint, messages=messages, stream=stream, timeout=timeout, **params), timeout=timeout)
+            result = await asyncio.wait_for(self.clients.call(endpoint, request, timeout=timeout), timeout=timeout)
             if stream:
                 call.source = result
                 call.stream = result.__aiter__()
@@ -150,17 +158,17 @@ class Upstream:
                                                   stream="false", outcome="ok")
         return call
 
-    async def call(self, decision: Decision, messages: list[dict], params: dict, stream: bool) -> UpstreamCall:
+    async def call(self, decision: Decision, request: ChatRequest) -> UpstreamCall:
         """Call the decided model (and the other one on failure, with fallback); APIError when it cannot answer."""
         try:
-            return await self._call_once(decision.endpoint, messages, params, stream)
+            return await self._call_once(decision.endpoint, request)
         except APIError as first:
             if not self.fallback or first.status not in (429, 502, 504):
                 raise
             other = self.core.weak if decision.strong else self.core.strong
             labels = dict(router=decision.router, from_model=decision.endpoint.model, to_model=other.model)
             try:
-                call = await self._call_once(other, messages, params, stream)
+                call = await self._call_once(other, request)
             except APIError as second:
                 self.metrics.fallbacks.inc(outcome="failure", **labels)
                 second.message = f"routed model failed: {first.message}; fallback failed: {second.message}"
