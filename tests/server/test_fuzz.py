@@ -153,13 +153,18 @@ def hostile_json(body: dict) -> bytes:
     return text.replace(json.dumps(HUGE), "1e400").replace(json.dumps(TINY), "-1e400").encode()
 
 
-def has_hostile(value) -> bool:
+def has_hostile(body: dict) -> bool:
+    """Whether the server will see a lone surrogate or an out-of-range number (adjacent high + low surrogates pair up)."""
+    return _hostile(json.loads(json.dumps(body)))
+
+
+def _hostile(value) -> bool:
     if isinstance(value, str):
         return value in (HUGE, TINY) or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
     if isinstance(value, dict):
-        return any(has_hostile(k) or has_hostile(v) for k, v in value.items())
+        return any(_hostile(k) or _hostile(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(has_hostile(v) for v in value)
+        return any(_hostile(v) for v in value)
     return False
 
 

@@ -21,7 +21,6 @@ from ..errors import RoutingError
 from ..routing import Decision, RoutingCore
 from ..threshold import format_threshold
 from .batching import BatchScorer
-from .clients import dumps_json
 from .errors import APIError, first_line
 from .metrics import ServerMetrics
 from .parsing import PARSE_IN_THREAD_BYTES, RequestLimits, parse_request
@@ -128,8 +127,8 @@ class ChatCompletions:
                     sse_events(call, decision, self.upstream, metrics, self.usage), media_type="text/event-stream",
                     headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
             else:
-                self.usage.record(call.endpoint.model, call.response.get("usage"))
-                response = Response(dumps_json(call.response), media_type="application/json", headers=headers)
+                self.usage.record(call.endpoint.model, call.response.payload.get("usage"))
+                response = Response(call.response.body, media_type="application/json", headers=headers)
         except APIError as error:
             error_type = error.metric_type
             response = error.response(headers)

@@ -11,8 +11,9 @@ provider; requests with many messages call litellm's synchronous API in a
 worker thread, so its request building stays off the event loop too.
 ``upstream_client="auto"`` (the default) picks the direct client where it can.
 
-Every call returns either a response dict (``model`` set to the endpoint's
-model) or, with ``stream=True``, an :class:`UpstreamStream` of chunk dicts.
+Every call returns a :class:`Completion` (the response, ``model`` set to the
+endpoint's model, and its JSON for the client) or, with ``stream=True``, an
+:class:`UpstreamStream` of chunk dicts.
 Failures raise :class:`UpstreamHTTPError` (the upstream answered an error),
 :class:`UpstreamProtocolError` (its answer is not OpenAI's format), ``httpx``
 transport errors, or litellm's (openai's) exceptions.
@@ -23,13 +24,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from .. import __version__
 from ..controller import Controller
 from ..errors import ConfigError
 from ..routing import ModelEndpoint
-from .parsing import ChatRequest
+from .parsing import PARSE_IN_THREAD_BYTES, ChatRequest
 
 CLIENT_CHOICES = ("auto", "litellm", "openai")
 
@@ -51,6 +53,14 @@ class UpstreamHTTPError(Exception):
 
 class UpstreamProtocolError(Exception):
     """The upstream's answer is not an OpenAI chat completion (not JSON, not an object...)."""
+
+
+@dataclass
+class Completion:
+    """A non-streamed answer: the response (``model`` relabelled) and its JSON for the client."""
+
+    payload: dict[str, Any]
+    body: bytes
 
 
 class UpstreamStream:
@@ -168,14 +178,9 @@ class UpstreamClients:
         if request.stream:
             return _SSEStream(response, endpoint.model)
         data = await _read_and_close(response)
-        try:
-            payload = json.loads(data)
-        except ValueError:
-            raise UpstreamProtocolError(f"the answer is not JSON: {data[:200].decode('utf-8', 'replace')!r}") from None
-        if not isinstance(payload, dict):
-            raise UpstreamProtocolError(f"the answer is not a JSON object: {type(payload).__name__}")
-        payload["model"] = endpoint.model
-        return payload
+        if len(data) > PARSE_IN_THREAD_BYTES:
+            return await asyncio.to_thread(_completion, data, endpoint.model)
+        return _completion(data, endpoint.model)
 
     # -- litellm -------------------------------------------------------------------------------
     async def _call_litellm(self, endpoint: ModelEndpoint, request: ChatRequest, timeout: float) -> Any:
@@ -183,9 +188,9 @@ class UpstreamClients:
                       max_retries=self.retries)
         if request.large:  # litellm builds the provider request in Python: keep that off the event loop
             result = await asyncio.to_thread(self.controller.call_model, endpoint, **kwargs)
-            return _ThreadedLitellmStream(result) if request.stream else _dump(result)
+            return _ThreadedLitellmStream(result) if request.stream else await asyncio.to_thread(_litellm_completion, result)
         result = await self.controller.acall_model(endpoint, **kwargs)
-        return _LitellmStream(result) if request.stream else _dump(result)
+        return _LitellmStream(result) if request.stream else _litellm_completion(result)
 
     async def aclose(self) -> None:
         for clients in self._clients.values():
@@ -207,6 +212,22 @@ async def _read_and_close(response: Any) -> bytes:
 
 def _dump(response: Any, **kwargs: Any) -> dict[str, Any]:
     return response.model_dump(mode="json", **kwargs)
+
+
+def _completion(data: bytes, model: str) -> Completion:
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        raise UpstreamProtocolError(f"the answer is not JSON: {data[:200].decode('utf-8', 'replace')!r}") from None
+    if not isinstance(payload, dict):
+        raise UpstreamProtocolError(f"the answer is not a JSON object: {type(payload).__name__}")
+    payload["model"] = model
+    return Completion(payload, dumps_json(payload))
+
+
+def _litellm_completion(response: Any) -> Completion:
+    payload = _dump(response)
+    return Completion(payload, dumps_json(payload))
 
 
 class _SSEStream(UpstreamStream):

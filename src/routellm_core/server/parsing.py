@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..routing import PROMPT_IN_THREAD_MESSAGES
 from .errors import APIError
 from .schemas import ChatCompletionRequest
 
@@ -36,9 +37,6 @@ MAX_JSON_DEPTH = 64
 
 #: bodies above this size are parsed in a worker thread, so a big body never stalls the event loop
 PARSE_IN_THREAD_BYTES = 64 * 1024
-
-#: requests with more messages than this are handled as large ones (work on them goes to worker threads)
-LARGE_MESSAGE_COUNT = 1000
 
 #: messages serialised per ``json.dumps`` call when building the upstream body
 _SERIALISE_CHUNK = 500
@@ -69,7 +67,7 @@ class ChatRequest:
     @property
     def large(self) -> bool:
         """Big enough that building requests from it belongs in a worker thread."""
-        return self.size > PARSE_IN_THREAD_BYTES or len(self.messages) > LARGE_MESSAGE_COUNT
+        return self.size > PARSE_IN_THREAD_BYTES or len(self.messages) > PROMPT_IN_THREAD_MESSAGES
 
     @property
     def model(self) -> str:

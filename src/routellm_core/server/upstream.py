@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..routing import Decision, ModelEndpoint, RoutingCore
-from .clients import UpstreamClients, UpstreamHTTPError, UpstreamProtocolError
+from .clients import Completion, UpstreamClients, UpstreamHTTPError, UpstreamProtocolError
 from .errors import APIError
 from .metrics import ServerMetrics
 from .parsing import ChatRequest
@@ -96,7 +96,7 @@ class UpstreamCall:
     """The outcome of calling the upstream for one request."""
 
     endpoint: ModelEndpoint
-    response: dict[str, Any] | None = None  # non-streaming response
+    response: Completion | None = None  # non-streaming response
     source: Any = None  # the upstream stream (has aclose)
     stream: Any = None  # async iterator of its chunks
     first: Any = None  # the first chunk (already read, so failures before it can fall back)
