@@ -74,7 +74,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--routing-policy", choices=("last_user", "conversation"), default="last_user",
                         help="what the router scores: the last user turn (default) or the whole conversation")
     parser.add_argument("--upstream-client", choices=("auto", "litellm", "openai"), default="auto",
-                        help="auto (default): a pooled OpenAI client for 'openai/<model>' with a base URL, litellm otherwise")
+                        help="auto (default): pooled direct HTTP calls for 'openai/<model>' with a base URL, litellm otherwise")
     parser.add_argument("--score-batch-size", type=int, default=64,
                         help="at most this many concurrent requests are scored in one router call (default 64)")
     parser.add_argument("--timeout-keep-alive", type=int, default=75,

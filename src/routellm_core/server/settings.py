@@ -47,8 +47,8 @@ class ServerSettings:
             for each router (``thresholds`` overrides per router).
         routing_policy: ``last_user`` or ``conversation`` (what the router scores).
         upstream_retries: retries inside the upstream client (0: fallback is the retry).
-        upstream_client: ``auto`` (a pooled OpenAI client for ``openai/<model>`` endpoints with a
-            base URL, litellm for the rest), ``litellm`` (always), or ``openai`` (always direct).
+        upstream_client: ``auto`` (pooled direct HTTP calls in OpenAI's wire format for ``openai/<model>``
+            endpoints with a base URL, litellm for the rest), ``litellm`` (always), or ``openai`` (always direct).
         score_batch_size: at most this many concurrent requests are scored in one router call.
         static_dir: directory of the chat page (default: the package's ``static/``).
     """
