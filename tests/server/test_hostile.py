@@ -335,3 +335,14 @@ def test_sync_sdk_against_the_limits(upstream):
             client(s).chat.completions.create(model="router-random-0", messages=USER * 4)
         assert info.value.status_code == 413 and info.value.body["code"] == "too_many_messages"
         assert client(s).chat.completions.create(model="router-random-0", messages=USER * 3).model == STRONG
+
+
+def test_what_litellm_refuses_before_calling_is_a_400(upstream):
+    """litellm checks user content part types itself; its refusal is the client's error, not a failed upstream call."""
+    with serve(make_settings(upstream, upstream_client="litellm")) as s:
+        before = upstream_calls(upstream)
+        r = httpx.post(s.v1 + "/chat/completions", json={"model": "router-random-0", "messages": [
+            {"role": "user", "content": [{"type": "no-such-part", "text": "x"}]}]})
+        assert assert_openai_error(r, 400, "invalid_messages")["param"] == "messages"
+        assert upstream_calls(upstream) == before
+        assert "routellm_upstream_errors_total{" not in metrics_text(s)

@@ -15,8 +15,9 @@ Every call returns a :class:`Completion` (the response, ``model`` set to the
 endpoint's model, and its JSON for the client) or, with ``stream=True``, an
 :class:`UpstreamStream` of chunk dicts.
 Failures raise :class:`UpstreamHTTPError` (the upstream answered an error),
-:class:`UpstreamProtocolError` (its answer is not OpenAI's format), ``httpx``
-transport errors, or litellm's (openai's) exceptions.
+:class:`UpstreamProtocolError` (its answer is not OpenAI's format),
+:class:`RejectedByClient` (litellm's own message checks refuse the request; no
+call was made), ``httpx`` transport errors, or litellm's (openai's) exceptions.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class UpstreamHTTPError(Exception):
     def __init__(self, status_code: int | None, message: str) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class RejectedByClient(Exception):
+    """The upstream's client library (litellm) refuses the request before calling the upstream."""
 
 
 class UpstreamProtocolError(Exception):
@@ -187,8 +192,10 @@ class UpstreamClients:
         kwargs = dict(request.params, messages=request.messages, stream=request.stream, timeout=timeout,
                       max_retries=self.retries)
         if request.large:  # litellm builds the provider request in Python: keep that off the event loop
+            await asyncio.to_thread(_litellm_precheck, request.messages)
             result = await asyncio.to_thread(self.controller.call_model, endpoint, **kwargs)
             return _ThreadedLitellmStream(result) if request.stream else await asyncio.to_thread(_litellm_completion, result)
+        _litellm_precheck(request.messages)
         result = await self.controller.acall_model(endpoint, **kwargs)
         return _LitellmStream(result) if request.stream else _litellm_completion(result)
 
@@ -223,6 +230,18 @@ def _completion(data: bytes, model: str) -> Completion:
         raise UpstreamProtocolError(f"the answer is not a JSON object: {type(payload).__name__}")
     payload["model"] = model
     return Completion(payload, dumps_json(payload))
+
+
+def _litellm_precheck(messages: list) -> None:
+    """litellm's own check of user messages (content part types), run first so its refusal is not taken for a failed call."""
+    try:
+        from litellm.utils import validate_chat_completion_user_messages
+    except ImportError:  # another litellm version: its call reports what it refuses
+        return
+    try:
+        validate_chat_completion_user_messages(messages)
+    except Exception as exc:
+        raise RejectedByClient(str(exc)) from None
 
 
 def _litellm_completion(response: Any) -> Completion:

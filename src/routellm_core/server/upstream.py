@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..routing import Decision, ModelEndpoint, RoutingCore
-from .clients import Completion, UpstreamClients, UpstreamHTTPError, UpstreamProtocolError
+from .clients import Completion, RejectedByClient, UpstreamClients, UpstreamHTTPError, UpstreamProtocolError
 from .errors import APIError
 from .metrics import ServerMetrics
 from .parsing import ChatRequest
@@ -144,6 +144,9 @@ class Upstream:
                 call.response = result
         except asyncio.CancelledError:
             raise
+        except RejectedByClient as exc:  # no call was made: the client's request is at fault
+            raise APIError(400, f"the request cannot be sent to {endpoint.model!r}: {self.redact(clip(str(exc)))}",
+                           param="messages", code="invalid_messages") from None
         except Exception as exc:
             error = self.error(exc, endpoint)
             self.count_failure(error, endpoint.model)
