@@ -173,17 +173,19 @@ def test_out_of_range_numbers_are_400_naming_the_field(served, upstream, where, 
 
 # -- 4. every client sees the 413 --------------------------------------------------------------------
 BIG = [{"role": "user", "content": "x" * (200 * 1024)}]  # the served fixture's limit is 64 KiB
+HUGE = [{"role": "user", "content": "x" * (5 * 1024 * 1024)}]  # still being sent when the server has its answer
 
 
 def test_async_clients_receive_the_413(served, upstream):
     async def main():
         async with httpx.AsyncClient(base_url=served.v1, timeout=30) as http:
             responses = await asyncio.gather(*[
-                http.post("/chat/completions", json={"model": "router-random-0", "messages": BIG}) for _ in range(10)])
+                http.post("/chat/completions", json={"model": "router-random-0", "messages": messages})
+                for messages in [BIG, HUGE] * 5])
         sdk = openai.AsyncOpenAI(base_url=served.v1, api_key="unused", max_retries=2)
         try:
             with pytest.raises(openai.APIStatusError) as info:
-                await sdk.chat.completions.create(model="router-random-0", messages=BIG)
+                await sdk.chat.completions.create(model="router-random-0", messages=HUGE)
         finally:
             await sdk.close()
         return responses, info.value
@@ -198,7 +200,7 @@ def test_async_clients_receive_the_413(served, upstream):
 
 def test_chunked_upload_over_the_limit_is_a_413_for_async_clients(served):
     async def chunks():
-        for _ in range(100):
+        for _ in range(1280):  # 5 MiB
             yield b"x" * 4096
 
     async def main():
