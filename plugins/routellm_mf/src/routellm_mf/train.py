@@ -21,7 +21,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .checkpoint import MFCheckpoint, prompt_features
+from routellm_core.errors import MissingDependencyError
+
+from .checkpoint import TRAIN_EXTRA, MFCheckpoint, prompt_features
 
 DEFAULT_FEATURES = ("log_chars", "bias")
 
@@ -91,6 +93,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("torch", "training an MF router", TRAIN_EXTRA) from None
+    return torch
+
+
 def _progress(iterable, total: int, desc: str, enabled: bool):
     if not enabled:
         return iterable
@@ -126,7 +136,7 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
     Batches are groups of prompts (``batch_size`` comparisons on average): each prompt is projected
     once per step and all its comparisons are scored from that projection.
     """
-    import torch
+    torch = _import_torch()
 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -219,7 +229,7 @@ def train_checkpoint(embeddings: np.ndarray, data, *, features: Sequence[str] = 
                      num_threads: int | None = None, task_effects: bool = False,
                      embedding_weight_decay: float | None = None) -> tuple[MFCheckpoint, dict[str, Any]]:
     """Fit an ensemble of MF models on ``data`` (:class:`~routellm_mf.data.Comparisons`) with prompt ``embeddings``."""
-    import torch
+    torch = _import_torch()
 
     if num_threads:
         torch.set_num_threads(num_threads)
@@ -281,6 +291,7 @@ def run(args: argparse.Namespace) -> int:
     from .data import TrainingDataError, load_files, subset
     from .decontaminate import eval_prompts_from_dir, eval_prompts_from_registry, find_contaminated
 
+    _import_torch()  # before reading data and embedding: without the train extra, fail at once
     started = time.time()
     log = (lambda *a, **k: None) if getattr(args, "quiet", False) else (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True))
     progress = not getattr(args, "quiet", False)

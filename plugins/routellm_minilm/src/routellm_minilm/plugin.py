@@ -25,6 +25,6 @@ def _minilm_l3(**kwargs):
 
 @hookimpl
 def routellm_register_embedders(register):
-    register("minilm", _minilm, description="all-MiniLM-L6-v2 (384-d), local and offline, torch CPU")
+    register("minilm", _minilm, description="all-MiniLM-L6-v2 (384-d) on torch CPU, local and offline (needs routellm-minilm[torch])")
     register("minilm-onnx", _minilm_onnx, description="all-MiniLM-L6-v2 as int8 ONNX (needs routellm-minilm[onnx])")
     register("minilm-l3", _minilm_l3, description="paraphrase-MiniLM-L3-v2 (384-d) on ONNX: fast, local and offline")
