@@ -2,11 +2,13 @@
 
 An :class:`Embedder` maps texts to L2-normalised float32 vectors. Concrete
 embedders live in plugins (``routellm_register_embedders``): the local
-all-MiniLM-L6-v2 encoder in ``routellm-minilm``, remote models through litellm
-in the built-in ``litellm`` plugin. Embedders are looked up by name::
+encoders in ``routellm-minilm`` (``minilm-l3``, paraphrase-MiniLM-L3-v2 on ONNX,
+the default of the shipped routers; ``minilm``, all-MiniLM-L6-v2 on torch, with
+its ``[torch]`` extra), remote models through litellm in the built-in ``litellm``
+plugin. Embedders are looked up by name::
 
     from routellm_core.embedders import get_embedder
-    emb = get_embedder("minilm")            # or ("litellm", model="text-embedding-3-small")
+    emb = get_embedder("minilm-l3")         # or ("litellm", model="text-embedding-3-small")
     vectors = emb.embed(["hello", "world"])  # (2, emb.dimension) float32, unit norm
 
 :class:`EmbeddingCache` stores vectors on disk keyed by (embedder description,

@@ -45,7 +45,8 @@ def resolve_checkpoint_path(path: str | None) -> Path:
         try:
             from huggingface_hub import snapshot_download
         except ImportError:
-            raise MissingDependencyError("huggingface_hub", f"downloading the MF checkpoint {path!r}") from None
+            raise MissingDependencyError("huggingface_hub", f"downloading the MF checkpoint {path!r}",
+                                         "pip install 'routellm-mf[hub]'") from None
         try:
             return Path(snapshot_download(repo_id=path, allow_patterns=["config.json", "*.safetensors", "*.bin"]))
         except Exception as exc:
