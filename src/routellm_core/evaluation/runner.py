@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 DEFAULT_BATCH_SIZE = 256
 
 
-def score_prompts(router: Router, prompts: Sequence[str], *, batch_size: int = DEFAULT_BATCH_SIZE, desc: str = "scoring") -> np.ndarray:
+def score_prompts(
+    router: Router, prompts: Sequence[str], *, batch_size: int = DEFAULT_BATCH_SIZE, desc: str = "scoring"
+) -> np.ndarray:
     """``router.score_checked`` over ``prompts`` in batches, with a progress bar on a terminal."""
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
