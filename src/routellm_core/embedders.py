@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from .fileio import atomic_save_npy, atomic_write_bytes
 from .hashing import sha256_text
@@ -45,10 +46,11 @@ def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterable[np.
         yield order[start : start + batch_size]
 
 
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+def l2_normalise(vectors: np.ndarray) -> npt.NDArray[np.float32]:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    normalised: npt.NDArray[np.float32] = vectors / np.maximum(norms, 1e-12)
+    return normalised
 
 
 class Embedder(abc.ABC):
@@ -104,7 +106,7 @@ class EmbeddingCache:
     rename), so concurrent writers at worst duplicate work.
     """
 
-    def __init__(self, embedder: Embedder, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, embedder: Embedder, root: str | os.PathLike[str] | None = None) -> None:
         self.embedder = embedder
         self.root = Path(root) if root is not None else user_cache_dir()
         self.dir = self.root / "embeddings" / embedder.key()

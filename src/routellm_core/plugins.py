@@ -245,7 +245,7 @@ class PluginRegistry:
         """Validate ``settings`` (the router's section of the config), then build the router."""
         from .router import Router
 
-        router = self._build("routers", name, settings, Router)
+        router: Router = self._build("routers", name, settings, Router)
         router.name = name
         return router
 
@@ -253,7 +253,8 @@ class PluginRegistry:
         """Validate ``settings``, then build the embedder."""
         from .embedders import Embedder
 
-        return self._build("embedders", name, settings, Embedder)
+        embedder: Embedder = self._build("embedders", name, settings, Embedder)
+        return embedder
 
     def _build(self, kind: str, name: str, settings: Mapping[str, Any] | None, base: type) -> Any:
         kwargs = self.validated_settings(kind, name, settings)
@@ -308,7 +309,7 @@ def _allow_list() -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-def _entry_points():
+def _entry_points() -> list[importlib_metadata.EntryPoint]:
     return sorted(importlib_metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 

@@ -6,9 +6,10 @@ import argparse
 import json
 
 from ..plugins import KINDS, get_registry
+from .common import Subparsers
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser = sub.add_parser("plugins", help="list installed plugins, what they register and load errors")
     parser.add_argument("--json", action="store_true",
                         help="print JSON instead of a table (with each router's and embedder's settings as JSON schema)")

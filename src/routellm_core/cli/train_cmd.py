@@ -7,9 +7,10 @@ from typing import Callable
 
 from ..errors import PluginError
 from ..plugins import LoadError, get_registry
+from .common import Subparsers
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser = sub.add_parser("train", help="train a router (trainers come from plugins)")
     trainers = parser.add_subparsers(dest="trainer", metavar="ROUTER")
     registry = get_registry()

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..evaluation.data import BenchmarkData, BenchmarkDataError
 from ..hashing import sha256_file
-from ..hookspecs import hookimpl
+from ..hookspecs import RegisterBenchmark, hookimpl
 from ..paths import DATA_ENV, data_dir_candidates, user_cache_dir
 from ..tabular import parse_score, read_records
 
@@ -191,7 +191,8 @@ def download_files(relpaths: Iterable[str], dest: str | os.PathLike[str], *,
 
 def _http_get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - fixed https URL
-        return resp.read()
+        body: bytes = resp.read()
+        return body
 
 
 def _files_for(benchmark: str) -> list[str]:
@@ -200,7 +201,7 @@ def _files_for(benchmark: str) -> list[str]:
     return list(BENCHMARK_FILES[benchmark])
 
 
-def locate(benchmark: str, data_dir=None) -> Path:
+def locate(benchmark: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
     """The directory holding ``benchmark``'s files (``mmlu/``, ``gsm8k/``, ``mt_bench/``)."""
     probe = "mmlu/responses" if benchmark == "mmlu" else BENCHMARK_FILES[benchmark][0]
     looked = []
@@ -223,8 +224,8 @@ def locate(benchmark: str, data_dir=None) -> Path:
 # -- parsing ----------------------------------------------------------------------------------
 
 
-def _jsonl(path: Path) -> list[dict]:
-    rows = []
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for where, row in read_records(path, BenchmarkDataError, suffixes=(".jsonl",)):
         if not isinstance(row, dict):
             raise BenchmarkDataError(f"{where}: expected a JSON object")
@@ -278,7 +279,7 @@ def _check_pair(models: list[str], where: str) -> None:
 # -- loaders ----------------------------------------------------------------------------------
 
 
-def load_gsm8k(data_dir=None) -> BenchmarkData:
+def load_gsm8k(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     """GSM8K test (1,319 questions, 8-shot answers), decontaminated: 1,307 prompts."""
     root = locate("gsm8k", data_dir)
     path = root / "gsm8k" / "gsm8k_responses.csv"
@@ -299,7 +300,7 @@ def load_gsm8k(data_dir=None) -> BenchmarkData:
     )
 
 
-def load_mmlu(data_dir=None) -> BenchmarkData:
+def load_mmlu(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     """MMLU 5-shot correctness, every ``mmlu/responses/mmlu_<domain>.csv`` present, decontaminated."""
     root = locate("mmlu", data_dir)
     files = sorted((root / "mmlu" / "responses").glob("mmlu_*.csv"))
@@ -341,7 +342,7 @@ def load_mmlu(data_dir=None) -> BenchmarkData:
     )
 
 
-def load_mt_bench(data_dir=None) -> BenchmarkData:
+def load_mt_bench(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     """MT-Bench: route on turn 1; quality = mean GPT-4 judgement (1-10) of the routed model over both turns."""
     root = locate("mt-bench", data_dir)
     qpath, jpath = root / "mt_bench" / "question.jsonl", root / "mt_bench" / "judgements.jsonl"
@@ -374,16 +375,16 @@ def load_mt_bench(data_dir=None) -> BenchmarkData:
             removed += 1
             continue
         qid = int(q["question_id"])
-        row = []
+        model_scores: list[float] = []
         for m in models:
             try:
-                row.append((judgements[(qid, m, 1)] + judgements[(qid, m, 2)]) / 2.0)
+                model_scores.append((judgements[(qid, m, 1)] + judgements[(qid, m, 2)]) / 2.0)
             except KeyError as exc:
                 raise BenchmarkDataError(f"{jpath}: no judgement for question {qid}, model {m!r}, turn {exc.args[0][2]}") from None
         prompts.append(turns[0])
         second_turns.extend(turns[1:])
         ids.append(str(qid))
-        rows.append(row)
+        rows.append(model_scores)
     return BenchmarkData(
         name="mt-bench",
         prompts=prompts,
@@ -399,7 +400,7 @@ def load_mt_bench(data_dir=None) -> BenchmarkData:
 
 
 @hookimpl
-def routellm_register_benchmarks(register):
+def routellm_register_benchmarks(register: RegisterBenchmark) -> None:
     register("mt-bench", load_mt_bench, description="MT-Bench (80 questions, 2 turns), GPT-4 judge scores 1-10; routes on turn 1")
     register("mmlu", load_mmlu, description="MMLU 5-shot correctness (whatever domain files are present)")
     register("gsm8k", load_gsm8k, description="GSM8K test correctness (8-shot)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from pydantic import Field
@@ -34,7 +34,7 @@ class LengthRouter(Router):
         lengths = np.fromiter((len(p) for p in prompts), dtype=np.float64, count=len(prompts))
         return lengths / (lengths + self.scale)
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {"router": "length", "scale": self.scale}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from pydantic import Field
@@ -38,7 +38,7 @@ class RandomRouter(Router):
             out[i] = int.from_bytes(digest, "little") / 2.0**64
         return out
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {"router": "random", "seed": self.seed}
 
 

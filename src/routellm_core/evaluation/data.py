@@ -19,7 +19,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError, RoutingError
-from ..paths import CACHE_ENV, DATA_ENV, user_cache_dir  # noqa: F401 - re-exported
+from ..paths import CACHE_ENV as CACHE_ENV  # the three names from ..paths are re-exported
+from ..paths import DATA_ENV as DATA_ENV
+from ..paths import user_cache_dir as user_cache_dir
 from ..tabular import PROMPT_COLUMNS, parse_records, parse_score, prompt_column, read_text
 
 FILE_PREFIX = "file:"
@@ -145,7 +147,7 @@ def _parse_score(value: Any, where: str, column: str) -> float:
     return out
 
 
-def _split_record(record: dict, where: str) -> tuple[str, str | None, dict[str, Any]]:
+def _split_record(record: dict[str, Any], where: str) -> tuple[str, str | None, dict[str, Any]]:
     prompt_key = prompt_column(record)
     if prompt_key is None:
         raise BenchmarkDataError(f"{where}: no prompt column; expected one of {', '.join(PROMPT_COLUMNS)}")
@@ -181,7 +183,7 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
     if p.suffix.lower() not in FILE_SUFFIXES:
         raise BenchmarkDataError(f"benchmark file {str(p)!r}: unsupported extension {p.suffix.lower() or '(none)'!r}; use .jsonl or .csv")
     text = read_text(p, BenchmarkDataError, what="benchmark file")
-    records: list[tuple[str, dict]] = []
+    records: list[tuple[str, dict[str, Any]]] = []
     for where, record in parse_records(text, str(p), p.suffix, BenchmarkDataError, FILE_SUFFIXES):
         if not isinstance(record, dict):
             raise BenchmarkDataError(f"{where}: expected a JSON object, got {type(record).__name__}")
