@@ -15,7 +15,7 @@ request input, so cardinality stays bounded.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Any, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import Counter as _PCounter
@@ -41,11 +41,16 @@ class _Metric:
         self.name = name
         self.label_names = tuple(label_names)
         self._registry = registry
+        self._children: dict[tuple[str, ...], Any] = {}
 
     def _child(self, labels: dict[str, str]):
         if not self.label_names:
             return self._metric
-        return self._metric.labels(*(str(labels.get(n, "")) for n in self.label_names))
+        key = tuple([str(labels.get(n, "")) for n in self.label_names])
+        child = self._children.get(key)
+        if child is None:  # label values come from configuration only (see above), so this stays small
+            child = self._children[key] = self._metric.labels(*key)
+        return child
 
     def _sample(self, suffix: str, labels: dict[str, str]) -> float:
         value = self._registry.get_sample_value(self.name + suffix, {n: str(labels.get(n, "")) for n in self.label_names})
