@@ -79,6 +79,19 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def rss_mb(pid: int) -> list[float]:
+    """Resident memory of the server process and each worker, MB."""
+    out = []
+    for p in descendants(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    out.append(round(int(line.split()[1]) / 1024, 1))
+        except OSError:
+            continue
+    return out
+
+
 def request_bytes(host: str, port: int, model: str) -> bytes:
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Explain the fastest sorting algorithm for "
                                                                                  "nearly sorted arrays in two sentences."}]}).encode()
@@ -230,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                                 r["added_p50_ms"] = round(r["p50_ms"] - d["p50_ms"], 3) if r["p50_ms"] else None
                                 r["added_p99_ms"] = round(r["p99_ms"] - d["p99_ms"], 3) if r["p99_ms"] else None
                                 rows.append({"target": name, "router": router, "workers": workers, "concurrency": c,
-                                             "round": rnd, **r, "load": os.getloadavg()[0]})
+                                             "round": rnd, **r, "load": os.getloadavg()[0], "rss_mb": rss_mb(server.pid)})
                                 print(json.dumps(rows[-1]), flush=True)
                         finally:
                             stop(server)
