@@ -1,8 +1,8 @@
 """Throughput, added latency and server CPU per request of ``routellm serve`` (loopback, no faults).
 
 Starts an ``EchoUpstream`` subprocess and, one after another, ``routellm serve`` from
-each given source tree (``--tree NAME=SRC_DIR``: the ``src`` directory put first on
-``PYTHONPATH``; e.g. a checkout of an earlier commit beside the current one) with each
+each given source tree (``--tree NAME=REPO_ROOT``: its ``src`` and ``plugins/*/src``
+put first on ``PYTHONPATH``; e.g. a checkout of an earlier commit beside the current one) with each
 router and worker count. The same closed-loop load (``C`` keep-alive connections, each
 sending its next request when the previous answer arrived; one small non-streamed chat
 completion each) goes for ``--seconds`` to the upstream alone and to every server.
@@ -14,7 +14,7 @@ The load generator speaks HTTP/1.1 over raw asyncio streams, so it costs far les
 per request than the server it measures; it still shares the machine. Runs of the
 trees are interleaved (``--rounds``) so that drifting background load hits them alike.
 
-Usage: ``python bench/serve_scale.py --tree before=/path/to/old/src --tree after=src --json out/scale.json``
+Usage: ``python bench/serve_scale.py --tree before=/path/to/old/checkout --tree after=. --json out/scale.json``
 """
 
 from __future__ import annotations
@@ -176,10 +176,15 @@ def start_upstream() -> tuple[subprocess.Popen, int]:
     return proc, port
 
 
+def tree_path(root: str) -> list[str]:
+    base = Path(root).resolve()
+    return [str(base / "src"), *sorted(str(p) for p in base.glob("plugins/*/src"))]
+
+
 def start_server(src: str, router: str, workers: int, upstream_port: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([src, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
+    env["PYTHONPATH"] = os.pathsep.join([*tree_path(src), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen([sys.executable, "-m", "routellm_core.cli", "serve", "--routers", router, "--strong-model",
                              "openai/strong", "--weak-model", "openai/weak", "--base-url", f"http://127.0.0.1:{upstream_port}/v1",
@@ -212,7 +217,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--tree", action="append", required=True, metavar="NAME=SRC", help="source tree to serve from (repeatable)")
+    p.add_argument("--tree", action="append", required=True, metavar="NAME=SRC", help="repository root to serve from (repeatable)")
     p.add_argument("--routers", nargs="+", default=["random", "mf"])
     p.add_argument("--workers", nargs="+", type=int, default=[1, 2])
     p.add_argument("--concurrency", nargs="+", type=int, default=[1, 16, 64])
