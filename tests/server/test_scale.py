@@ -134,3 +134,27 @@ def test_sigterm_finishes_every_accepted_request(workers, tmp_path):
                     assert json.loads(text)["choices"][0]["message"]["content"].endswith(f"request {i}")
         finally:
             stop(proc)
+
+
+def test_accepted_connections_send_small_writes_at_once():
+    """Workers inherit a listening socket asyncio does not know as TCP; the protocol turns Nagle off itself."""
+    from routellm_core.server.protocol import _no_delay
+
+    class Transport:
+        def __init__(self, sock):
+            self.sock = sock
+
+        def get_extra_info(self, name):
+            return self.sock if name == "socket" else None
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with socket.create_connection(listener.getsockname()) as client:
+            accepted, _ = listener.accept()
+            with accepted:
+                assert accepted.proto == 0
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+                _no_delay(Transport(accepted))
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+                assert client.fileno() >= 0
