@@ -24,7 +24,7 @@ class ApiKeyAuth:
     def enabled(self) -> bool:
         return bool(self._keys)
 
-    def __call__(self, request: HTTPConnection) -> None:
+    async def __call__(self, request: HTTPConnection) -> None:  # async: FastAPI runs it on the loop, not in a thread
         self.check(request)
 
     def check(self, request: HTTPConnection) -> None:

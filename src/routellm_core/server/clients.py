@@ -114,6 +114,7 @@ class UpstreamClients:
         self.max_connections = max_connections
         self.shards = max(1, shards)
         self._clients: dict[str, list[Any]] = {}
+        self._targets: dict[tuple, tuple[Any, dict[str, str], Any]] = {}
         self._turn = 0
 
     def direct(self, endpoint: ModelEndpoint) -> bool:
@@ -146,6 +147,21 @@ class UpstreamClients:
         self._turn = (self._turn + 1) % len(clients)
         return clients[self._turn]
 
+    def _target(self, endpoint: ModelEndpoint, stream: bool, timeout: float) -> tuple[Any, dict[str, str], Any]:
+        """URL, headers and timeouts of a direct call, built once per endpoint (parsing a URL each call costs CPU)."""
+        import httpx
+
+        key = (endpoint.api_base, endpoint.api_key, stream)
+        target = self._targets.get(key)
+        if target is None:
+            url = httpx.URL((endpoint.api_base or "").rstrip("/") + "/chat/completions")
+            headers = {"Authorization": f"Bearer {endpoint.api_key or 'no-key'}", "Content-Type": "application/json",
+                       "Accept": "text/event-stream" if stream else "application/json", "User-Agent": f"routellm/{__version__}"}
+            target = self._targets[key] = (url, headers, httpx.Timeout(timeout))
+        if target[2].read != timeout:
+            return target[0], target[1], httpx.Timeout(timeout)
+        return target
+
     async def call(self, endpoint: ModelEndpoint, request: ChatRequest, *, timeout: float) -> Any:
         if self.direct(endpoint):
             return await self._call_direct(endpoint, request, timeout)
@@ -157,15 +173,12 @@ class UpstreamClients:
 
         client = self._client(endpoint)
         body = request.upstream_body(endpoint.model.split("/", 1)[1])
-        url = (endpoint.api_base or "").rstrip("/") + "/chat/completions"
-        headers = {"Authorization": f"Bearer {endpoint.api_key or 'no-key'}", "Content-Type": "application/json",
-                   "Accept": "text/event-stream" if request.stream else "application/json",
-                   "User-Agent": f"routellm/{__version__}"}
+        url, headers, timeouts = self._target(endpoint, request.stream, timeout)
         attempt = 0
         while True:
             try:
                 response = await client.send(client.build_request("POST", url, content=body, headers=headers,
-                                                                  timeout=httpx.Timeout(timeout)), stream=True)
+                                                                  timeout=timeouts), stream=True)
             except httpx.TransportError:
                 if attempt >= self.retries:
                     raise

@@ -15,7 +15,7 @@ request input, so cardinality stays bounded.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Any, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import Counter as _PCounter
@@ -41,11 +41,16 @@ class _Metric:
         self.name = name
         self.label_names = tuple(label_names)
         self._registry = registry
+        self._children: dict[tuple[str, ...], Any] = {}
 
     def _child(self, labels: dict[str, str]):
         if not self.label_names:
             return self._metric
-        return self._metric.labels(*(str(labels.get(n, "")) for n in self.label_names))
+        key = tuple([str(labels.get(n, "")) for n in self.label_names])
+        child = self._children.get(key)
+        if child is None:  # label values come from configuration only (see above), so this stays small
+            child = self._children[key] = self._metric.labels(*key)
+        return child
 
     def _sample(self, suffix: str, labels: dict[str, str]) -> float:
         value = self._registry.get_sample_value(self.name + suffix, {n: str(labels.get(n, "")) for n in self.label_names})
@@ -104,6 +109,9 @@ class ServerMetrics:
         self.in_flight = Gauge(_PGauge("routellm_in_flight_requests", "Chat completion requests being handled.",
                                        registry=self.registry, multiprocess_mode="livesum"),
                                "routellm_in_flight_requests", (), self.registry)
+        self.workers_ready = Gauge(_PGauge("routellm_workers_ready", "Worker processes whose routers are built and that serve.",
+                                           registry=self.registry, multiprocess_mode="livesum"),
+                                   "routellm_workers_ready", (), self.registry)
         self.routing_latency = h("routellm_routing_latency_seconds", "Time to score a request and pick a model.", ("router",))
         self.upstream_latency = h("routellm_upstream_latency_seconds",
                                   "Upstream call duration (streams: until the last chunk).", ("model", "stream", "outcome"))
@@ -121,6 +129,19 @@ class ServerMetrics:
         return Histogram(_PHistogram(name, help_text, labels, registry=self.registry, buckets=buckets), name, labels,
                          self.registry)
 
+    def ready_workers(self) -> int:
+        """Workers that finished starting: this process (0 or 1), or every live worker in multi-process mode."""
+        directory = multiprocess_dir()
+        if directory is None:
+            return int(self.workers_ready.get())
+        from prometheus_client import multiprocess
+
+        total = 0.0
+        for metric in multiprocess.MultiProcessCollector.merge(_gauge_files(directory), accumulate=False):
+            if metric.name == "routellm_workers_ready":
+                total += sum(sample.value for sample in metric.samples)
+        return int(total)
+
     def render(self) -> bytes:
         """The exposition text: this app's registry, or every process's values in multi-process mode."""
         directory = multiprocess_dir()
@@ -131,3 +152,9 @@ class ServerMetrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=directory)
         return generate_latest(registry)
+
+
+def _gauge_files(directory: str) -> list[str]:
+    import glob
+
+    return glob.glob(os.path.join(directory, "gauge_livesum_*.db"))

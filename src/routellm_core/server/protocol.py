@@ -21,8 +21,10 @@ Idle keep-alive connections are still closed by uvicorn's ``timeout_keep_alive``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import socket
 from typing import Any
 
 import h11
@@ -36,6 +38,19 @@ BODY_TIMED_OUT = "routellm.body_timed_out"
 
 def _error_body(message: str, code: str) -> bytes:
     return json.dumps({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}).encode()
+
+
+def _no_delay(transport: asyncio.Transport) -> None:
+    """Send small writes at once (TCP_NODELAY), as asyncio does for sockets it knows to be TCP.
+
+    With ``--workers N`` the workers inherit a listening socket rebuilt with protocol number 0, so asyncio
+    does not recognise the accepted sockets as TCP and leaves Nagle's algorithm on: the response body then
+    waits for the client's delayed ACK of the headers, ~40 ms per request on an idle keep-alive connection.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class RouterH11Protocol(H11Protocol):
@@ -101,6 +116,7 @@ class RouterH11Protocol(H11Protocol):
     # -- uvicorn hooks -----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        _no_delay(transport)
         self._watch("headers")
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -51,6 +51,7 @@ class ServerSettings:
             endpoints with a base URL, litellm for the rest), ``litellm`` (always), or ``openai`` (always direct).
         score_batch_size: at most this many concurrent requests are scored in one router call.
         static_dir: directory of the chat page (default: the package's ``static/``).
+        workers: worker processes serving these settings together (``GET /ready`` waits for all of them).
     """
 
     routers: list[str]
@@ -78,6 +79,7 @@ class ServerSettings:
     upstream_client: str = "auto"
     score_batch_size: int = 64
     static_dir: str | None = None
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.routers, str):
@@ -98,6 +100,8 @@ class ServerSettings:
             raise ConfigError(f"upstream_retries must be a non-negative integer, got {self.upstream_retries!r}")
         if not isinstance(self.score_batch_size, int) or self.score_batch_size < 1:
             raise ConfigError(f"score_batch_size must be a positive integer, got {self.score_batch_size!r}")
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
+            raise ConfigError(f"workers must be a positive integer, got {self.workers!r}")
         if self.upstream_client not in ("auto", "litellm", "openai"):
             raise ConfigError(f"upstream_client must be auto, litellm or openai, got {self.upstream_client!r}")
         self.default_threshold = validate_threshold(self.default_threshold)
