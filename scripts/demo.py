@@ -63,7 +63,7 @@ def log(message: str = "") -> None:
 
 
 def data_dir(explicit: str | None) -> Path | None:
-    for candidate in (explicit, os.environ.get("ROUTELLM_DATA"), str(ROOT.parent / "shared" / "data")):
+    for candidate in (explicit, os.environ.get("ROUTELLM_DATA_DIR"), str(ROOT.parent / "shared" / "data")):
         if candidate and Path(candidate, "prompts", "arena-hard").is_dir():
             return Path(candidate)
     return None
@@ -155,10 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=80, help="answer length per prompt (default 80)")
     parser.add_argument("--hard", type=int, default=6, help="how many hard (Arena-Hard) prompts to send")
     parser.add_argument("--config", metavar="FILE", help="router config YAML (router -> keyword arguments), e.g. an mf checkpoint")
-    parser.add_argument("--data-dir", help="folder with prompts/arena-hard (default: $ROUTELLM_DATA or ../shared/data)")
+    parser.add_argument("--data-dir", help="folder with prompts/arena-hard (default: $ROUTELLM_DATA_DIR or ../shared/data)")
     args = parser.parse_args(argv)
 
-    from routellm_core.local_models import LocalModelError, LocalModels, missing_requirements
+    from local_models import LocalModelError, LocalModels, missing_requirements
 
     missing = missing_requirements()
     if missing:
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
     port = args.port if port_is_free(args.port, args.host) else 0
     if port == 0:
-        from routellm_core.local_models import free_port
+        from local_models import free_port
 
         port = free_port(args.host)
         log(f"port {args.port} is busy; using {port}")
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             server = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         base = f"http://{shown_host}:{port}"
-        from routellm_core.local_models import wait_http_ok
+        from local_models import wait_http_ok
 
         try:
             wait_http_ok(base + "/health", 300, server, what="routellm serve")
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted")
         return 130
     finally:
-        from routellm_core.local_models import stop_process
+        from local_models import stop_process
 
         if server is not None:
             stop_process(server)

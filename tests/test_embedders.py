@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routellm_core.embedders import Embedder, EmbeddingCache, length_sorted_batches
+from routellm_core.errors import ConfigError
 from routellm_core.paths import user_cache_dir
 
 
@@ -81,5 +82,27 @@ def test_litellm_embedder_registered_and_batches(monkeypatch):
     assert vecs.shape == (3, 3) and e.dimension == 3
     assert vecs[0, 0] > vecs[1, 0]
     assert [len(c[1]) for c in calls] == [2, 1] and calls[0][0] == "my-embed"
-    with pytest.raises(ValueError):
-        LiteLLMEmbedder(model="")
+    with pytest.raises(ConfigError, match="invalid config for embedder 'litellm': model: String should have at least 1 character"):
+        get_registry().create_embedder("litellm", {"model": ""})
+
+
+class UndeclaredDimension(FakeEmbedder):
+    """An embedder that does not declare its dimension (like a remote model): it is learnt from the first batch."""
+
+    name = "undeclared"
+    dimension = 0
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_cache_with_an_embedder_that_declares_no_dimension(tmp_path, progress):
+    texts = [f"text {i}" * (i % 5 + 1) for i in range(300)]  # > 256: the progress path embeds in chunks
+    e = UndeclaredDimension()
+    vecs = EmbeddingCache(e, root=tmp_path).embed(texts, progress=progress)
+    assert vecs.shape == (300, 8) and vecs.dtype == np.float32 and e.dimension == 8
+    np.testing.assert_allclose(vecs, FakeEmbedder().embed(texts), rtol=1e-6)
+    # a fresh embedder, still without a dimension, served from the cache (its key is taken before it learns one)
+    e2 = UndeclaredDimension()
+    again = EmbeddingCache(e2, root=tmp_path).embed(texts[:5] + ["new one"], progress=progress)
+    assert again.shape == (6, 8)
+    np.testing.assert_array_equal(again[:5], vecs[:5])
+    assert EmbeddingCache(UndeclaredDimension(), root=tmp_path).embed([]).shape == (0, 0)

@@ -1,4 +1,4 @@
-"""routellm_core.local_models against a fake ``llama_cpp.server`` (no llama.cpp needed)."""
+"""scripts/local_models.py against a fake ``llama_cpp.server`` (no llama.cpp needed)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import sys
 import textwrap
 import urllib.request
 
+import local_models
 import pytest
-
-from routellm_core import local_models
-from routellm_core.local_models import LocalModelError, LocalModels, find_gguf
+from local_models import LocalModelError, LocalModels, find_gguf
 
 FAKE_SERVER = textwrap.dedent('''
     import argparse, json, os, signal, time

@@ -2,13 +2,15 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from routellm_core.errors import MissingDependencyError, RoutingError
+from routellm_core.errors import ConfigError, MissingDependencyError, RoutingError
 from routellm_core.plugins import PluginRegistry
 
 from .plugin_factory import pip_install_target, write_plugin
@@ -74,6 +76,72 @@ MISSPELLED = """
 """
 
 
+# the plugin example of the README, as a user would copy it
+README_EXAMPLE = re.search(r"## Writing a router plugin.*?```python\n(.*?)```",
+                           (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8"), re.S).group(1)
+
+# a trainer written from the documented signature: register(name, *, add_arguments, run, description="")
+TRAINER = """
+    from routellm_core.hookspecs import RegisterTrainer, hookimpl
+
+
+    def add_arguments(parser):
+        parser.add_argument("--epochs", type=int, default=1)
+
+
+    def run(args):
+        print(f"trained for {args.epochs} epochs")
+        return 3
+
+
+    def broken_arguments(parser):
+        raise RuntimeError("no options today")
+
+
+    @hookimpl
+    def routellm_register_trainers(register: RegisterTrainer) -> None:
+        register("toy", add_arguments=add_arguments, run=run, description="a toy trainer")
+        register("toy-broken", add_arguments=broken_arguments, run=run)
+"""
+
+# the shapes the registry accepted before it documented its signatures
+UNDOCUMENTED = """
+    from routellm_core.default_plugins.random_router import RandomRouter
+    from routellm_core.hookspecs import hookimpl
+
+
+    @hookimpl
+    def routellm_register_routers(register):
+        register("validated", RandomRouter, validate=lambda kwargs: None)
+
+
+    @hookimpl
+    def routellm_register_trainers(register):
+        register("factory-trainer", factory=print, add_arguments=print)
+"""
+
+# settings validated by a model before a lazy factory imports anything
+CONFIGURED_LAZY = """
+    from pydantic import Field
+
+    from routellm_core.config import PluginConfig
+    from routellm_core.hookspecs import hookimpl
+
+
+    class HeavyConfig(PluginConfig):
+        layers: int = Field(2, ge=1)
+
+
+    def make(**settings):
+        import routellm_definitely_missing_heavy_lib  # noqa: F401
+
+
+    @hookimpl
+    def routellm_register_routers(register):
+        register("configured-heavy", make, config=HeavyConfig)
+"""
+
+
 @pytest.fixture(scope="session")
 def plugin_site(tmp_path_factory):
     root = tmp_path_factory.mktemp("plugins")
@@ -84,6 +152,10 @@ def plugin_site(tmp_path_factory):
         write_plugin(root, "routellm-needs-missing", "routellm_needs_missing", NEEDS_MISSING),
         write_plugin(root, "routellm-heavy", "routellm_heavy", LAZY_HEAVY),
         write_plugin(root, "routellm-misspelled", "routellm_misspelled", MISSPELLED),
+        write_plugin(root, "routellm-questions", "routellm_questions", README_EXAMPLE, entry_name="questions"),
+        write_plugin(root, "routellm-toy-trainer", "routellm_toy_trainer", TRAINER),
+        write_plugin(root, "routellm-undocumented", "routellm_undocumented", UNDOCUMENTED),
+        write_plugin(root, "routellm-configured-heavy", "routellm_configured_heavy", CONFIGURED_LAZY),
     ]
     site = root / "site"
     pip_install_target(projects, site)
@@ -176,3 +248,44 @@ def test_cli_routes_with_third_party_router(plugin_site, tmp_path):
     result = _cli(plugin_site, "route", "a long prompt indeed", "--router", "length-test", "--threshold", "0.5", "--config", str(config), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"router": "length-test", "threshold": 0.5, "score": 1.0, "strong": True, "model": "strong"}
+
+
+def test_readme_plugin_example_works(registry):
+    router = registry.create_router("questions", {"per_question": 0.5})
+    assert router.score(["why? how?", "hi"]).tolist() == [1.0, 0.0]
+    assert registry.get("routers", "questions").description == "more questions go to the strong model"
+    with pytest.raises(ConfigError, match=r"router 'questions': per_question: Input should be less than or equal to 1 "
+                                          r"\(got 2\); accepted keys: per_question"):
+        registry.create_router("questions", {"per_question": 2})
+    with pytest.raises(ConfigError, match="unknown key 'per_questions'; accepted keys: per_question"):
+        registry.create_router("questions", {"per_questions": 0.5})
+
+
+def test_settings_are_validated_before_a_lazy_factory_runs(registry):
+    with pytest.raises(ConfigError, match=r"layers: Input should be greater than or equal to 1 \(got 0\)"):
+        registry.create_router("configured-heavy", {"layers": 0})  # the factory would fail with MissingDependencyError
+    with pytest.raises(MissingDependencyError, match="routellm_definitely_missing_heavy_lib"):
+        registry.create_router("configured-heavy", {"layers": 3})
+
+
+def test_undocumented_register_arguments_are_load_errors(registry):
+    errors = [e.error for e in registry.errors if e.plugin == "routellm_undocumented"]
+    assert any("routellm_register_routers failed: TypeError" in e and "'validate'" in e for e in errors), errors
+    assert any("routellm_register_trainers failed: TypeError" in e and "'factory'" in e for e in errors), errors
+    assert "validated" not in registry.names("routers") and "factory-trainer" not in registry.names("trainers")
+
+
+def test_trainer_following_the_documented_signature(plugin_site):
+    result = _cli(plugin_site, "train", "toy", "--epochs", "4")
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == "trained for 4 epochs\n"
+    listing = _cli(plugin_site, "train", "--help")
+    assert "toy" in listing.stdout and "a toy trainer" in listing.stdout
+
+
+def test_trainer_whose_arguments_fail_breaks_only_itself(plugin_site):
+    result = _cli(plugin_site, "route", "hi", "--router", "random", "--threshold", "0")
+    assert result.returncode == 0 and "model: strong" in result.stdout, result.stderr
+    result = _cli(plugin_site, "train", "toy-broken")
+    assert result.returncode == 2
+    assert "trainer 'toy-broken' (routellm-toy-trainer): add_arguments failed: RuntimeError: no options today" in result.stderr

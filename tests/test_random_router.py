@@ -24,5 +24,7 @@ def test_bad_config_is_rejected_before_construction():
     registry = get_registry()
     with pytest.raises(ConfigError, match="accepted keys: seed"):
         registry.create_router("random", {"sede": 1})
-    with pytest.raises(ConfigError, match="seed must be an integer"):
+    with pytest.raises(ConfigError, match=r"seed: Input should be a valid integer \(got 'x'\)"):
         registry.create_router("random", {"seed": "x"})
+    with pytest.raises(ConfigError, match=r"seed: Input should be a valid integer \(got True\)"):
+        registry.create_router("random", {"seed": True})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
 
 from .errors import ConfigError, MissingDependencyError, PluginError, RoutellmError, RoutingError
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "Controller":  # keeps `import routellm_core` free of litellm
         from .controller import Controller
 

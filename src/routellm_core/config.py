@@ -1,8 +1,12 @@
-"""YAML configuration: top-level keys are router names, values their keyword arguments.
+"""Configuration: YAML files of router settings, and the models that validate a plugin's settings.
 
+A config file's top-level keys are router names, values their keyword arguments.
 Secrets stay out of files: a string value ``${VAR}`` (or ``${VAR:-default}``)
 is replaced by the environment variable ``VAR``; a missing variable without a
 default is a ConfigError naming it.
+
+A router or embedder declares the settings it accepts as a :class:`PluginConfig`
+subclass; :func:`validate_settings` checks settings against it.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 
@@ -22,7 +27,7 @@ _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 def expand_env(value: Any, *, where: str = "config") -> Any:
     """Recursively replace ``${VAR}`` references in strings with environment values."""
     if isinstance(value, str):
-        def substitute(match: re.Match) -> str:
+        def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in os.environ:
                 return os.environ[name]
@@ -73,3 +78,50 @@ def load_config(path: str | os.PathLike[str] | None) -> dict[str, dict[str, Any]
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(p)!r}: {exc.strerror or exc}") from None
     return parse_config(text, source=str(p))
+
+
+class PluginConfig(BaseModel):
+    """The settings a router or embedder accepts: one field per keyword argument of its factory.
+
+    Validation is strict (a YAML ``7`` is an int, ``"7"`` is not; an int is accepted for a float),
+    NaN and infinities are rejected, and so are unknown keys (set ``model_config["extra"] = "allow"``
+    in a subclass to pass further keys through to the factory). Constraints go in ``Field(...)``,
+    checks across fields in a ``model_validator``; raise ``ValueError`` with a message for the user.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+def validate_settings(model: type[PluginConfig], settings: Mapping[str, Any] | None, *, what: str) -> dict[str, Any]:
+    """Validate ``settings`` against ``model``: the keyword arguments for the factory, or a ConfigError.
+
+    The result holds every field of the model (defaults filled in) plus, for models that allow
+    extra keys, the extra keys. ``what`` names the thing configured in messages, e.g. ``router 'mf'``.
+    """
+    try:
+        validated = model.model_validate(dict(settings or {}))
+    except ValidationError as exc:
+        problems = "; ".join(_describe_error(model, err) for err in exc.errors(include_url=False))
+        accepted = ", ".join(model.model_fields) or "none"
+        if model.model_config.get("extra") == "allow":
+            accepted += ", and others (passed on as they are)"
+        raise ConfigError(f"invalid config for {what}: {problems}; accepted keys: {accepted}") from None
+    kwargs = {name: getattr(validated, name) for name in model.model_fields}
+    kwargs.update(validated.model_extra or {})
+    return kwargs
+
+
+def _describe_error(model: type[PluginConfig], err: Any) -> str:
+    loc = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown key {loc!r}"
+    if err["type"] == "missing":
+        return f"missing key {loc!r}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if not loc:  # a model validator: the message says which keys
+        return message
+    field = model.model_fields.get(str(err["loc"][0]))
+    if field is not None and ("SecretStr" in repr(field.annotation) or "SecretBytes" in repr(field.annotation)):
+        return f"{loc}: {message}"  # never echo a secret
+    shown = repr(err.get("input"))
+    return f"{loc}: {message} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"

@@ -2,11 +2,13 @@
 
 An :class:`Embedder` maps texts to L2-normalised float32 vectors. Concrete
 embedders live in plugins (``routellm_register_embedders``): the local
-all-MiniLM-L6-v2 encoder in ``routellm-minilm``, remote models through litellm
-in the built-in ``litellm`` plugin. Embedders are looked up by name::
+encoders in ``routellm-minilm`` (``minilm-l3``, paraphrase-MiniLM-L3-v2 on ONNX,
+the default of the shipped routers; ``minilm``, all-MiniLM-L6-v2 on torch, with
+its ``[torch]`` extra), remote models through litellm in the built-in ``litellm``
+plugin. Embedders are looked up by name::
 
     from routellm_core.embedders import get_embedder
-    emb = get_embedder("minilm")            # or ("litellm", model="text-embedding-3-small")
+    emb = get_embedder("minilm-l3")         # or ("litellm", model="text-embedding-3-small")
     vectors = emb.embed(["hello", "world"])  # (2, emb.dimension) float32, unit norm
 
 :class:`EmbeddingCache` stores vectors on disk keyed by (embedder description,
@@ -18,21 +20,21 @@ Training and evaluation use it so that a prompt is embedded once.
 from __future__ import annotations
 
 import abc
-import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
+from .fileio import atomic_save_npy, atomic_write_bytes
+from .hashing import sha256_text
 from .paths import user_cache_dir
+from .progress import progress_bar
 
-
-def text_hash(text: str) -> str:
-    """A stable digest of a text (sha256 of its UTF-8 bytes, hex)."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+#: a stable digest of a text (sha256 of its UTF-8 bytes, hex): the embedding cache's key
+text_hash = sha256_text
 
 
 def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterable[np.ndarray]:
@@ -44,10 +46,11 @@ def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterable[np.
         yield order[start : start + batch_size]
 
 
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+def l2_normalise(vectors: np.ndarray) -> npt.NDArray[np.float32]:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    normalised: npt.NDArray[np.float32] = vectors / np.maximum(norms, 1e-12)
+    return normalised
 
 
 class Embedder(abc.ABC):
@@ -60,6 +63,7 @@ class Embedder(abc.ABC):
     """
 
     name: str = ""
+    #: length of the vectors; 0 = not known until the first batch (e.g. remote models)
     dimension: int = 0
     batch_size: int = 32
 
@@ -90,8 +94,7 @@ class Embedder(abc.ABC):
 
     def key(self) -> str:
         """A short digest of :meth:`describe` (cache key component)."""
-        blob = json.dumps(self.describe(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        return sha256_text(json.dumps(self.describe(), sort_keys=True))[:16]
 
 
 class EmbeddingCache:
@@ -103,7 +106,7 @@ class EmbeddingCache:
     rename), so concurrent writers at worst duplicate work.
     """
 
-    def __init__(self, embedder: Embedder, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, embedder: Embedder, root: str | os.PathLike[str] | None = None) -> None:
         self.embedder = embedder
         self.root = Path(root) if root is not None else user_cache_dir()
         self.dir = self.root / "embeddings" / embedder.key()
@@ -134,74 +137,59 @@ class EmbeddingCache:
         return len(self._load_index())
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        """Embeddings of ``texts``, computing (and storing) only the missing ones."""
+        """Embeddings of ``texts``, computing (and storing) only the missing ones.
+
+        Works for embedders that learn their dimension from the first batch (``dimension == 0``).
+        """
         texts = [str(t) for t in texts]
         index = self._load_index()
-        hashes = [text_hash(t) for t in texts]
-        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        hashes = [sha256_text(t) for t in texts]
         missing: dict[str, int] = {}
         for i, h in enumerate(hashes):
-            if h in index:
-                stem, row = index[h]
-                out[i] = self._shard(stem)[row]
-            elif h not in missing:
+            if h not in index and h not in missing:
                 missing[h] = i
         if missing:
-            todo = list(missing.values())
-            vecs = _embed_with_progress(self.embedder, [texts[i] for i in todo], progress)
-            self._write(list(missing.keys()), vecs)
-            by_hash = dict(zip(missing.keys(), vecs, strict=False))
-            for i, h in enumerate(hashes):
-                if h in by_hash:
-                    out[i] = by_hash[h]
-        return out
+            vecs = _embed_with_progress(self.embedder, [texts[i] for i in missing.values()], progress)
+            self._write(list(missing.keys()), vecs)  # adds them to the index
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return np.stack([self._shard(stem)[row] for stem, row in (index[h] for h in hashes)]).astype(np.float32, copy=False)
 
     def _write(self, hashes: list[str], vecs: np.ndarray) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         desc = self.dir / "embedder.json"
         if not desc.exists():
-            _atomic_write_bytes(desc, json.dumps(self.embedder.describe(), sort_keys=True, indent=1).encode())
-        stem = "shard-" + hashlib.sha256("".join(hashes).encode()).hexdigest()[:16]
+            atomic_write_bytes(desc, json.dumps(self.embedder.describe(), sort_keys=True, indent=1).encode())
+        stem = "shard-" + sha256_text("".join(hashes))[:16]
         # vectors first, then the hash list that makes the shard visible
-        fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, np.asarray(vecs, dtype=np.float32), allow_pickle=False)
-        os.replace(tmp, self.dir / f"{stem}.npy")
-        _atomic_write_bytes(self.dir / f"{stem}.json", json.dumps(hashes).encode())
+        atomic_save_npy(self.dir / f"{stem}.npy", np.asarray(vecs, dtype=np.float32))
+        atomic_write_bytes(self.dir / f"{stem}.json", json.dumps(hashes).encode())
         index = self._load_index()
         self._shards[stem] = np.asarray(vecs, dtype=np.float32)
         for row, h in enumerate(hashes):
             index[h] = (stem, row)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-
-
 def _embed_with_progress(embedder: Embedder, texts: list[str], progress: bool) -> np.ndarray:
     if not progress or len(texts) <= embedder.batch_size:
         return embedder.embed(texts)
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is optional
-        return embedder.embed(texts)
     chunk = max(embedder.batch_size * 16, 256)
     order = np.argsort([len(t) for t in texts], kind="stable")
-    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    with tqdm(total=len(texts), desc=f"embedding ({embedder.name})", unit="text") as bar:
+    out: np.ndarray | None = None
+    with progress_bar(len(texts), f"embedding ({embedder.name})", unit="text", leave=True) as bar:
         for start in range(0, len(order), chunk):
             idx = order[start : start + chunk]
-            out[idx] = embedder.embed([texts[i] for i in idx])
+            vecs = embedder.embed([texts[i] for i in idx])
+            if out is None:  # the dimension may be known only now
+                out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+            out[idx] = vecs
             bar.update(len(idx))
+    assert out is not None
     return out
 
 
 def get_embedder(name: str, **kwargs: Any) -> Embedder:
-    """Build the embedder registered as ``name`` with ``kwargs``."""
+    """Build the embedder registered as ``name`` with the settings ``kwargs`` (validated first: ConfigError)."""
     from .plugins import get_registry
 
-    reg = get_registry().get("embedders", name)
-    return reg.factory(**kwargs)
+    return get_registry().create_embedder(name, kwargs)

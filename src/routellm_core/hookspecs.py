@@ -1,42 +1,102 @@
 """Hook specifications: the only place plugins hook into routellm-core.
 
 All hooks are *registration* hooks, called once when plugins load. Each one
-receives a ``register`` callable; per-request work never goes through pluggy.
+receives a ``register`` callable whose signature is one of the protocols below
+(annotate your hook's ``register`` with it to have a type checker check your
+calls); per-request work never goes through pluggy. ``tests/test_plugin_api.py``
+checks that the signatures written in these docstrings are the ones the
+registry implements.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import pluggy
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .config import PluginConfig
+    from .embedders import Embedder
+    from .evaluation.data import BenchmarkData
+    from .router import Router
 
 hookspec = pluggy.HookspecMarker("routellm")
 hookimpl = pluggy.HookimplMarker("routellm")
 
 
-@hookspec
-def routellm_register_routers(register: Callable[..., None]) -> None:
-    """Register routers: ``register(name, factory, description="", validate=None)``.
+class RegisterRouter(Protocol):
+    def __call__(
+        self, name: str, factory: Callable[..., Router], *, config: type[PluginConfig] | None = None, description: str = ""
+    ) -> None:
+        """Register the router ``name``: ``factory(**settings)`` builds it from its config-file settings.
 
-    ``factory(**kwargs) -> Router`` builds the router from its config keyword
-    arguments and should import heavy libraries (torch, transformers) inside.
+        ``config``: a :class:`~routellm_core.config.PluginConfig` subclass with one field per keyword
+        argument of ``factory``. The settings are validated against it (types, constraints, unknown
+        keys) before ``factory`` is called, and ``factory`` receives every field of the validated
+        model. Without it, the settings are only checked against ``factory``'s signature.
+        """
+
+
+class RegisterEmbedder(Protocol):
+    def __call__(
+        self, name: str, factory: Callable[..., Embedder], *, config: type[PluginConfig] | None = None, description: str = ""
+    ) -> None:
+        """Register the text embedder ``name``; ``factory`` and ``config`` work as for routers."""
+
+
+class RegisterBenchmark(Protocol):
+    def __call__(self, name: str, loader: Callable[..., BenchmarkData], *, description: str = "") -> None:
+        """Register the benchmark ``name``: ``loader(data_dir=None) -> BenchmarkData`` reads its files."""
+
+
+class RegisterTrainer(Protocol):
+    def __call__(
+        self,
+        name: str,
+        *,
+        add_arguments: Callable[[argparse.ArgumentParser], Any],
+        run: Callable[[argparse.Namespace], int | None],
+        description: str = "",
+    ) -> None:
+        """Register ``routellm train <name>``: ``add_arguments(parser)`` declares its options, ``run(args)`` trains
+        and returns an exit status (``None`` counts as 0)."""
+
+
+@hookspec
+def routellm_register_routers(register: RegisterRouter) -> None:
+    """Register routers: ``register(name, factory, *, config=None, description="")``.
+
+    ``factory(**settings) -> Router`` builds the router from its settings in the
+    config file, validated first against ``config`` (a ``PluginConfig``
+    subclass). Keep the plugin module light: import heavy libraries (torch,
+    transformers) inside the factory.
     """
 
 
 @hookspec
-def routellm_register_benchmarks(register: Callable[..., None]) -> None:
-    """Register benchmarks: ``register(name, loader, description="")``."""
+def routellm_register_benchmarks(register: RegisterBenchmark) -> None:
+    """Register benchmarks: ``register(name, loader, *, description="")``.
+
+    ``loader(data_dir=None) -> BenchmarkData`` reads the benchmark's files.
+    """
 
 
 @hookspec
-def routellm_register_embedders(register: Callable[..., None]) -> None:
-    """Register text embedders: ``register(name, factory, description="")``."""
+def routellm_register_embedders(register: RegisterEmbedder) -> None:
+    """Register text embedders: ``register(name, factory, *, config=None, description="")``.
+
+    ``factory(**settings) -> Embedder``, with settings validated against
+    ``config`` as for routers.
+    """
 
 
 @hookspec
-def routellm_register_trainers(register: Callable[..., None]) -> None:
-    """Register router trainers for ``routellm train <name>``.
+def routellm_register_trainers(register: RegisterTrainer) -> None:
+    """Register router trainers for ``routellm train <name>``: ``register(name, *, add_arguments, run, description="")``.
 
-    ``register(name, add_arguments, run, description="")``: ``add_arguments``
-    receives an ``argparse.ArgumentParser``; ``run(args) -> int`` trains.
+    ``add_arguments(parser)`` adds the trainer's options to an
+    ``argparse.ArgumentParser``; ``run(args) -> int`` trains and returns the
+    exit status.
     """

@@ -6,22 +6,35 @@ claiming one name is recorded as an error naming both distributions; the first
 registration wins. ``ROUTELLM_PLUGINS`` (comma-separated entry-point or
 distribution names) restricts which external plugins load; set it to an empty
 string to load none.
+
+Routers and embedders are built through the registry (:meth:`PluginRegistry.create_router`,
+:meth:`PluginRegistry.create_embedder`), which validates their settings before
+their factory is called.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import importlib_metadata
 import pluggy
 
 from . import hookspecs
+from .config import PluginConfig, validate_settings
 from .errors import ConfigError, MissingDependencyError, PluginError, RoutingError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .embedders import Embedder
+    from .evaluation.data import BenchmarkData
+    from .router import Router
 
 ENTRY_POINT_GROUP = "routellm"
 ALLOW_LIST_ENV = "ROUTELLM_PLUGINS"
@@ -50,11 +63,15 @@ class Registration:
 
     kind: str
     name: str
+    #: what builds or runs it: a router's or embedder's factory, a benchmark's loader, a trainer's ``run``
     factory: Callable[..., Any]
     plugin: str
     distribution: str
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the settings model of a router or embedder (None: settings are checked against the factory's signature)
+    config: type[PluginConfig] | None = None
+    #: a trainer's ``add_arguments(parser)``
+    add_arguments: Callable[[argparse.ArgumentParser], Any] | None = None
 
 
 @dataclass
@@ -92,7 +109,7 @@ class PluginRegistry:
     def load(self, *, entry_points: bool = True) -> "PluginRegistry":
         for module_name in DEFAULT_PLUGINS:
             short = module_name.rsplit(".", 1)[-1]
-            self._register_module(short, CORE_DISTRIBUTION, _core_version(), lambda m=module_name: importlib.import_module(m))
+            self._register_module(short, CORE_DISTRIBUTION, _core_version(), functools.partial(importlib.import_module, module_name))
         if entry_points:
             allowed = _allow_list()
             for ep in _entry_points():
@@ -141,35 +158,60 @@ class PluginRegistry:
             for impl in caller.get_hookimpls():  # registration order: built-ins first
                 plugin_name = impl.plugin_name
                 dist, _ = self._sources.get(plugin_name, ("unknown", "?"))
-                register = self._make_register(kind, plugin_name, dist, infos.get(plugin_name))
+                register = self.registrars(plugin_name, dist, infos.get(plugin_name))[kind]
                 try:
                     impl.function(register=register)
                 except Exception as exc:
                     self.errors.append(LoadError(plugin_name, dist, f"{impl.function.__name__} failed: {type(exc).__name__}: {exc}"))
         self.plugins = list(infos.values())
 
-    def _make_register(self, kind: str, plugin: str, dist: str, info: PluginInfo | None) -> Callable[..., None]:
-        def register(name: str, factory: Callable[..., Any], description: str = "", **extra: Any) -> None:
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"{kind[:-1]} names must be non-empty strings, got {name!r}")
-            if not callable(factory):
-                raise PluginError(f"{kind[:-1]} {name!r}: factory must be callable")
-            existing = self.items[kind].get(name)
+    def registrars(self, plugin: str, dist: str, info: PluginInfo | None = None) -> dict[str, Callable[..., None]]:
+        """The ``register`` callables handed to a plugin's hooks, by kind (signatures: see :mod:`.hookspecs`)."""
+
+        def add(reg: Registration) -> None:
+            existing = self.items[reg.kind].get(reg.name)
             if existing is not None:
                 self.errors.append(
                     LoadError(
                         plugin,
                         dist,
-                        f"{kind[:-1]} name {name!r} is claimed by both {existing.distribution} "
+                        f"{reg.kind[:-1]} name {reg.name!r} is claimed by both {existing.distribution} "
                         f"(plugin {existing.plugin!r}) and {dist} (plugin {plugin!r}); keeping {existing.distribution}",
                     )
                 )
                 return
-            self.items[kind][name] = Registration(kind, name, factory, plugin, dist, description, dict(extra))
+            self.items[reg.kind][reg.name] = reg
             if info is not None:
-                info.registered.setdefault(kind, []).append(name)
+                info.registered.setdefault(reg.kind, []).append(reg.name)
 
-        return register
+        def register_router(
+            name: str, factory: Callable[..., Router], *, config: type[PluginConfig] | None = None, description: str = ""
+        ) -> None:
+            _check_registration("routers", name, description, {"factory": factory}, config)
+            add(Registration("routers", name, factory, plugin, dist, description, config=config))
+
+        def register_embedder(
+            name: str, factory: Callable[..., Embedder], *, config: type[PluginConfig] | None = None, description: str = ""
+        ) -> None:
+            _check_registration("embedders", name, description, {"factory": factory}, config)
+            add(Registration("embedders", name, factory, plugin, dist, description, config=config))
+
+        def register_benchmark(name: str, loader: Callable[..., BenchmarkData], *, description: str = "") -> None:
+            _check_registration("benchmarks", name, description, {"loader": loader})
+            add(Registration("benchmarks", name, loader, plugin, dist, description))
+
+        def register_trainer(
+            name: str,
+            *,
+            add_arguments: Callable[[argparse.ArgumentParser], Any],
+            run: Callable[[argparse.Namespace], int | None],
+            description: str = "",
+        ) -> None:
+            _check_registration("trainers", name, description, {"add_arguments": add_arguments, "run": run})
+            add(Registration("trainers", name, run, plugin, dist, description, add_arguments=add_arguments))
+
+        return {"routers": register_router, "embedders": register_embedder, "benchmarks": register_benchmark,
+                "trainers": register_trainer}
 
     # -- lookup ----------------------------------------------------------------
     def names(self, kind: str) -> list[str]:
@@ -186,46 +228,78 @@ class PluginRegistry:
                 hint = f"; plugin {failed[0].plugin!r} ({failed[0].distribution}) failed to load: {failed[0].error}"
             raise RoutingError(f"unknown {kind[:-1]} {name!r}; available: {known}{hint}") from None
 
-    def create_router(self, name: str, config: dict[str, Any] | None = None):
-        """Validate ``config`` against the router's factory, then build the router."""
+    def validated_settings(self, kind: str, name: str, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate a router's or embedder's settings: the keyword arguments for its factory, or a ConfigError.
+
+        Nothing of the plugin beyond its registration is imported or built.
+        """
+        reg = self.get(kind, name)
+        what = f"{kind[:-1]} {name!r}"
+        if reg.config is not None:
+            return validate_settings(reg.config, settings, what=what)
+        kwargs = dict(settings or {})
+        _check_signature(reg.factory, kwargs, what)
+        return kwargs
+
+    def create_router(self, name: str, settings: Mapping[str, Any] | None = None) -> Router:
+        """Validate ``settings`` (the router's section of the config), then build the router."""
         from .router import Router
 
-        reg = self.get("routers", name)
-        kwargs = dict(config or {})
-        _check_kwargs(reg, kwargs)
-        validate = reg.extra.get("validate")
-        if validate is not None:
-            try:
-                validate(kwargs)
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(f"invalid config for router {name!r}: {exc}") from None
+        router: Router = self._build("routers", name, settings, Router)
+        router.name = name
+        return router
+
+    def create_embedder(self, name: str, settings: Mapping[str, Any] | None = None) -> Embedder:
+        """Validate ``settings``, then build the embedder."""
+        from .embedders import Embedder
+
+        embedder: Embedder = self._build("embedders", name, settings, Embedder)
+        return embedder
+
+    def _build(self, kind: str, name: str, settings: Mapping[str, Any] | None, base: type) -> Any:
+        kwargs = self.validated_settings(kind, name, settings)
+        reg = self.get(kind, name)
+        what = f"{kind[:-1]} {name!r}"
         try:
-            router = reg.factory(**kwargs)
+            built = reg.factory(**kwargs)
         except MissingDependencyError:
             raise
         except ModuleNotFoundError as exc:
             missing = (exc.name or str(exc)).split(".")[0]
-            raise MissingDependencyError(missing, f"router {name!r} ({reg.distribution})") from None
+            raise MissingDependencyError(missing, f"{what} ({reg.distribution})") from None
         except (ValueError, TypeError, FileNotFoundError) as exc:
-            raise ConfigError(f"cannot build router {name!r}: {exc}") from exc
-        if not isinstance(router, Router):
-            raise PluginError(f"router {name!r} from {reg.distribution}: factory returned {type(router).__name__}, not a Router")
-        router.name = name
-        return router
+            raise ConfigError(f"cannot build {what}: {exc}") from exc
+        if not isinstance(built, base):
+            raise PluginError(f"{what} from {reg.distribution}: factory returned {type(built).__name__}, not a {base.__name__}")
+        return built
 
 
-def _check_kwargs(reg: Registration, kwargs: dict[str, Any]) -> None:
+def _check_registration(
+    kind: str, name: object, description: object, callables: dict[str, object], config: object = None
+) -> None:
+    what = kind[:-1]
+    if not isinstance(name, str) or not name:
+        raise PluginError(f"{what} names must be non-empty strings, got {name!r}")
+    for label, value in callables.items():
+        if not callable(value):
+            raise PluginError(f"{what} {name!r}: {label} must be callable, got {type(value).__name__}")
+    if config is not None and not (isinstance(config, type) and issubclass(config, PluginConfig)):
+        raise PluginError(f"{what} {name!r}: config must be a PluginConfig subclass, got {config!r}")
+    if not isinstance(description, str):
+        raise PluginError(f"{what} {name!r}: description must be a string, got {type(description).__name__}")
+
+
+def _check_signature(factory: Callable[..., Any], kwargs: dict[str, Any], what: str) -> None:
+    """For factories registered without a settings model: the settings must bind to the factory's signature."""
     try:
-        signature = inspect.signature(reg.factory)
+        signature = inspect.signature(factory)
     except (TypeError, ValueError):
         return
     try:
         signature.bind(**kwargs)
     except TypeError as exc:
         accepted = [p for p in signature.parameters if p not in ("self", "args", "kwargs")]
-        raise ConfigError(
-            f"invalid config for {reg.kind[:-1]} {reg.name!r}: {exc}; accepted keys: {', '.join(accepted) or 'none'}"
-        ) from None
+        raise ConfigError(f"invalid config for {what}: {exc}; accepted keys: {', '.join(accepted) or 'none'}") from None
 
 
 def _allow_list() -> set[str] | None:
@@ -235,7 +309,7 @@ def _allow_list() -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-def _entry_points():
+def _entry_points() -> list[importlib_metadata.EntryPoint]:
     return sorted(importlib_metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 

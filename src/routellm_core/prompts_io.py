@@ -1,51 +1,38 @@
-"""Read prompts from JSONL, CSV or plain-text files (one prompt per line)."""
+"""Read prompts from JSONL, a JSON list, CSV or plain-text files (one prompt per line)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
-from .jsonl import iter_jsonl
+from .errors import DataError
+from .tabular import PROMPT_COLUMNS, find_prompt, parse_records, read_text
 
-PROMPT_KEYS = ("prompt", "question", "text", "content")
-
-
-def _pick(record: dict, source: str, where: str) -> str:
-    for key in PROMPT_KEYS:
-        value = record.get(key)
-        if isinstance(value, str):
-            return value
-    raise ValueError(f"{source}: {where}: no prompt field; expected one of {', '.join(PROMPT_KEYS)}")
+#: the keys/columns a prompt is read from (first string value wins)
+PROMPT_KEYS = PROMPT_COLUMNS
+TABULAR_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 
 
 def read_prompts(path: str | Path) -> list[str]:
-    """Prompts from ``path``: ``.jsonl`` (a string or an object with a prompt field per
-    line), ``.csv`` (a ``prompt``/``question``/``text`` column), otherwise plain text,
-    one prompt per non-empty line."""
+    """Prompts from ``path``: ``.jsonl`` / ``.json`` (a string, or an object with a prompt field, per
+    line / list item), ``.csv`` (a ``prompt``/``question``/``text``/``content`` column), otherwise plain
+    text, one prompt per non-empty line. Raises :class:`~routellm_core.errors.DataError` (a ``ValueError``)
+    naming the file and line."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot read prompts file {str(p)!r}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"prompts file {str(p)!r} is not UTF-8 text") from None
-    suffix = p.suffix.lower()
+    text = read_text(p, DataError, what="prompts file")
     prompts: list[str] = []
-    if suffix in (".jsonl", ".ndjson"):
-        for lineno, record in iter_jsonl(text, str(p)):
+    if p.suffix.lower() in TABULAR_SUFFIXES:
+        for where, record in parse_records(text, str(p), p.suffix, DataError, TABULAR_SUFFIXES):
             if isinstance(record, str):
                 prompts.append(record)
             elif isinstance(record, dict):
-                prompts.append(_pick(record, str(p), f"line {lineno}"))
+                prompt = find_prompt(record)
+                if prompt is None:
+                    raise DataError(f"{where}: no prompt field; expected one of {', '.join(PROMPT_KEYS)}")
+                prompts.append(prompt)
             else:
-                raise ValueError(f"{p}: line {lineno}: each line must be a JSON string or object")
-    elif suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        for i, row in enumerate(reader, 2):
-            prompts.append(_pick(row, str(p), f"row {i}"))
+                raise DataError(f"{where}: each record must be a JSON string or object")
     else:
         prompts = [line for line in text.splitlines() if line.strip()]
     if not prompts:
-        raise ValueError(f"prompts file {str(p)!r} contains no prompts")
+        raise DataError(f"prompts file {str(p)!r} contains no prompts")
     return prompts

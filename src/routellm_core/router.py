@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -53,7 +53,7 @@ class Router(abc.ABC):
         score = float(self.score_checked([prompt])[0])
         return RoutingDecision(score=score, threshold=threshold, strong=route_strong(score, threshold))
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """A JSON-able description of the router's configuration (used for cache keys)."""
         return {"router": self.name or type(self).__name__}
 

@@ -32,8 +32,6 @@ def read_text(path: str | os.PathLike[str], error: type[Exception] = DataError, 
     p = Path(path)
     try:
         return p.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise error(f"missing {what} {p}") from None
     except OSError as exc:
         raise error(f"cannot read {what} {str(p)!r}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

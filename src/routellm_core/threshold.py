@@ -25,7 +25,7 @@ def validate_threshold(threshold: object) -> float:
     if isinstance(threshold, bool):
         raise RoutingError(f"threshold must be a number in [0, 1], got {threshold!r}")
     try:
-        value = float(threshold)  # type: ignore[arg-type]
+        value = float(threshold)  # type: ignore[arg-type]  # any object: float() errors are turned into RoutingError below
     except (TypeError, ValueError, OverflowError):
         raise RoutingError(f"threshold must be a number in [0, 1], got {threshold!r}") from None
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:

@@ -27,7 +27,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class Comparisons:
 
     def model_id(self, name: str) -> int:
         """The index of model ``name``, added to :attr:`models` when new."""
-        ids = self.__dict__.get("_ids")
+        ids: dict[str, int] | None = self.__dict__.get("_ids")
         if ids is None or len(ids) != len(self.models):
             ids = self.__dict__["_ids"] = {m: i for i, m in enumerate(self.models)}
         if name not in ids:
@@ -231,7 +231,7 @@ def add_file(data: Comparisons, path: str | os.PathLike[str], source: str | None
                             "prompts": len(data.prompts) - n_prompts0, "comparisons": len(data.label) - n_cmp0})
 
 
-def _located(parse, value: Any, where: str, column: str) -> Any:
+def _located(parse: Callable[[Any], Any], value: Any, where: str, column: str) -> Any:
     try:
         return parse(value)
     except TrainingDataError as exc:

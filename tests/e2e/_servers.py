@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from routellm_core.local_models import LocalModelError, free_port, stop_process, wait_http_ok
+from local_models import LocalModelError, free_port, stop_process, wait_http_ok
 
 
 class RouterServer:

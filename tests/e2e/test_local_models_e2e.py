@@ -10,8 +10,7 @@ import asyncio
 import warnings
 
 import pytest
-
-from routellm_core.local_models import LocalModels, missing_requirements
+from local_models import LocalModels, missing_requirements
 
 from ._servers import RouterServer
 
@@ -207,7 +206,7 @@ def test_bad_request_streaming_gets_400(client):
 
 def test_upstream_down_is_a_clean_5xx(local_models, router_name):
     # a weak endpoint nobody listens on: the server answers 502/504 with an OpenAI error, never a 500
-    from routellm_core.local_models import free_port
+    from local_models import free_port
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
     args = ["--routers", "random", "--strong-model", f"openai/{STRONG}", "--weak-model", f"openai/{WEAK}",

@@ -19,5 +19,5 @@ def test_scores_increase_with_length():
 
 
 def test_bad_scale():
-    with pytest.raises(ConfigError, match="scale must be a positive number"):
+    with pytest.raises(ConfigError, match=r"scale: Input should be greater than 0 \(got 0\)"):
         get_registry().create_router("length", {"scale": 0})

@@ -18,6 +18,7 @@ pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 
 from routellm_core.server import ServerSettings, create_app  # noqa: E402
+from routellm_core.server.protocol import http_protocol  # noqa: E402
 from routellm_core.testing.upstream import EchoUpstream  # noqa: E402
 
 STRONG = "openai/strong-echo"
@@ -46,7 +47,8 @@ def _free_port() -> int:
 def serve(settings: ServerSettings) -> Iterator[ServedApp]:
     app = create_app(settings)
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
+                            http=http_protocol(settings.header_timeout, settings.body_timeout))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -13,9 +13,9 @@ from routellm_core.testing import RouterContractTests
 
 def _embedder_installed() -> bool:
     try:
-        from routellm_minilm.encoder import l3_onnx_file, model_dir
+        from routellm_minilm.encoder import l3_onnx_file
 
-        l3_onnx_file(), model_dir()
+        l3_onnx_file()
     except Exception:
         return False
     return importlib.util.find_spec("onnxruntime") is not None

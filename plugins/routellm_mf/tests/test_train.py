@@ -54,6 +54,7 @@ def write_eval_dir(d):
 
 
 def test_train_cli_end_to_end(tmp_path, monkeypatch):
+    pytest.importorskip("torch", reason="training needs routellm-mf[train]")
     from routellm_core.cli import main
     from routellm_core.plugins import get_registry
 
@@ -71,6 +72,9 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
     report = json.loads((out / "decontamination.json").read_text())
     assert [d["train_prompt"] for d in report["items"]] == ["What is the capital of France?"]
     assert report["items"][0]["index"] == 36 and report["items"][0]["reason"] == "exact"
+    # the built-in benchmarks cannot load from this partial directory: recorded in the report, not silently dropped
+    assert {"mmlu", "gsm8k", "mt-bench"} <= set(report["skipped_benchmarks"])
+    assert "Not checked against" in (out / "DECONTAMINATION.md").read_text()
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["data"]["prompts"] == 3 * len(HARD) + 3 * len(EASY) + 2 * (len(HARD) + len(EASY))
     assert all(len(f["sha256"]) == 64 for f in summary["files"])
@@ -88,3 +92,33 @@ def test_train_cli_bad_input(tmp_path, capsys):
 
     rc = main(["train", "mf", "--data", str(tmp_path / "missing.json"), "--output", str(tmp_path / "o"), "--quiet"])
     assert rc == 2
+    assert "no such file" in capsys.readouterr().err
+    files = write_data(tmp_path / "data")
+    rc = main(["train", "mf", "--data", str(files[0]), "--output", str(tmp_path / "o"), "--quiet", "--alias", "nonsense"])
+    assert rc == 2 and "--alias wants DEPLOYMENT=MODEL" in capsys.readouterr().err
+
+
+def test_train_cli_without_evaluation_prompts_fails(tmp_path, monkeypatch, capsys):
+    from routellm_core.cli import main
+    from routellm_core.embedders import Embedder
+
+    monkeypatch.setenv("ROUTELLM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("ROUTELLM_DATA_DIR", raising=False)
+    monkeypatch.delenv("ROUTELLM_DOWNLOAD", raising=False)
+    files = write_data(tmp_path / "data")
+    (tmp_path / "empty").mkdir()
+
+    class Tiny(Embedder):
+        name, dimension = "tiny", 4
+
+        def _embed_batch(self, texts):
+            return [[len(t), 1.0, 0.0, 0.0] for t in texts]
+
+    from routellm_core.plugins import get_registry
+
+    monkeypatch.setattr(get_registry().get("embedders", "minilm-l3"), "factory", lambda **kw: Tiny())
+    rc = main(["train", "mf", "--data", *map(str, files), "--output", str(tmp_path / "o"), "--quiet",
+               "--eval-data-dir", str(tmp_path / "empty")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no evaluation prompts to decontaminate against" in err
+    assert "warning: not decontaminating against benchmark 'mmlu'" in err

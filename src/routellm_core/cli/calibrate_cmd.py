@@ -13,14 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from ..errors import ConfigError
 from ..prompts_io import read_prompts
 from ..threshold import calibrate_threshold, format_model_name, strong_fraction
-from .common import add_router_config_argument, build_router, fraction, non_negative_int
+from .common import Subparsers, add_router_config_argument, build_router, fraction, non_negative_int
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser = sub.add_parser("calibrate", help="threshold that sends a given fraction of your prompts to the strong model")
     parser.add_argument("--router", required=True, help="router name")
     parser.add_argument("--strong-fraction", required=True, type=fraction,
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.strong_model or args.weak_model:
         raise ConfigError("--strong-model/--weak-model need --labelled FILE")
     router = build_router(args.router, args.config)
-    result: dict = {"router": args.router}
+    result: dict[str, Any] = {"router": args.router}
     lines: list[str] = []
     if prompts is not None:
         scores = router.score_checked(prompts)

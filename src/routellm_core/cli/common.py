@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import TypeAlias
 
 from ..config import load_config
 from ..plugins import get_registry
+from ..router import Router
+
+#: what ``add_parser(sub)`` of a subcommand module receives
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_router_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML file: router name -> keyword arguments")
 
 
-def build_router(name: str, config_path: str | None):
+def build_router(name: str, config_path: str | None) -> Router:
     """Build a router from the registry with its section of the config file."""
     config = load_config(config_path)
     return get_registry().create_router(name, config.get(name))

@@ -6,13 +6,17 @@ import argparse
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ..config import load_config
 from ..errors import ConfigError, MissingDependencyError
-from .common import non_negative_int, positive_int
+from .common import Subparsers, non_negative_int, positive_int
+
+if TYPE_CHECKING:
+    from ..plugins import PluginRegistry
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "eval",
         help="evaluate routers on a benchmark (APGR, CPT, AUC, AIQ, bootstrap intervals, plot)",
@@ -41,7 +45,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return parser
 
 
-def _plugin_tag(registry, name: str) -> str:
+def _plugin_tag(registry: PluginRegistry, name: str) -> str:
     reg = registry.get("routers", name)
     version = next((p.version for p in registry.plugins if p.name == reg.plugin), "?")
     return f"{reg.distribution}=={version}:{reg.plugin}"

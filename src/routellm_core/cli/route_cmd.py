@@ -6,10 +6,10 @@ import argparse
 import json
 
 from ..threshold import route_strong, validate_threshold
-from .common import add_router_config_argument, build_router
+from .common import Subparsers, add_router_config_argument, build_router
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser = sub.add_parser("route", help="score one prompt and print the model it goes to")
     parser.add_argument("prompt", help="the prompt to route")
     parser.add_argument("--router", required=True, help="router name (see `routellm plugins`)")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import tempfile
+from typing import Iterator
 
 from ..errors import ConfigError, MissingDependencyError
 from ..threshold import validate_threshold
@@ -24,7 +28,15 @@ def _threshold_pair(text: str) -> tuple[str, float]:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    from ..server.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_THRESHOLD, SERVER_API_KEY_ENV
+    from ..server.settings import (
+        DEFAULT_BODY_TIMEOUT,
+        DEFAULT_HEADER_TIMEOUT,
+        DEFAULT_MAX_BODY_BYTES,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_TEXT_CHARS,
+        DEFAULT_THRESHOLD,
+        SERVER_API_KEY_ENV,
+    )
 
     parser = sub.add_parser(
         "serve",
@@ -45,12 +57,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     parser.add_argument("--port", type=int, default=6060, help="port (default 6060)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument("--graceful-timeout", type=positive_float, default=30.0,
+                        help="on SIGTERM/SIGINT: stop accepting, then give in-flight requests (streams too) this many "
+                             "seconds to finish before closing them (default 30)")
     parser.add_argument("--server-api-key", action="append", default=None, metavar="KEY",
                         help=f"require 'Authorization: Bearer KEY' (repeatable; or set {SERVER_API_KEY_ENV}, comma-separated)")
     parser.add_argument("--fallback", action="store_true", help="if the routed model fails, retry once on the other model")
     parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds allowed per upstream call (default 60)")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
                         help=f"larger request bodies get HTTP 413 (default {DEFAULT_MAX_BODY_BYTES})")
+    parser.add_argument("--max-messages", type=int, default=DEFAULT_MAX_MESSAGES,
+                        help=f"requests with more messages get HTTP 413 (default {DEFAULT_MAX_MESSAGES})")
+    parser.add_argument("--max-text-chars", type=int, default=DEFAULT_MAX_TEXT_CHARS,
+                        help=f"requests with more characters of message text get HTTP 413 (default {DEFAULT_MAX_TEXT_CHARS})")
+    parser.add_argument("--header-timeout", type=positive_float, default=DEFAULT_HEADER_TIMEOUT,
+                        help=f"seconds a client has to send a request's headers (default {DEFAULT_HEADER_TIMEOUT:g})")
+    parser.add_argument("--body-timeout", type=positive_float, default=DEFAULT_BODY_TIMEOUT,
+                        help=f"seconds a client has to send a request's body after its headers (default {DEFAULT_BODY_TIMEOUT:g})")
     parser.add_argument("--default-threshold", type=validate_threshold, default=DEFAULT_THRESHOLD,
                         help=f"threshold listed by /v1/models for each router (default {DEFAULT_THRESHOLD})")
     parser.add_argument("--threshold", type=_threshold_pair, action="append", default=[], metavar="ROUTER=T",
@@ -58,7 +81,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--routing-policy", choices=("last_user", "conversation"), default="last_user",
                         help="what the router scores: the last user turn (default) or the whole conversation")
     parser.add_argument("--upstream-client", choices=("auto", "litellm", "openai"), default="auto",
-                        help="auto (default): a pooled OpenAI client for 'openai/<model>' with a base URL, litellm otherwise")
+                        help="auto (default): pooled direct HTTP calls for 'openai/<model>' with a base URL, litellm otherwise")
     parser.add_argument("--score-batch-size", type=int, default=64,
                         help="at most this many concurrent requests are scored in one router call (default 64)")
     parser.add_argument("--timeout-keep-alive", type=int, default=75,
@@ -81,8 +104,10 @@ def settings_from_args(args: argparse.Namespace):
         strong_base_url=args.strong_base_url, strong_api_key=args.strong_api_key,
         weak_base_url=args.weak_base_url, weak_api_key=args.weak_api_key,
         server_api_keys=keys, fallback=args.fallback, timeout=args.timeout, max_body_bytes=args.max_body_bytes,
+        max_messages=args.max_messages, max_text_chars=args.max_text_chars, header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
         default_threshold=args.default_threshold, thresholds=dict(args.threshold), routing_policy=args.routing_policy,
-        upstream_client=args.upstream_client, score_batch_size=args.score_batch_size,
+        upstream_client=args.upstream_client, score_batch_size=args.score_batch_size, workers=args.workers,
     )
 
 
@@ -95,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..server import SETTINGS_ENV, create_app
+    from ..server.protocol import ENV_PROTOCOL, http_protocol
 
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
@@ -108,11 +134,60 @@ def run(args: argparse.Namespace) -> int:
           f"weak={app.state.routellm.controller.weak.model}; {auth}; fallback {'on' if settings.fallback else 'off'}; "
           f"timeout {settings.timeout:g}s", file=sys.stderr, flush=True)
     common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=not args.no_access_log,
-                  timeout_graceful_shutdown=5, timeout_keep_alive=args.timeout_keep_alive)
+                  timeout_graceful_shutdown=args.graceful_timeout, timeout_keep_alive=args.timeout_keep_alive)
+    # uvicorn re-raises the SIGTERM it handled once it has drained; a drained shutdown is a clean exit (status 0)
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     if args.workers == 1:
-        uvicorn.run(app, **common)
-    else:
-        del app
-        os.environ[SETTINGS_ENV] = settings.to_json()
-        uvicorn.run("routellm_core.server.app:app_from_env", factory=True, workers=args.workers, **common)
+        uvicorn.run(app, http=http_protocol(settings.header_timeout, settings.body_timeout), **common)
+        return 0
+    del app
+    os.environ[SETTINGS_ENV] = settings.to_json()
+    with multiprocess_metrics_dir():
+        config = uvicorn.Config("routellm_core.server.app:app_from_env", factory=True, workers=args.workers, http=ENV_PROTOCOL,
+                                **common)
+        sock = config.bind_socket()
+        try:
+            _draining_supervisor()(config, sockets=[sock]).run()
+        except KeyboardInterrupt:
+            pass
     return 0
+
+
+def _draining_supervisor():
+    """uvicorn's worker supervisor, closing its copy of the listening socket before it stops the workers.
+
+    Each worker stops accepting and drains its in-flight requests on SIGTERM; without this the supervisor
+    kept the socket listening, so new connections queued in the kernel during the drain and were reset at exit.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    class DrainingMultiprocess(Multiprocess):
+        def terminate_all(self) -> None:
+            for sock in self.sockets:
+                sock.close()
+            super().terminate_all()
+
+    return DrainingMultiprocess
+
+
+@contextlib.contextmanager
+def multiprocess_metrics_dir() -> Iterator[str]:
+    """``PROMETHEUS_MULTIPROC_DIR`` for the workers: the caller's, or a fresh temporary one removed afterwards.
+
+    Set before the workers start (they import ``prometheus_client`` fresh), so every worker writes its values
+    there and ``/metrics`` sums them.
+    """
+    from ..server.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        if not os.path.isdir(given):
+            raise ConfigError(f"{MULTIPROC_ENV}={given!r} is not a directory")
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="routellm-metrics-") as directory:
+        os.environ[MULTIPROC_ENV] = directory
+        try:
+            yield directory
+        finally:
+            del os.environ[MULTIPROC_ENV]

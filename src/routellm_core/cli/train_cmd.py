@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
-from ..plugins import get_registry
+from ..errors import PluginError
+from ..plugins import LoadError, get_registry
+from .common import Subparsers
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser = sub.add_parser("train", help="train a router (trainers come from plugins)")
     trainers = parser.add_subparsers(dest="trainer", metavar="ROUTER")
     registry = get_registry()
     for name in registry.names("trainers"):
         reg = registry.get("trainers", name)
         trainer = trainers.add_parser(name, help=reg.description or f"train the {name} router")
-        add_arguments = reg.extra.get("add_arguments")
-        if add_arguments is not None:
-            add_arguments(trainer)
-        trainer.set_defaults(_trainer=reg.factory)
+        run = reg.factory  # a trainer registers run(args) as its factory
+        try:
+            if reg.add_arguments is not None:
+                reg.add_arguments(trainer)
+        except Exception as exc:  # a broken trainer must not break the other commands
+            message = f"trainer {name!r} ({reg.distribution}): add_arguments failed: {type(exc).__name__}: {exc}"
+            registry.errors.append(LoadError(reg.plugin, reg.distribution, message))
+            run = _failing(message)
+        trainer.set_defaults(_trainer=run)
     return parser
+
+
+def _failing(message: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        raise PluginError(message)
+
+    return run
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,10 +9,11 @@ Files (format in the project's data README) are read from the first of:
 where a directory may hold the files directly (``mmlu/``, ``gsm8k/``,
 ``mt_bench/``) or under ``routellm-evals/``. When none has them and downloads
 are allowed (``$ROUTELLM_DOWNLOAD=1`` or ``routellm eval --download``), they are
-fetched from the upstream repository (``lm-sys/RouteLLM``, ``routellm/evals/``)
-into the user cache directory and each file is verified against the sha256 in
-:data:`UPSTREAM_FILES` before use; a mismatch is an error and the file is
-discarded.
+fetched with pooch from the upstream repository (``lm-sys/RouteLLM``,
+``routellm/evals/``) into the user cache directory and each file is verified
+against the sha256 in :data:`UPSTREAM_FILES` before use; a mismatch is an error
+and the file is discarded. Files already there with the right sha256 are not
+fetched again.
 
 Published contamination lists are applied (prompts equal to an
 ``eval_prompt`` are removed, as upstream does). MMLU loads whatever domain
@@ -24,18 +25,18 @@ judgements.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..evaluation.data import DATA_ENV, BenchmarkData, BenchmarkDataError, sha256_file, user_cache_dir
-from ..hookspecs import hookimpl
-from ..jsonl import iter_jsonl
+from ..evaluation.data import BenchmarkData, BenchmarkDataError
+from ..hashing import sha256_file
+from ..hookspecs import RegisterBenchmark, hookimpl
+from ..paths import DATA_ENV, data_dir_candidates, user_cache_dir
+from ..tabular import parse_score, read_records
 
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -116,17 +117,6 @@ BENCHMARK_FILES = {
 # -- locating and fetching the files --------------------------------------------------------
 
 
-def _candidates(data_dir) -> list[tuple[str, Path]]:
-    if data_dir is not None:
-        return [("--data-dir", Path(data_dir).expanduser())]
-    out = []
-    env = os.environ.get(DATA_ENV)
-    if env:
-        out.append((f"${DATA_ENV}", Path(env).expanduser()))
-    out.append(("user cache", user_cache_dir() / "data"))
-    return out
-
-
 def _evals_root(base: Path, probe: str) -> Path | None:
     for root in (base / SUBDIR, base):
         if (root / probe).exists():
@@ -153,43 +143,56 @@ def verify_file(path: str | os.PathLike[str], relpath: str) -> None:
         raise BenchmarkDataError(f"checksum mismatch for {relpath} ({path}): sha256 {actual}, expected {expected}")
 
 
-def download_files(relpaths, dest: str | os.PathLike[str], *, fetch=None) -> Path:
-    """Fetch ``relpaths`` from upstream into ``dest/routellm-evals``, verifying each sha256.
+class _FetchError(Exception):
+    """A download failed (as opposed to: it arrived with the wrong checksum)."""
+
+
+def download_files(relpaths: Iterable[str], dest: str | os.PathLike[str], *,
+                   fetch: Callable[[str], bytes] | None = None) -> Path:
+    """Fetch ``relpaths`` from upstream into ``dest/routellm-evals`` with pooch, verifying each sha256.
 
     ``fetch(url) -> bytes`` defaults to an HTTPS GET (timeout 60 s). Files already
     present with the right checksum are kept; a file with a wrong checksum is
     never written in place.
     """
+    import pooch
+
     root = Path(dest) / SUBDIR
-    fetch = fetch or _http_get
+    relpaths = list(relpaths)
     for rel in relpaths:
-        target = root / rel
-        if target.exists():
-            try:
-                verify_file(target, rel)
-                continue
-            except BenchmarkDataError:
-                pass
-        url = upstream_url(rel)
+        if rel not in UPSTREAM_FILES:
+            raise BenchmarkDataError(f"no published checksum for {rel!r}")
+    urls = {rel: upstream_url(rel) for rel in relpaths}
+    store = pooch.create(path=root, base_url="", registry={rel: f"sha256:{UPSTREAM_FILES[rel]}" for rel in relpaths},
+                         urls=urls, retry_if_failed=0)
+
+    def downloader(url: str, output_file: Any, _pooch: Any, check_only: bool = False) -> bool | None:
+        if check_only:
+            return True
         try:
-            payload = fetch(url)
+            payload = (fetch or _http_get)(url)
         except Exception as exc:  # network errors of every kind
-            raise BenchmarkDataError(f"cannot download {url}: {exc}") from None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+            raise _FetchError(f"cannot download {url}: {exc}") from None
+        if isinstance(output_file, (str, os.PathLike)):
+            Path(output_file).write_bytes(payload)
+        else:
+            output_file.write(payload)
+        return None
+
+    for rel in relpaths:
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            verify_file(tmp, rel)
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+            store.fetch(rel, downloader=downloader)
+        except _FetchError as exc:
+            raise BenchmarkDataError(str(exc)) from None
+        except ValueError as exc:  # pooch: the downloaded file's hash differs from the registry's
+            raise BenchmarkDataError(f"checksum mismatch for {rel} (from {urls[rel]}): {exc}") from None
     return root
 
 
 def _http_get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - fixed https URL
-        return resp.read()
+        body: bytes = resp.read()
+        return body
 
 
 def _files_for(benchmark: str) -> list[str]:
@@ -198,11 +201,11 @@ def _files_for(benchmark: str) -> list[str]:
     return list(BENCHMARK_FILES[benchmark])
 
 
-def locate(benchmark: str, data_dir=None) -> Path:
+def locate(benchmark: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
     """The directory holding ``benchmark``'s files (``mmlu/``, ``gsm8k/``, ``mt_bench/``)."""
     probe = "mmlu/responses" if benchmark == "mmlu" else BENCHMARK_FILES[benchmark][0]
     looked = []
-    for label, base in _candidates(data_dir):
+    for label, base in data_dir_candidates(data_dir):
         root = _evals_root(base, probe)
         if root is not None:
             return root
@@ -221,20 +224,11 @@ def locate(benchmark: str, data_dir=None) -> Path:
 # -- parsing ----------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BenchmarkDataError(f"missing file {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BenchmarkDataError(f"cannot read {path}: {exc}") from None
-
-
-def _jsonl(path: Path) -> list[dict]:
-    rows = []
-    for lineno, row in iter_jsonl(_read_text(path), str(path), BenchmarkDataError):
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for where, row in read_records(path, BenchmarkDataError, suffixes=(".jsonl",)):
         if not isinstance(row, dict):
-            raise BenchmarkDataError(f"{path}: line {lineno}: expected a JSON object")
+            raise BenchmarkDataError(f"{where}: expected a JSON object")
         rows.append(row)
     return rows
 
@@ -250,36 +244,30 @@ def contaminated_prompts(root: Path, subdir: str) -> set[str]:
     return out
 
 
-def _bool(value: str, where: str, column: str) -> float:
-    text = value.strip()
-    if text == "True":
-        return 1.0
-    if text == "False":
-        return 0.0
-    raise BenchmarkDataError(f"{where}, column {column!r}: expected True or False, got {value[:40]!r}")
+def _correct(value: str, where: str, column: str) -> float:
+    try:
+        x = parse_score(value)
+    except ValueError:
+        x = None
+    if x is None or x not in (0.0, 1.0):
+        raise BenchmarkDataError(f"{where}, column {column!r}: expected True or False, got {value[:40]!r}")
+    return x
 
 
 def _read_outcomes_csv(path: Path) -> tuple[list[str], list[str], list[list[float]]]:
     """``(prompts, models, rows)`` of a RouteLLM outcome CSV (``prompt``, ``<model>`` True/False, ``<model>_response``)."""
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise BenchmarkDataError(f"{path} is empty") from None
+    records = read_records(path, BenchmarkDataError, suffixes=(".csv",))
+    if not records:
+        raise BenchmarkDataError(f"{path} has no rows")
+    header = list(records[0][1])
     if "prompt" not in header:
         raise BenchmarkDataError(f"{path}: line 1: no 'prompt' column (columns: {', '.join(header)})")
-    p = header.index("prompt")
-    model_cols = [(i, h) for i, h in enumerate(header) if i != p and not h.endswith("_response")]
-    if len(model_cols) < 2:
-        raise BenchmarkDataError(f"{path}: line 1: expected at least two model columns, found {[h for _, h in model_cols]}")
-    prompts, rows = [], []
-    for row in reader:
-        where = f"{path}: line {reader.line_num}"
-        if len(row) != len(header):
-            raise BenchmarkDataError(f"{where}: {len(row)} fields, the header has {len(header)}")
-        prompts.append(row[p])
-        rows.append([_bool(row[i], where, h) for i, h in model_cols])
-    return prompts, [h for _, h in model_cols], rows
+    models = [h for h in header if h != "prompt" and not h.endswith("_response")]
+    if len(models) < 2:
+        raise BenchmarkDataError(f"{path}: line 1: expected at least two model columns, found {models}")
+    prompts = [r["prompt"] for _, r in records]
+    rows = [[_correct(r[m], where, m) for m in models] for where, r in records]
+    return prompts, models, rows
 
 
 def _check_pair(models: list[str], where: str) -> None:
@@ -291,7 +279,7 @@ def _check_pair(models: list[str], where: str) -> None:
 # -- loaders ----------------------------------------------------------------------------------
 
 
-def load_gsm8k(data_dir=None) -> BenchmarkData:
+def load_gsm8k(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     """GSM8K test (1,319 questions, 8-shot answers), decontaminated: 1,307 prompts."""
     root = locate("gsm8k", data_dir)
     path = root / "gsm8k" / "gsm8k_responses.csv"
@@ -312,7 +300,7 @@ def load_gsm8k(data_dir=None) -> BenchmarkData:
     )
 
 
-def load_mmlu(data_dir=None) -> BenchmarkData:
+def load_mmlu(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     """MMLU 5-shot correctness, every ``mmlu/responses/mmlu_<domain>.csv`` present, decontaminated."""
     root = locate("mmlu", data_dir)
     files = sorted((root / "mmlu" / "responses").glob("mmlu_*.csv"))
@@ -354,7 +342,7 @@ def load_mmlu(data_dir=None) -> BenchmarkData:
     )
 
 
-def load_mt_bench(data_dir=None) -> BenchmarkData:
+def load_mt_bench(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     """MT-Bench: route on turn 1; quality = mean GPT-4 judgement (1-10) of the routed model over both turns."""
     root = locate("mt-bench", data_dir)
     qpath, jpath = root / "mt_bench" / "question.jsonl", root / "mt_bench" / "judgements.jsonl"
@@ -387,16 +375,16 @@ def load_mt_bench(data_dir=None) -> BenchmarkData:
             removed += 1
             continue
         qid = int(q["question_id"])
-        row = []
+        model_scores: list[float] = []
         for m in models:
             try:
-                row.append((judgements[(qid, m, 1)] + judgements[(qid, m, 2)]) / 2.0)
+                model_scores.append((judgements[(qid, m, 1)] + judgements[(qid, m, 2)]) / 2.0)
             except KeyError as exc:
                 raise BenchmarkDataError(f"{jpath}: no judgement for question {qid}, model {m!r}, turn {exc.args[0][2]}") from None
         prompts.append(turns[0])
         second_turns.extend(turns[1:])
         ids.append(str(qid))
-        rows.append(row)
+        rows.append(model_scores)
     return BenchmarkData(
         name="mt-bench",
         prompts=prompts,
@@ -412,7 +400,7 @@ def load_mt_bench(data_dir=None) -> BenchmarkData:
 
 
 @hookimpl
-def routellm_register_benchmarks(register):
+def routellm_register_benchmarks(register: RegisterBenchmark) -> None:
     register("mt-bench", load_mt_bench, description="MT-Bench (80 questions, 2 turns), GPT-4 judge scores 1-10; routes on turn 1")
     register("mmlu", load_mmlu, description="MMLU 5-shot correctness (whatever domain files are present)")
     register("gsm8k", load_gsm8k, description="GSM8K test correctness (8-shot)")

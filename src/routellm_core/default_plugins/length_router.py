@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+from pydantic import Field
 
-from ..hookspecs import hookimpl
+from ..config import PluginConfig
+from ..hookspecs import RegisterRouter, hookimpl
 from ..router import Router
+
+
+class LengthConfig(PluginConfig):
+    """Settings of the ``length`` router."""
+
+    scale: float = Field(1000.0, gt=0, description="the length in characters that gets score 0.5")
 
 
 class LengthRouter(Router):
@@ -21,18 +28,16 @@ class LengthRouter(Router):
     """
 
     def __init__(self, scale: float = 1000.0) -> None:
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
-            raise ValueError(f"scale must be a positive number, got {scale!r}")
         self.scale = float(scale)
 
     def score(self, prompts: Sequence[str]) -> np.ndarray:
         lengths = np.fromiter((len(p) for p in prompts), dtype=np.float64, count=len(prompts))
         return lengths / (lengths + self.scale)
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {"router": "length", "scale": self.scale}
 
 
 @hookimpl
-def routellm_register_routers(register):
-    register("length", LengthRouter, description="prompt length baseline (longer -> strong), no training")
+def routellm_register_routers(register: RegisterRouter) -> None:
+    register("length", LengthRouter, config=LengthConfig, description="prompt length baseline (longer -> strong), no training")

@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import ConfigDict, Field
 
+from ..config import PluginConfig
 from ..embedders import Embedder
 from ..errors import MissingDependencyError
-from ..hookspecs import hookimpl
+from ..hookspecs import RegisterEmbedder, hookimpl
 
 #: dimensions of well-known embedding models (others are discovered on first call)
 KNOWN_DIMENSIONS = {
@@ -25,6 +27,17 @@ KNOWN_DIMENSIONS = {
     "text-embedding-ada-002": 1536,
     "openai/text-embedding-ada-002": 1536,
 }
+
+
+class LiteLLMEmbedderConfig(PluginConfig):
+    """Settings of the ``litellm`` embedder; further keys (``api_base``, ...) are passed to ``litellm.embedding``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field("text-embedding-3-small", min_length=1, description="litellm embedding model id")
+    dimensions: int | None = Field(None, ge=1, description="shortened embeddings, for providers that support them")
+    batch_size: int = Field(256, ge=1)
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
 
 
 class LiteLLMEmbedder(Embedder):
@@ -42,8 +55,6 @@ class LiteLLMEmbedder(Embedder):
         timeout: float = 60.0,
         **extra: Any,
     ) -> None:
-        if not isinstance(model, str) or not model:
-            raise ValueError("model must be a non-empty string")
         self.model = model
         self.name = "litellm"
         self.requested_dimensions = dimensions
@@ -72,9 +83,10 @@ class LiteLLMEmbedder(Embedder):
 
 
 @hookimpl
-def routellm_register_embedders(register):
+def routellm_register_embedders(register: RegisterEmbedder) -> None:
     register(
         "litellm",
         LiteLLMEmbedder,
+        config=LiteLLMEmbedderConfig,
         description="remote embedding models through litellm (e.g. text-embedding-3-small; needs provider keys)",
     )

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+from pydantic import Field
 
-from ..hookspecs import hookimpl
+from ..config import PluginConfig
+from ..hookspecs import RegisterRouter, hookimpl
 from ..router import Router
+
+
+class RandomConfig(PluginConfig):
+    """Settings of the ``random`` router."""
+
+    seed: int = Field(0, ge=-(2**127), lt=2**127, description="scores are a keyed hash of (seed, prompt)")
 
 
 class RandomRouter(Router):
@@ -20,8 +28,6 @@ class RandomRouter(Router):
     """
 
     def __init__(self, seed: int = 0) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
         self.seed = seed
         self._key = seed.to_bytes(16, "little", signed=True)
 
@@ -32,10 +38,10 @@ class RandomRouter(Router):
             out[i] = int.from_bytes(digest, "little") / 2.0**64
         return out
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {"router": "random", "seed": self.seed}
 
 
 @hookimpl
-def routellm_register_routers(register):
-    register("random", RandomRouter, description="seeded random baseline (uniform scores, deterministic per prompt)")
+def routellm_register_routers(register: RegisterRouter) -> None:
+    register("random", RandomRouter, config=RandomConfig, description="seeded random baseline (uniform scores, deterministic per prompt)")

@@ -11,17 +11,22 @@ prompt; anything else is recomputed and overwritten. Writes are atomic.
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
 import os
-import re
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
-from .data import sha256_file, user_cache_dir
+from ..fileio import atomic_write_bytes, atomic_write_text
+from ..hashing import sha256_bytes, sha256_file, sha256_text
+from ..paths import user_cache_dir
+from ..slug import slug
+
+if TYPE_CHECKING:
+    from ..router import Router
 
 FORMAT = "routellm-score-cache-v1"
 
@@ -30,7 +35,9 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
 
 
-def cache_key_material(router, benchmark_digest: str, *, config: dict | None = None, plugin: str | None = None) -> dict:
+def cache_key_material(
+    router: Router, benchmark_digest: str, *, config: dict[str, Any] | None = None, plugin: str | None = None
+) -> dict[str, Any]:
     """Everything the cached scores depend on."""
     return {
         "format": FORMAT,
@@ -44,23 +51,19 @@ def cache_key_material(router, benchmark_digest: str, *, config: dict | None = N
     }
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")[:60] or "x"
-
-
 class ScoreCache:
     """Router scores per (router configuration, checkpoint, benchmark data)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None):
         self.root = Path(root) if root is not None else user_cache_dir() / "eval-scores"
 
-    def paths(self, material: dict, benchmark_name: str) -> tuple[Path, Path]:
-        key = hashlib.sha256(_canonical(material).encode("utf-8")).hexdigest()
-        folder = self.root / _slug(benchmark_name)
-        stem = f"{_slug(str(material.get('router_name')))}-{key[:32]}"
+    def paths(self, material: dict[str, Any], benchmark_name: str) -> tuple[Path, Path]:
+        key = sha256_text(_canonical(material))
+        folder = self.root / slug(benchmark_name, max_len=60)
+        stem = f"{slug(str(material.get('router_name')), max_len=60)}-{key[:32]}"
         return folder / f"{stem}.npy", folder / f"{stem}.json"
 
-    def load(self, material: dict, benchmark_name: str, n_prompts: int) -> np.ndarray | None:
+    def load(self, material: dict[str, Any], benchmark_name: str, n_prompts: int) -> npt.NDArray[np.float64] | None:
         """The cached scores, or None when absent or not valid for exactly this material."""
         npy, meta_path = self.paths(material, benchmark_name)
         try:
@@ -69,7 +72,7 @@ class ScoreCache:
                 return None
             if meta.get("npy_sha256") != sha256_file(npy):
                 return None
-            scores = np.load(npy, allow_pickle=False)
+            scores: npt.NDArray[np.float64] = np.load(npy, allow_pickle=False)
         except (OSError, ValueError):
             return None
         if scores.dtype != np.float64 or scores.shape != (n_prompts,):
@@ -78,26 +81,13 @@ class ScoreCache:
             return None
         return scores
 
-    def store(self, material: dict, benchmark_name: str, scores: np.ndarray) -> Path:
+    def store(self, material: dict[str, Any], benchmark_name: str, scores: np.ndarray) -> Path:
         npy, meta_path = self.paths(material, benchmark_name)
         npy.parent.mkdir(parents=True, exist_ok=True)
         scores = np.ascontiguousarray(scores, dtype=np.float64)
-        fd, tmp = tempfile.mkstemp(dir=npy.parent, suffix=".npy.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, scores, allow_pickle=False)
-            digest = sha256_file(tmp)
-            os.replace(tmp, npy)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        meta = {"key": json.loads(_canonical(material)), "npy_sha256": digest, "n": int(scores.size)}
-        fd, tmp = tempfile.mkstemp(dir=npy.parent, suffix=".json.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(meta, fh, indent=1, sort_keys=True)
-            os.replace(tmp, meta_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buf = io.BytesIO()
+        np.save(buf, scores, allow_pickle=False)
+        atomic_write_bytes(npy, buf.getvalue())
+        meta = {"key": json.loads(_canonical(material)), "npy_sha256": sha256_bytes(buf.getvalue()), "n": int(scores.size)}
+        atomic_write_text(meta_path, json.dumps(meta, indent=1, sort_keys=True))
         return npy

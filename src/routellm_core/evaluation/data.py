@@ -8,9 +8,7 @@ quality, one column per model. Built-in benchmarks (``mt-bench``, ``mmlu``,
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 import os
@@ -20,20 +18,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, RoutingError
-from ..jsonl import iter_jsonl
-from ..paths import CACHE_ENV, user_cache_dir  # noqa: F401 - re-exported
+from ..errors import ConfigError, DataError, RoutingError
+from ..paths import CACHE_ENV as CACHE_ENV  # the three names from ..paths are re-exported
+from ..paths import DATA_ENV as DATA_ENV
+from ..paths import user_cache_dir as user_cache_dir
+from ..tabular import PROMPT_COLUMNS, parse_records, parse_score, prompt_column, read_text
 
-DATA_ENV = "ROUTELLM_DATA_DIR"
 FILE_PREFIX = "file:"
-
-#: keys/columns of a bring-your-own file that hold the prompt (first match wins)
-PROMPT_COLUMNS = ("prompt", "question", "text")
 #: keys/columns that hold an optional identifier
 ID_COLUMNS = ("id", "question_id", "uid")
+FILE_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 
 
-class BenchmarkDataError(ConfigError):
+class BenchmarkDataError(ConfigError, DataError):
     """Benchmark data is missing or malformed (the message says where)."""
 
 
@@ -137,43 +134,21 @@ def compute_digest(prompts: Sequence[str], models: Sequence[str], scores: np.nda
     return h.hexdigest()
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # -- bring-your-own benchmark files ---------------------------------------------------------
 
 
 def _parse_score(value: Any, where: str, column: str) -> float:
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        out = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.lower() in ("true", "false"):
-            return 1.0 if text.lower() == "true" else 0.0
-        try:
-            out = float(text)
-        except ValueError:
-            raise BenchmarkDataError(
-                f"{where}, column {column!r}: {value[:40]!r} is not a number (scores must be numbers; true/false count as 1/0)"
-            ) from None
-    elif value is None:
-        raise BenchmarkDataError(f"{where}, column {column!r}: missing score")
-    else:
-        raise BenchmarkDataError(f"{where}, column {column!r}: expected a number, got {type(value).__name__}")
+    try:
+        out = parse_score(value)
+    except ValueError as exc:
+        raise BenchmarkDataError(f"{where}, column {column!r}: {exc}") from None
     if not math.isfinite(out):
         raise BenchmarkDataError(f"{where}, column {column!r}: score must be finite, got {value!r}")
     return out
 
 
-def _split_record(record: dict, where: str) -> tuple[str, str | None, dict[str, Any]]:
-    prompt_key = next((k for k in PROMPT_COLUMNS if k in record), None)
+def _split_record(record: dict[str, Any], where: str) -> tuple[str, str | None, dict[str, Any]]:
+    prompt_key = prompt_column(record)
     if prompt_key is None:
         raise BenchmarkDataError(f"{where}: no prompt column; expected one of {', '.join(PROMPT_COLUMNS)}")
     prompt = record[prompt_key]
@@ -195,7 +170,7 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
     """Read a bring-your-own benchmark.
 
     Format: ``.jsonl`` (one JSON object per line) or ``.csv`` (header row). Each
-    record has a prompt column (``prompt``, ``question`` or ``text``), optionally an
+    record has a prompt column (``prompt``, ``question``, ``text`` or ``content``), optionally an
     id column (``id``, ``question_id`` or ``uid``), and one numeric score column per
     model, any number of models (at least two); in JSONL the scores may instead sit
     in a nested ``"scores": {model: value}`` object. ``true``/``false`` count as 1/0.
@@ -205,39 +180,14 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
     with the lowest is weak (override with ``strong_model`` / ``weak_model``).
     """
     p = Path(path).expanduser()
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise BenchmarkDataError(f"cannot read benchmark file {str(p)!r}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BenchmarkDataError(f"benchmark file {str(p)!r} is not UTF-8 text (byte {exc.start})") from None
-    suffix = p.suffix.lower()
-    records: list[tuple[str, dict]] = []
-    if suffix in (".jsonl", ".ndjson"):
-        for lineno, record in iter_jsonl(text, str(p), BenchmarkDataError):
-            if not isinstance(record, dict):
-                raise BenchmarkDataError(f"{p}: line {lineno}: expected a JSON object, got {type(record).__name__}")
-            records.append((f"{p}: line {lineno}", record))
-    elif suffix == ".csv":
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise BenchmarkDataError(f"benchmark file {str(p)!r} is empty") from None
-        header = [h.strip() for h in header]
-        if len(set(header)) != len(header):
-            raise BenchmarkDataError(f"{p}: line 1: duplicate column names in the header")
-        for row in reader:
-            lineno = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise BenchmarkDataError(f"{p}: line {lineno}: {len(row)} fields, the header has {len(header)}")
-            records.append((f"{p}: line {lineno}", dict(zip(header, row, strict=True))))
-    else:
-        raise BenchmarkDataError(f"benchmark file {str(p)!r}: unsupported extension {suffix or '(none)'!r}; use .jsonl or .csv")
+    if p.suffix.lower() not in FILE_SUFFIXES:
+        raise BenchmarkDataError(f"benchmark file {str(p)!r}: unsupported extension {p.suffix.lower() or '(none)'!r}; use .jsonl or .csv")
+    text = read_text(p, BenchmarkDataError, what="benchmark file")
+    records: list[tuple[str, dict[str, Any]]] = []
+    for where, record in parse_records(text, str(p), p.suffix, BenchmarkDataError, FILE_SUFFIXES):
+        if not isinstance(record, dict):
+            raise BenchmarkDataError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        records.append((where, record))
     if not records:
         raise BenchmarkDataError(f"benchmark file {str(p)!r} contains no records")
 
@@ -287,12 +237,6 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
 
 
 # -- lookup ---------------------------------------------------------------------------------
-
-
-def benchmark_names() -> list[str]:
-    from ..plugins import get_registry
-
-    return get_registry().names("benchmarks")
 
 
 def load_benchmark(name: str, data_dir: str | os.PathLike[str] | None = None, *, strong_model: str | None = None,

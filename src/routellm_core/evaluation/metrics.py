@@ -58,9 +58,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ..threshold import strong_mask
 
@@ -104,7 +105,7 @@ class Curve:
 # -- input checks ------------------------------------------------------------------------
 
 
-def _vector(name: str, values, n: int | None = None) -> np.ndarray:
+def _vector(name: str, values: npt.ArrayLike, n: int | None = None) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
@@ -117,7 +118,9 @@ def _vector(name: str, values, n: int | None = None) -> np.ndarray:
     return arr
 
 
-def _inputs(router_scores, strong, weak) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _inputs(
+    router_scores: npt.ArrayLike, strong: npt.ArrayLike, weak: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r = _vector("router scores", router_scores)
     s = _vector("strong-model quality", strong, r.size)
     w = _vector("weak-model quality", weak, r.size)
@@ -153,7 +156,7 @@ def _curve_from_ranking(rank: _Ranking, s: np.ndarray, w: np.ndarray, thresholds
     return Curve(x, gain, thresholds, n, float(np.mean(w)), float(np.mean(s)))
 
 
-def per_prompt_curve(router_scores, strong, weak) -> Curve:
+def per_prompt_curve(router_scores: npt.ArrayLike, strong: npt.ArrayLike, weak: npt.ArrayLike) -> Curve:
     """The exact curve: one point per distinct router score, plus ``x = 0``."""
     r, s, w = _inputs(router_scores, strong, weak)
     rank = _Ranking(r)
@@ -161,7 +164,7 @@ def per_prompt_curve(router_scores, strong, weak) -> Curve:
     return _curve_from_ranking(rank, s, w, thresholds)
 
 
-def paper_thresholds(router_scores, num_points: int = 10) -> np.ndarray:
+def paper_thresholds(router_scores: npt.ArrayLike, num_points: int = 10) -> np.ndarray:
     """Thresholds of the paper's binning, in ascending order (see the module docstring)."""
     r = _vector("router scores", router_scores)
     if isinstance(num_points, bool) or not isinstance(num_points, (int, np.integer)) or num_points < 1:
@@ -173,7 +176,7 @@ def paper_thresholds(router_scores, num_points: int = 10) -> np.ndarray:
     return np.unique(np.r_[quantiles[:-1], above_all(r)])
 
 
-def binned_curve(router_scores, strong, weak, num_points: int = 10) -> Curve:
+def binned_curve(router_scores: npt.ArrayLike, strong: npt.ArrayLike, weak: npt.ArrayLike, num_points: int = 10) -> Curve:
     """The RouteLLM paper's curve: ``num_points`` quantile bins of the scores (``num_points + 1`` thresholds)."""
     r, s, w = _inputs(router_scores, strong, weak)
     thresholds = paper_thresholds(r, num_points)[::-1]  # descending threshold = ascending strong fraction
@@ -187,7 +190,7 @@ def binned_curve(router_scores, strong, weak, num_points: int = 10) -> Curve:
     return Curve(k / n, cum[k], thresholds, n, float(np.mean(w)), float(np.mean(s)))
 
 
-def random_curve(strong, weak) -> Curve:
+def random_curve(strong: npt.ArrayLike, weak: npt.ArrayLike) -> Curve:
     """Expected curve of random routing: the straight line from (0, W) to (1, S)."""
     s = _vector("strong-model quality", strong)
     w = _vector("weak-model quality", weak, s.size)
@@ -196,7 +199,7 @@ def random_curve(strong, weak) -> Curve:
                  float(np.mean(w)), float(np.mean(s)))
 
 
-def oracle_curve(strong, weak) -> Curve:
+def oracle_curve(strong: npt.ArrayLike, weak: npt.ArrayLike) -> Curve:
     """Per-prompt curve of the ranking by the true gain ``s - w`` (the best any router can do)."""
     s = _vector("strong-model quality", strong)
     w = _vector("weak-model quality", weak, s.size)
@@ -246,7 +249,7 @@ def cpt(curve: Curve, level: float) -> float:
     return _first_crossing(curve.strong_fraction, pgr, level)
 
 
-def nondecreasing_hull(x, y) -> tuple[np.ndarray, np.ndarray]:
+def nondecreasing_hull(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Vertices of the non-decreasing convex hull of points ``(x, y)`` (RouterBench's AIQ).
 
     Upper concave envelope over ``[min x, max x]`` (at equal ``x`` the best ``y``),
@@ -282,7 +285,7 @@ def aiq(curve: Curve) -> float:
     width = hx[-1] - hx[0]
     if width <= 0:
         return float(hy[0])
-    return _trapezoid(hx, hy) / width
+    return _trapezoid(hx, hy) / float(width)
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ class CurveMetrics:
     aiq: float
     cpt: dict[float, float]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"apgr": self.apgr, "auc": self.auc, "aiq": self.aiq,
                 **{f"cpt_{round(level * 100):g}": value for level, value in self.cpt.items()}}
 
@@ -357,7 +360,8 @@ def _resampled_pgr(rank: _Ranking, d_sorted: np.ndarray, counts_sorted: np.ndarr
 
 
 def _rows_apgr(x: np.ndarray, pgr: np.ndarray) -> np.ndarray:
-    return np.sum(np.diff(x, axis=1) * (pgr[:, 1:] + pgr[:, :-1]), axis=1) / 2.0
+    rows: np.ndarray = np.sum(np.diff(x, axis=1) * (pgr[:, 1:] + pgr[:, :-1]), axis=1) / 2.0
+    return rows
 
 
 def _rows_cpt(x: np.ndarray, pgr: np.ndarray, level: float) -> np.ndarray:
@@ -395,7 +399,7 @@ class BootstrapResult:
     apgr_std: float
     degenerate: int  # resamples where S == W (PGR undefined), left out
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "resamples": self.resamples,
             "level": self.apgr.level,
@@ -406,7 +410,8 @@ class BootstrapResult:
         }
 
 
-def bootstrap_samples(routers_scores: Sequence, strong, weak, *, resamples: int = 1000, seed: int = 0,
+def bootstrap_samples(routers_scores: Sequence[npt.ArrayLike], strong: npt.ArrayLike, weak: npt.ArrayLike, *,
+                      resamples: int = 1000, seed: int = 0,
                       cpt_levels: Sequence[float] = DEFAULT_CPT_LEVELS) -> list[BootstrapSamples]:
     """APGR and CPT of the per-prompt curve on ``resamples`` bootstrap resamples of the prompts.
 
@@ -446,7 +451,8 @@ def summarize_bootstrap(samples: BootstrapSamples, level: float = 0.95) -> Boots
     )
 
 
-def bootstrap(router_scores, strong, weak, *, resamples: int = 1000, seed: int = 0, level: float = 0.95,
+def bootstrap(router_scores: npt.ArrayLike, strong: npt.ArrayLike, weak: npt.ArrayLike, *,
+              resamples: int = 1000, seed: int = 0, level: float = 0.95,
               cpt_levels: Sequence[float] = DEFAULT_CPT_LEVELS) -> BootstrapResult:
     """Bootstrap percentile intervals (default 95 %) of the per-prompt APGR and CPT."""
     r, s, w = _inputs(router_scores, strong, weak)
@@ -466,7 +472,7 @@ class PairedComparison:
     p_value: float
     resamples: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"apgr_difference": self.difference, "interval": self.interval.as_list(), "level": self.interval.level,
                 "p_value": self.p_value, "resamples": self.resamples}
 
@@ -481,7 +487,8 @@ def compare_samples(difference: float, a: BootstrapSamples, b: BootstrapSamples,
     return PairedComparison(difference, _percentile_interval(diff, level), p, int(a.apgr.size))
 
 
-def paired_bootstrap(scores_a, scores_b, strong, weak, *, resamples: int = 1000, seed: int = 0,
+def paired_bootstrap(scores_a: npt.ArrayLike, scores_b: npt.ArrayLike, strong: npt.ArrayLike, weak: npt.ArrayLike, *,
+                     resamples: int = 1000, seed: int = 0,
                      level: float = 0.95) -> PairedComparison:
     """Paired bootstrap of ``APGR(a) - APGR(b)``.
 
@@ -499,7 +506,7 @@ def paired_bootstrap(scores_a, scores_b, strong, weak, *, resamples: int = 1000,
     return compare_samples(diff_point, sa, sb, level)
 
 
-def strong_fraction_interval(scores, threshold: float, *, resamples: int = 2000, seed: int = 0,
+def strong_fraction_interval(scores: npt.ArrayLike, threshold: float, *, resamples: int = 2000, seed: int = 0,
                              level: float = 0.95) -> Interval:
     """Bootstrap percentile interval of the fraction of prompts with ``score >= threshold``.
 
@@ -524,12 +531,14 @@ class BudgetChoice:
     pgr: float
     budget: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"threshold": self.threshold, "strong_fraction": self.strong_fraction, "quality": self.quality,
                 "pgr": self.pgr, "budget": self.budget}
 
 
-def best_threshold_under_budget(router_scores, strong, weak, budget: float) -> BudgetChoice:
+def best_threshold_under_budget(
+    router_scores: npt.ArrayLike, strong: npt.ArrayLike, weak: npt.ArrayLike, budget: float
+) -> BudgetChoice:
     """Threshold in [0, 1] maximising mean quality with ``fraction(score >= t) <= budget``.
 
     Candidates are the points of the per-prompt curve (a threshold equal to a

@@ -5,17 +5,19 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from pathlib import Path
+from typing import Any
 
+from ..slug import slug
+from .metrics import Curve
 from .runner import EvalReport
 
 
-def _pct(value: float) -> str:
+def _pct(value: float | None) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
 
 
-def _num(value: float, digits: int = 4) -> str:
+def _num(value: float | None, digits: int = 4) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
@@ -56,7 +58,7 @@ def format_table(report: EvalReport) -> str:
     return "\n".join(lines)
 
 
-def _clean(obj):
+def _clean(obj: Any) -> Any:
     if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
         return None
     if isinstance(obj, dict):
@@ -66,17 +68,18 @@ def _clean(obj):
     return obj
 
 
-def report_json(report: EvalReport, *, curves: bool = True) -> dict:
+def report_json(report: EvalReport, *, curves: bool = True) -> dict[str, Any]:
     """JSON-able results (NaN becomes null); with the binned and exact-curve points when ``curves``."""
     out = report.as_dict()
     if curves:
         for res, entry in zip(report.results, out["results"], strict=True):
             entry["curve_binned"] = _curve_dict(res.binned_curve) if res.binned_curve is not None else None
             entry["curve_exact_points"] = int(res.exact_curve.strong_fraction.size)
-    return _clean(out)
+    cleaned: dict[str, Any] = _clean(out)
+    return cleaned
 
 
-def _curve_dict(curve) -> dict:
+def _curve_dict(curve: Curve) -> dict[str, Any]:
     return {"strong_fraction": curve.strong_fraction.tolist(), "quality": curve.quality.tolist(),
             "pgr": curve.pgr.tolist(), "threshold": curve.thresholds.tolist()}
 
@@ -133,6 +136,7 @@ def write_plot(report: EvalReport, path: Path) -> None:
     ax = fig.subplots()
     for r in report.results:
         if r.kind == "router":
+            assert r.binned_curve is not None  # every router result has its binned curve
             ax.plot(100 * r.binned_curve.strong_fraction, r.binned_curve.quality, marker="o", markersize=3,
                     label=f"{r.name} (APGR {r.exact.apgr:.3f})")
         elif r.kind == "random-expected":
@@ -153,15 +157,11 @@ def write_plot(report: EvalReport, path: Path) -> None:
     fig.savefig(path, format="png")
 
 
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "benchmark"
-
-
 def write_outputs(report: EvalReport, directory: str | Path, *, plot: bool = True) -> dict[str, Path]:
     """Write ``<benchmark>.json``, ``<benchmark>.csv``, ``<benchmark>-curves.csv`` and ``<benchmark>.png``."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    stem = slug(report.benchmark)
+    stem = slug(report.benchmark, empty="benchmark")
     paths = {"json": out / f"{stem}.json", "csv": out / f"{stem}.csv", "curves": out / f"{stem}-curves.csv"}
     paths["json"].write_text(json.dumps(report_json(report), indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
     write_csv(report, paths["csv"])

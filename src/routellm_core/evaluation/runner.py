@@ -2,44 +2,36 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from ..progress import progress_bar
 from . import metrics as M
 from .cache import ScoreCache, cache_key_material
 from .data import BenchmarkData
 
+if TYPE_CHECKING:
+    from ..router import Router
+
 DEFAULT_BATCH_SIZE = 256
 
 
-def _progress(total: int, desc: str):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # the bar is a nicety; scoring works without it
-        return None
-    return tqdm(total=total, desc=desc, unit="prompt", file=sys.stderr, disable=None, leave=False)
-
-
-def score_prompts(router, prompts: Sequence[str], *, batch_size: int = DEFAULT_BATCH_SIZE, desc: str = "scoring") -> np.ndarray:
+def score_prompts(
+    router: Router, prompts: Sequence[str], *, batch_size: int = DEFAULT_BATCH_SIZE, desc: str = "scoring"
+) -> np.ndarray:
     """``router.score_checked`` over ``prompts`` in batches, with a progress bar on a terminal."""
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     prompts = list(prompts)
     out = np.empty(len(prompts), dtype=np.float64)
-    bar = _progress(len(prompts), desc)
-    try:
+    with progress_bar(len(prompts), desc, unit="prompt", disable=None) as bar:  # disable=None: only on a terminal
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start:start + batch_size]
             out[start:start + len(batch)] = router.score_checked(batch)
-            if bar is not None:
-                bar.update(len(batch))
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(len(batch))
     return out
 
 
@@ -49,11 +41,11 @@ class ScoredRouter:
     scores: np.ndarray
     cached: bool
     seconds: float
-    describe: dict = field(default_factory=dict)
+    describe: dict[str, Any] = field(default_factory=dict)
 
 
-def score_router(router, benchmark: BenchmarkData, *, cache: ScoreCache | None = None, overwrite: bool = False,
-                 config: dict | None = None, plugin: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+def score_router(router: Router, benchmark: BenchmarkData, *, cache: ScoreCache | None = None, overwrite: bool = False,
+                 config: dict[str, Any] | None = None, plugin: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  label: str | None = None) -> ScoredRouter:
     """Scores of ``router`` on ``benchmark.prompts``, from the cache when valid."""
     label = label or getattr(router, "name", "") or type(router).__name__
@@ -82,9 +74,9 @@ class RouterResult:
     bootstrap: M.BootstrapResult | None = None
     cached: bool | None = None
     seconds: float | None = None
-    describe: dict = field(default_factory=dict)
+    describe: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind}
         out.update({k: v for k, v in self.exact.as_dict().items()})
         if self.binned is not None:
@@ -111,11 +103,11 @@ class EvalReport:
     weak_quality: float
     num_points: int
     results: list[RouterResult]
-    comparisons: list[dict] = field(default_factory=list)
-    oracle_peak: dict = field(default_factory=dict)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    oracle_peak: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "benchmark": self.benchmark,
             "benchmark_digest": self.benchmark_digest,
@@ -161,12 +153,14 @@ def evaluate_scores(benchmark: BenchmarkData, scored: Sequence[ScoredRouter], *,
     results.append(RouterResult("oracle", "oracle", M.curve_metrics(orc, cpt_levels), None, orc, None))
     gain = s - w
     peak = {"quality": float(np.mean(np.maximum(s, w))), "strong_fraction": float(np.mean(gain > 0))}
-    comparisons = []
+    comparisons: list[dict[str, Any]] = []
     if compare and resamples and len(scored) > 1:
         for i in range(len(scored)):
             for j in range(i + 1, len(scored)):
                 diff = results[i].exact.apgr - results[j].exact.apgr
-                cmp = M.compare_samples(diff, samples[i], samples[j])
+                sample_i, sample_j = samples[i], samples[j]
+                assert sample_i is not None and sample_j is not None  # resamples > 0: every router has samples
+                cmp = M.compare_samples(diff, sample_i, sample_j)
                 comparisons.append({"a": scored[i].name, "b": scored[j].name, **cmp.as_dict()})
     return EvalReport(benchmark.name, benchmark.digest, len(benchmark), strong, weak, float(np.mean(s)), float(np.mean(w)),
                       num_points, results, comparisons, peak, warnings)

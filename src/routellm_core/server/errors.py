@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.responses import JSONResponse
 
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
           413: "invalid_request_error", 429: "rate_limit_error", 502: "upstream_error", 504: "timeout_error"}
+
+
+class ErrorResponse(JSONResponse):
+    """JSON with non-ASCII escaped: an error may quote client input, and invalid Unicode in it must not break the answer."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 class APIError(Exception):
@@ -28,10 +36,13 @@ class APIError(Exception):
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
-    def response(self, extra_headers: dict[str, str] | None = None) -> JSONResponse:
+    def response(self, extra_headers: dict[str, str] | None = None) -> ErrorResponse:
         headers = {**self.headers, **(extra_headers or {})}
-        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+        return ErrorResponse(self.body(), status_code=self.status, headers=headers)
 
 
-def error_response(status: int, message: str, **kwargs: Any) -> JSONResponse:
-    return APIError(status, message, **kwargs).response()
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

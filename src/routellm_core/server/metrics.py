@@ -1,119 +1,98 @@
-"""Prometheus metrics in the text exposition format, without a dependency.
+"""The server's Prometheus metrics, kept and exposed by ``prometheus_client``.
 
-Counters, a gauge and histograms keyed by label tuples, guarded by one lock.
+Each app gets its own ``CollectorRegistry`` (several apps in one process do not
+collide). With ``PROMETHEUS_MULTIPROC_DIR`` set in the environment before the
+server starts, every process writes its values there and ``/metrics`` sums
+counters and histograms over all processes (``--workers N``); the in-flight
+gauge is summed over live processes. Without it, ``/metrics`` shows the values
+of the process that answers.
+
 Label values come only from the server's own configuration (enabled routers,
 configured models, a fixed set of statuses and error types), never from raw
-request input, so cardinality stays bounded. With ``--workers N`` each worker
-process keeps its own metrics.
+request input, so cardinality stays bounded.
 """
 
 from __future__ import annotations
 
-import bisect
-import threading
-from typing import Iterable, Sequence
+import os
+from typing import Any, Sequence
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import Counter as _PCounter
+from prometheus_client import Gauge as _PGauge
+from prometheus_client import Histogram as _PHistogram
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
-    parts = [f'{n}="{_escape(str(v))}"' for n, v in zip(names, values, strict=True)]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
-
-
-def _num(x: float) -> str:
-    x = float(x)
-    if x == float("inf"):
-        return "+Inf"
-    if x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return repr(x)
+def multiprocess_dir() -> str | None:
+    """The directory shared by worker processes, when multi-process metrics are on."""
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
 class _Metric:
-    def __init__(self, name: str, help_text: str, kind: str, labels: Sequence[str], lock: threading.Lock) -> None:
-        self.name, self.help, self.kind, self.label_names, self._lock = name, help_text, kind, tuple(labels), lock
+    def __init__(self, metric, name: str, label_names: Sequence[str], registry: CollectorRegistry) -> None:
+        self._metric = metric
+        self.name = name
+        self.label_names = tuple(label_names)
+        self._registry = registry
+        self._children: dict[tuple[str, ...], Any] = {}
 
-    def _key(self, labels: dict[str, str]) -> tuple[str, ...]:
-        return tuple(str(labels.get(n, "")) for n in self.label_names)
+    def _child(self, labels: dict[str, str]):
+        if not self.label_names:
+            return self._metric
+        key = tuple([str(labels.get(n, "")) for n in self.label_names])
+        child = self._children.get(key)
+        if child is None:  # label values come from configuration only (see above), so this stays small
+            child = self._children[key] = self._metric.labels(*key)
+        return child
+
+    def _sample(self, suffix: str, labels: dict[str, str]) -> float:
+        value = self._registry.get_sample_value(self.name + suffix, {n: str(labels.get(n, "")) for n in self.label_names})
+        return value or 0.0
 
 
 class Counter(_Metric):
-    def __init__(self, *args) -> None:
-        super().__init__(*args)
-        self.values: dict[tuple[str, ...], float] = {}
-
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = self._key(labels)
-        with self._lock:
-            self.values[key] = self.values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
 
     def get(self, **labels: str) -> float:
-        with self._lock:
-            return self.values.get(self._key(labels), 0.0)
-
-    def lines(self) -> Iterable[str]:
-        for key, value in sorted(self.values.items()):
-            yield f"{self.name}{_labels(self.label_names, key)} {_num(value)}"
+        """This process's value."""
+        return self._sample("", labels)
 
 
-class Gauge(Counter):
+class Gauge(_Metric):
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        self._child(labels).inc(amount)
+
     def dec(self, amount: float = 1.0, **labels: str) -> None:
-        self.inc(-amount, **labels)
+        self._child(labels).dec(amount)
+
+    def get(self, **labels: str) -> float:
+        return self._sample("", labels)
 
 
 class Histogram(_Metric):
-    def __init__(self, *args, buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
-        super().__init__(*args)
-        self.buckets = tuple(sorted(buckets))
-        self.values: dict[tuple[str, ...], list] = {}  # key -> [bucket counts..., sum, count]
-
     def observe(self, value: float, **labels: str) -> None:
-        key = self._key(labels)
-        index = bisect.bisect_left(self.buckets, value)
-        with self._lock:
-            row = self.values.get(key)
-            if row is None:
-                row = self.values[key] = [0] * len(self.buckets) + [0.0, 0]
-            if index < len(self.buckets):
-                row[index] += 1
-            row[-2] += value
-            row[-1] += 1
+        self._child(labels).observe(value)
 
     def count(self, **labels: str) -> int:
-        with self._lock:
-            row = self.values.get(self._key(labels))
-            return int(row[-1]) if row else 0
-
-    def lines(self) -> Iterable[str]:
-        for key, row in sorted(self.values.items()):
-            cumulative = 0
-            for bound, n in zip(self.buckets, row[: len(self.buckets)], strict=True):
-                cumulative += n
-                le = 'le="' + _num(bound) + '"'
-                yield f"{self.name}_bucket{_labels(self.label_names, key, le)} {cumulative}"
-            le = 'le="+Inf"'
-            yield f"{self.name}_bucket{_labels(self.label_names, key, le)} {row[-1]}"
-            yield f"{self.name}_sum{_labels(self.label_names, key)} {_num(row[-2])}"
-            yield f"{self.name}_count{_labels(self.label_names, key)} {row[-1]}"
+        """Observations in this process."""
+        return int(self._sample("_count", labels))
 
 
 class ServerMetrics:
     """The server's metrics; :meth:`render` returns the exposition text."""
 
-    CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+    CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._metrics: list[_Metric] = []
+        self.registry = CollectorRegistry(auto_describe=True)
         c, h = self._counter, self._histogram
         self.requests = c("routellm_requests_total", "Chat completion requests by router, answering model and HTTP status.",
                           ("router", "model", "status"))
@@ -127,7 +106,12 @@ class ServerMetrics:
         self.tokens = c("routellm_tokens_total", "Tokens reported by the upstream models.", ("model", "kind"))
         self.cost = c("routellm_cost_usd_total", "Estimated cost in USD from litellm's model cost map (0 for unmapped models).",
                       ("model",))
-        self.in_flight = self._gauge("routellm_in_flight_requests", "Chat completion requests being handled.", ())
+        self.in_flight = Gauge(_PGauge("routellm_in_flight_requests", "Chat completion requests being handled.",
+                                       registry=self.registry, multiprocess_mode="livesum"),
+                               "routellm_in_flight_requests", (), self.registry)
+        self.workers_ready = Gauge(_PGauge("routellm_workers_ready", "Worker processes whose routers are built and that serve.",
+                                           registry=self.registry, multiprocess_mode="livesum"),
+                                   "routellm_workers_ready", (), self.registry)
         self.routing_latency = h("routellm_routing_latency_seconds", "Time to score a request and pick a model.", ("router",))
         self.upstream_latency = h("routellm_upstream_latency_seconds",
                                   "Upstream call duration (streams: until the last chunk).", ("model", "stream", "outcome"))
@@ -138,26 +122,39 @@ class ServerMetrics:
         self.scores = h("routellm_router_score", "Router scores (estimated P(strong model wins)).", ("router",),
                         buckets=SCORE_BUCKETS)
 
-    def _counter(self, name, help_text, labels) -> Counter:
-        metric = Counter(name, help_text, "counter", labels, self._lock)
-        self._metrics.append(metric)
-        return metric
+    def _counter(self, name: str, help_text: str, labels: Sequence[str]) -> Counter:
+        return Counter(_PCounter(name, help_text, labels, registry=self.registry), name, labels, self.registry)
 
-    def _gauge(self, name, help_text, labels) -> Gauge:
-        metric = Gauge(name, help_text, "gauge", labels, self._lock)
-        self._metrics.append(metric)
-        return metric
+    def _histogram(self, name: str, help_text: str, labels: Sequence[str], buckets: Sequence[float] = LATENCY_BUCKETS) -> Histogram:
+        return Histogram(_PHistogram(name, help_text, labels, registry=self.registry, buckets=buckets), name, labels,
+                         self.registry)
 
-    def _histogram(self, name, help_text, labels, buckets=LATENCY_BUCKETS) -> Histogram:
-        metric = Histogram(name, help_text, "histogram", labels, self._lock, buckets=buckets)
-        self._metrics.append(metric)
-        return metric
+    def ready_workers(self) -> int:
+        """Workers that finished starting: this process (0 or 1), or every live worker in multi-process mode."""
+        directory = multiprocess_dir()
+        if directory is None:
+            return int(self.workers_ready.get())
+        from prometheus_client import multiprocess
 
-    def render(self) -> str:
-        out: list[str] = []
-        with self._lock:
-            for metric in self._metrics:
-                out.append(f"# HELP {metric.name} {metric.help}")
-                out.append(f"# TYPE {metric.name} {metric.kind}")
-                out.extend(metric.lines())
-        return "\n".join(out) + "\n"
+        total = 0.0
+        for metric in multiprocess.MultiProcessCollector.merge(_gauge_files(directory), accumulate=False):
+            if metric.name == "routellm_workers_ready":
+                total += sum(sample.value for sample in metric.samples)
+        return int(total)
+
+    def render(self) -> bytes:
+        """The exposition text: this app's registry, or every process's values in multi-process mode."""
+        directory = multiprocess_dir()
+        if directory is None:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=directory)
+        return generate_latest(registry)
+
+
+def _gauge_files(directory: str) -> list[str]:
+    import glob
+
+    return glob.glob(os.path.join(directory, "gauge_livesum_*.db"))

@@ -1,4 +1,10 @@
-"""The chat completion request body, validated before anything is routed or forwarded."""
+"""The chat completion request body, validated before anything is routed or forwarded.
+
+The top-level fields are validated by :class:`ChatCompletionRequest` (pydantic);
+``messages`` only needs to be a non-empty list here, and its items are checked
+by :func:`routellm_core.server.parsing.check_messages` in plain Python, without
+building a model per message (a request may carry many thousands).
+"""
 
 from __future__ import annotations
 
@@ -16,22 +22,13 @@ FORWARDED = (
 )
 
 
-class Message(BaseModel):
-    """One chat message; unknown keys (``name``, ``tool_calls``...) are kept and forwarded."""
-
-    model_config = ConfigDict(extra="allow")
-
-    role: StrictStr = Field(min_length=1, max_length=64)
-    content: Union[StrictStr, list[Union[StrictStr, dict[str, Any]]], None] = None
-
-
 class ChatCompletionRequest(BaseModel):
     """``POST /v1/chat/completions``. Unknown top-level keys are ignored."""
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     model: StrictStr
-    messages: list[Message] = Field(min_length=1)
+    messages: list[Any] = Field(min_length=1)
     stream: StrictBool = False
     temperature: Number | None = Field(default=None, ge=0, le=2)
     top_p: Number | None = Field(default=None, ge=0, le=1)
@@ -54,8 +51,8 @@ class ChatCompletionRequest(BaseModel):
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
     def upstream_params(self) -> dict[str, Any]:
-        """The optional parameters the client set, to forward upstream."""
-        return {name: getattr(self, name) for name in FORWARDED if getattr(self, name) is not None}
-
-    def message_dicts(self) -> list[dict[str, Any]]:
-        return [m.model_dump(exclude_none=False) for m in self.messages]
+        """The optional parameters the client set, to forward upstream (``stream_options`` only with ``stream``)."""
+        params = {name: getattr(self, name) for name in FORWARDED if getattr(self, name) is not None}
+        if not self.stream:
+            params.pop("stream_options", None)
+        return params

@@ -17,6 +17,10 @@ SERVER_API_KEY_ENV = "ROUTELLM_SERVER_API_KEY"
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_MESSAGES = 10_000
+DEFAULT_MAX_TEXT_CHARS = 1_000_000
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
 
 
 @dataclass
@@ -32,16 +36,22 @@ class ServerSettings:
             prefix that is given a base URL is called as ``openai/<model>``.
         server_api_keys: keys clients must send (``Authorization: Bearer <key>``); empty = no auth.
         fallback: when the routed model fails (502/504), retry once on the other model.
-        timeout: seconds allowed for each upstream call (and between stream chunks).
+        timeout: seconds allowed for each upstream call (and between stream chunks); it starts when
+            the request is ready to send, so parsing a big request never counts against it.
         max_body_bytes: larger request bodies get HTTP 413.
+        max_messages, max_text_chars: requests with more messages, or more characters of message
+            text, get HTTP 413 naming the limit.
+        header_timeout: a client must send a request's headers within this many seconds of starting it.
+        body_timeout: ... and its whole body within this many seconds after the headers (else HTTP 408).
         default_threshold / thresholds: the threshold advertised by ``GET /v1/models``
             for each router (``thresholds`` overrides per router).
         routing_policy: ``last_user`` or ``conversation`` (what the router scores).
         upstream_retries: retries inside the upstream client (0: fallback is the retry).
-        upstream_client: ``auto`` (a pooled OpenAI client for ``openai/<model>`` endpoints with a
-            base URL, litellm for the rest), ``litellm`` (always), or ``openai`` (always direct).
+        upstream_client: ``auto`` (pooled direct HTTP calls in OpenAI's wire format for ``openai/<model>``
+            endpoints with a base URL, litellm for the rest), ``litellm`` (always), or ``openai`` (always direct).
         score_batch_size: at most this many concurrent requests are scored in one router call.
         static_dir: directory of the chat page (default: the package's ``static/``).
+        workers: worker processes serving these settings together (``GET /ready`` waits for all of them).
     """
 
     routers: list[str]
@@ -58,6 +68,10 @@ class ServerSettings:
     fallback: bool = False
     timeout: float = 60.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_messages: int = DEFAULT_MAX_MESSAGES
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
     default_threshold: float = DEFAULT_THRESHOLD
     thresholds: dict[str, float] = field(default_factory=dict)
     routing_policy: str = "last_user"
@@ -65,6 +79,7 @@ class ServerSettings:
     upstream_client: str = "auto"
     score_batch_size: int = 64
     static_dir: str | None = None
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.routers, str):
@@ -73,22 +88,29 @@ class ServerSettings:
         if isinstance(self.server_api_keys, str):
             self.server_api_keys = [self.server_api_keys]
         self.server_api_keys = [k for k in self.server_api_keys if k]
-        try:
-            self.timeout = float(self.timeout)
-        except (TypeError, ValueError):
-            raise ConfigError(f"timeout must be a number of seconds, got {self.timeout!r}") from None
-        if not self.timeout > 0:
-            raise ConfigError(f"timeout must be positive, got {self.timeout!r}")
+        for name in ("timeout", "header_timeout", "body_timeout"):
+            setattr(self, name, _seconds(name, getattr(self, name)))
         if not isinstance(self.max_body_bytes, int) or self.max_body_bytes < 1024:
             raise ConfigError(f"max_body_bytes must be an integer >= 1024, got {self.max_body_bytes!r}")
+        for name in ("max_messages", "max_text_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.upstream_retries, int) or self.upstream_retries < 0:
             raise ConfigError(f"upstream_retries must be a non-negative integer, got {self.upstream_retries!r}")
         if not isinstance(self.score_batch_size, int) or self.score_batch_size < 1:
             raise ConfigError(f"score_batch_size must be a positive integer, got {self.score_batch_size!r}")
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
+            raise ConfigError(f"workers must be a positive integer, got {self.workers!r}")
         if self.upstream_client not in ("auto", "litellm", "openai"):
             raise ConfigError(f"upstream_client must be auto, litellm or openai, got {self.upstream_client!r}")
         self.default_threshold = validate_threshold(self.default_threshold)
         self.thresholds = {str(k): validate_threshold(v) for k, v in dict(self.thresholds).items()}
+
+    def request_limits(self):
+        from .parsing import RequestLimits  # needs the serve extra; settings alone do not
+
+        return RequestLimits(max_messages=self.max_messages, max_text_chars=self.max_text_chars)
 
     def threshold_for(self, router: str) -> float:
         return self.thresholds.get(router, self.default_threshold)
@@ -123,3 +145,13 @@ class ServerSettings:
         if not text:
             raise ConfigError(f"set {SETTINGS_ENV} to the server settings as JSON (routellm serve does this)")
         return cls.from_json(text)
+
+
+def _seconds(name: str, value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{name} must be positive, got {value!r}")
+    return seconds

@@ -1,129 +1,197 @@
-"""How the server calls the upstream models.
+"""Calling the routed model: one call with a deadline, fallback, and error mapping.
 
-``litellm`` (through :meth:`Controller.acall_model`) reaches any provider. For an
-OpenAI-compatible endpoint (a model ``openai/<name>`` with a base URL: llama.cpp,
-vLLM, Ollama, a LiteLLM proxy...) the server can instead use one pooled
-``openai.AsyncOpenAI`` client per endpoint: the same requests, responses and
-exception types, at a fraction of litellm's per-call CPU cost (see
-docs/BENCHMARKS.md, ``## Server``). ``upstream_client="auto"`` (the default) picks
-the direct client for such endpoints and litellm for everything else.
+:class:`Upstream` sends a request to the model a :class:`Decision` picked (through
+:class:`~.clients.UpstreamClients`), turns every failure into an :class:`APIError`
+that says what the upstream did (502, 504, 429, 400), with configured secrets
+redacted, and, when fallback is on, retries once on the other model. It counts
+upstream errors, fallbacks and upstream latency.
 """
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+import asyncio
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
-from ..controller import Controller, ModelEndpoint
-from ..errors import ConfigError
+from ..routing import Decision, ModelEndpoint, RoutingCore
+from .clients import Completion, RejectedByClient, UpstreamClients, UpstreamHTTPError, UpstreamProtocolError
+from .errors import APIError
+from .metrics import ServerMetrics
+from .parsing import ChatRequest
 
-CLIENT_CHOICES = ("auto", "litellm", "openai")
+logger = logging.getLogger("routellm.server")
+
+_MAX_MESSAGE_CHARS = 2000
 
 
-def is_openai_compatible(endpoint: ModelEndpoint) -> bool:
-    return bool(endpoint.api_base) and endpoint.model.startswith("openai/") and not endpoint.extra
+def clip(text: str, limit: int = _MAX_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class UpstreamCaller:
-    """``await caller.call(endpoint, messages=..., stream=..., timeout=..., **params)``.
+class Redactor:
+    """Replaces configured secrets (4 characters or longer) with ``***``."""
 
-    Returns a response with ``model`` set to the endpoint's model, or for
-    ``stream=True`` an object with ``__aiter__`` over chunks (each relabelled) and
-    ``aclose()``.
-    """
+    def __init__(self, secrets: Sequence[str | None]) -> None:
+        self._secrets = [s for s in secrets if s and len(s) >= 4]
 
-    def __init__(self, controller: Controller, mode: str = "auto", retries: int = 0, max_connections: int = 1024,
-                 shards: int = 16) -> None:
-        if mode not in CLIENT_CHOICES:
-            raise ConfigError(f"upstream_client must be one of {', '.join(CLIENT_CHOICES)}, got {mode!r}")
-        self.controller = controller
-        self.mode = mode
-        self.retries = retries
-        self.max_connections = max_connections
-        self.shards = max(1, shards)
-        self._clients: dict[tuple[str, str], list[Any]] = {}
-        self._turn = 0
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
-    def direct(self, endpoint: ModelEndpoint) -> bool:
-        if self.mode == "litellm":
-            return False
-        if self.mode == "openai" and not is_openai_compatible(endpoint):
-            raise ConfigError(f"upstream_client='openai' needs 'openai/<model>' with a base URL, got {endpoint!r}")
-        return is_openai_compatible(endpoint)
 
-    def describe(self, endpoint: ModelEndpoint) -> str:
-        return "openai" if self.direct(endpoint) else "litellm"
+def upstream_error(exc: BaseException, endpoint: ModelEndpoint, timeout: float, redact: Redactor) -> APIError:
+    """The client-facing error for a failed upstream call."""
+    model = endpoint.model
+    status = getattr(exc, "status_code", None)
+    detail = redact(clip(str(exc).strip() or type(exc).__name__))
+    import httpx
+    import openai  # litellm's exceptions subclass openai's
 
-    def _client(self, endpoint: ModelEndpoint) -> Any:
-        """One of ``shards`` pooled clients for the endpoint, in turn.
+    timeouts = (asyncio.TimeoutError, TimeoutError, openai.APITimeoutError, httpx.TimeoutException)
+    if isinstance(exc, timeouts) or status in (408, 504):
+        return APIError(504, f"upstream model {model!r} did not answer within {timeout:g}s: {detail}",
+                        code="upstream_timeout", metric_type="upstream_timeout")
+    if isinstance(status, int):
+        if status == 429:
+            return APIError(429, f"upstream model {model!r} is rate limited: {detail}", code="upstream_rate_limited",
+                            metric_type="upstream_rate_limited")
+        if status in (400, 413, 422):
+            return APIError(400, f"upstream model {model!r} rejected the request: {detail}", code="upstream_bad_request",
+                            metric_type="upstream_bad_request")
+        if status in (401, 403):
+            return APIError(502, f"upstream model {model!r} rejected the server's credentials (HTTP {status}): {detail}",
+                            code="upstream_auth_error", metric_type="upstream_error")
+    if isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
+        return APIError(502, f"cannot reach upstream model {model!r}: {detail}", code="upstream_unreachable",
+                        metric_type="upstream_error")
+    if isinstance(exc, UpstreamProtocolError):
+        return APIError(502, f"upstream model {model!r} answered in an unexpected format: {detail}", code="upstream_error",
+                        metric_type="upstream_error")
+    if isinstance(exc, UpstreamHTTPError):  # an error event in a stream
+        return APIError(502, f"upstream model {model!r} failed: {detail}", code="upstream_error", metric_type="upstream_error")
+    shown = f"HTTP {status}" if isinstance(status, int) else type(exc).__name__
+    return APIError(502, f"upstream model {model!r} failed ({shown}): {detail}", code="upstream_error",
+                    metric_type="upstream_error")
 
-        httpx's connection pool scans all its connections on every request and
-        response, so one pool with hundreds of connections costs several ms of
-        CPU per request under load; small pools used in turn keep that flat.
-        """
-        key = (endpoint.api_base or "", endpoint.api_key or "")
-        clients = self._clients.get(key)
-        if clients is None:
-            import httpx
-            import openai
 
-            per_shard = max(1, self.max_connections // self.shards)
-            limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-            clients = self._clients[key] = [
-                openai.AsyncOpenAI(base_url=endpoint.api_base, api_key=endpoint.api_key or "no-key",
-                                   max_retries=self.retries, http_client=httpx.AsyncClient(limits=limits))
-                for _ in range(self.shards)
-            ]
-        self._turn = (self._turn + 1) % len(clients)
-        return clients[self._turn]
+async def _anext(iterator: Any) -> tuple[bool, Any]:
+    try:
+        return True, await iterator.__anext__()
+    except StopAsyncIteration:
+        return False, None
 
-    async def call(self, endpoint: ModelEndpoint, *, messages: list[dict], stream: bool, timeout: float, **params: Any) -> Any:
-        if not self.direct(endpoint):
-            result = await self.controller.acall_model(endpoint, messages=messages, stream=stream, timeout=timeout,
-                                                       max_retries=self.retries, **params)
-            return _LitellmStream(result) if stream else result
-        client = self._client(endpoint)
-        name = endpoint.model.split("/", 1)[1]
-        result = await client.chat.completions.create(model=name, messages=messages, stream=stream, timeout=timeout, **params)
-        if stream:
-            return _OpenAIStream(result, endpoint.model)
-        result.model = endpoint.model
-        return result
+
+async def aclose_quietly(stream: Any) -> None:
+    try:
+        await stream.aclose()
+    except Exception:  # best effort: the client is gone or the stream already ended
+        pass
+
+
+@dataclass
+class UpstreamCall:
+    """The outcome of calling the upstream for one request."""
+
+    endpoint: ModelEndpoint
+    response: Completion | None = None  # non-streaming response
+    source: Any = None  # the upstream stream (has aclose)
+    stream: Any = None  # async iterator of its chunks
+    first: Any = None  # the first chunk (already read, so failures before it can fall back)
+    empty: bool = False
+    started: float = 0.0
+    fallback: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    async def next_chunk(self, timeout: float) -> tuple[bool, Any]:
+        """``(True, chunk)`` or ``(False, None)`` at the end; raises on failure or after ``timeout`` seconds."""
+        return await within(_anext(self.stream), timeout)
+
+
+async def within(awaitable: Any, timeout: float) -> Any:
+    """``await awaitable`` or raise ``TimeoutError`` after ``timeout`` s; on 3.11+ without the extra task ``wait_for`` makes."""
+    if _HAS_TIMEOUT:
+        async with asyncio.timeout(timeout):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, timeout=timeout)
+
+
+_HAS_TIMEOUT = sys.version_info >= (3, 11)
+
+
+class Upstream:
+    """Calls the routed model with ``timeout`` per call; on 429/502/504 retries once on the other model if ``fallback``."""
+
+    def __init__(self, core: RoutingCore, clients: UpstreamClients, metrics: ServerMetrics, *, timeout: float,
+                 fallback: bool, redact: Redactor) -> None:
+        self.core = core
+        self.clients = clients
+        self.metrics = metrics
+        self.timeout = timeout
+        self.fallback = fallback
+        self.redact = redact
+
+    def error(self, exc: BaseException, endpoint: ModelEndpoint) -> APIError:
+        return upstream_error(exc, endpoint, self.timeout, self.redact)
+
+    def count_failure(self, error: APIError, model: str) -> None:
+        self.metrics.upstream_errors.inc(model=model, type=error.metric_type)
+
+    async def _call_once(self, endpoint: ModelEndpoint, request: ChatRequest) -> UpstreamCall:
+        timeout = self.timeout
+        stream = request.stream
+        call = UpstreamCall(endpoint=endpoint, started=time.perf_counter())
+        try:
+            result = await within(self.clients.call(endpoint, request, timeout=timeout), timeout)
+            if stream:
+                call.source = result
+                call.stream = result.__aiter__()
+                elapsed = time.perf_counter() - call.started
+                has_first, call.first = await call.next_chunk(max(0.001, timeout - elapsed))
+                call.empty = not has_first
+            else:
+                call.response = result
+        except asyncio.CancelledError:
+            raise
+        except RejectedByClient as exc:  # no call was made: the client's request is at fault
+            raise APIError(400, f"the request cannot be sent to {endpoint.model!r}: {self.redact(clip(str(exc)))}",
+                           param="messages", code="invalid_messages") from None
+        except Exception as exc:
+            error = self.error(exc, endpoint)
+            self.count_failure(error, endpoint.model)
+            self.metrics.upstream_latency.observe(time.perf_counter() - call.started, model=endpoint.model,
+                                                  stream=str(stream).lower(), outcome=error.metric_type)
+            if call.source is not None:
+                await aclose_quietly(call.source)
+            logger.warning("upstream call to %s failed: %s", endpoint.model, clip(error.message, 300))
+            raise error from None
+        if not stream:
+            self.metrics.upstream_latency.observe(time.perf_counter() - call.started, model=endpoint.model,
+                                                  stream="false", outcome="ok")
+        return call
+
+    async def call(self, decision: Decision, request: ChatRequest) -> UpstreamCall:
+        """Call the decided model (and the other one on failure, with fallback); APIError when it cannot answer."""
+        try:
+            return await self._call_once(decision.endpoint, request)
+        except APIError as first:
+            if not self.fallback or first.status not in (429, 502, 504):
+                raise
+            other = self.core.weak if decision.strong else self.core.strong
+            labels = dict(router=decision.router, from_model=decision.endpoint.model, to_model=other.model)
+            try:
+                call = await self._call_once(other, request)
+            except APIError as second:
+                self.metrics.fallbacks.inc(outcome="failure", **labels)
+                second.message = f"routed model failed: {first.message}; fallback failed: {second.message}"
+                raise second from None
+            self.metrics.fallbacks.inc(outcome="success", **labels)
+            call.fallback = True
+            call.notes.append(first.message)
+            return call
 
     async def aclose(self) -> None:
-        for clients in self._clients.values():
-            for client in clients:
-                await client.close()
-        self._clients.clear()
-
-
-class _OpenAIStream:
-    def __init__(self, stream: Any, model: str) -> None:
-        self._stream, self._model = stream, model
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        async for chunk in self._stream:
-            chunk.model = self._model
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._stream.close()
-
-
-class _LitellmStream:
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._stream.__aiter__()
-
-    async def aclose(self) -> None:
-        for target in (self._stream, getattr(self._stream, "completion_stream", None)):
-            close = getattr(target, "aclose", None) or getattr(target, "close", None)
-            if close is not None:
-                try:
-                    result = close()
-                    if hasattr(result, "__await__"):
-                        await result
-                except Exception:  # best effort
-                    pass
-                return
+        await self.clients.aclose()

@@ -1,8 +1,18 @@
-"""Contract tests every router must pass; plugins subclass :class:`RouterContractTests`."""
+"""Contract tests every router must pass; plugins subclass :class:`RouterContractTests`.
+
+:func:`check_config_model` checks that a router's or embedder's settings model and its factory agree.
+"""
 
 from __future__ import annotations
 
+import inspect
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..config import PluginConfig
+    from ..router import Router
 
 CONTRACT_PROMPTS = [
     "hi",
@@ -21,32 +31,32 @@ class RouterContractTests:
 
     prompts = CONTRACT_PROMPTS
 
-    def make_router(self):  # pragma: no cover - implemented by subclasses
+    def make_router(self) -> Router:  # pragma: no cover - implemented by subclasses
         raise NotImplementedError
 
-    def test_scores_shape_and_range(self):
+    def test_scores_shape_and_range(self) -> None:
         scores = np.asarray(self.make_router().score(self.prompts))
         assert scores.shape == (len(self.prompts),)
         assert np.issubdtype(scores.dtype, np.floating)
         assert np.all(np.isfinite(scores))
         assert np.all((scores >= 0.0) & (scores <= 1.0))
 
-    def test_deterministic_across_instances(self):
+    def test_deterministic_across_instances(self) -> None:
         a = np.asarray(self.make_router().score(self.prompts))
         b = np.asarray(self.make_router().score(self.prompts))
         np.testing.assert_array_equal(a, b)
 
-    def test_batch_equals_one_by_one(self):
+    def test_batch_equals_one_by_one(self) -> None:
         router = self.make_router()
         batch = np.asarray(router.score(self.prompts), dtype=np.float64)
         single = np.array([float(np.asarray(router.score([p]))[0]) for p in self.prompts])
         np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-6)
 
-    def test_empty_batch(self):
+    def test_empty_batch(self) -> None:
         scores = np.asarray(self.make_router().score([]))
         assert scores.shape == (0,)
 
-    def test_route_applies_threshold_rule(self):
+    def test_route_applies_threshold_rule(self) -> None:
         router = self.make_router()
         score = float(np.asarray(router.score([self.prompts[1]]))[0])
         assert router.route(self.prompts[1], 0.0).strong
@@ -55,7 +65,27 @@ class RouterContractTests:
             above = float(np.nextafter(score, 2.0))
             assert not router.route(self.prompts[1], min(above, 1.0)).strong or score >= min(above, 1.0)
 
-    def test_describe_is_json(self):
+    def test_describe_is_json(self) -> None:
         import json
 
         json.dumps(self.make_router().describe())
+
+
+def check_config_model(config: type[PluginConfig], factory: Callable[..., Any]) -> None:
+    """Assert that the settings model ``config`` (a ``PluginConfig`` subclass) mirrors ``factory``'s keyword
+    parameters: the same names and the same defaults, so a config file and a Python call build the same thing;
+    extra keys allowed by the model iff ``factory`` takes ``**kwargs``."""
+    params = inspect.signature(factory).parameters
+    named = {n: p for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    fields = config.model_fields
+    assert set(fields) == set(named), (
+        f"{config.__name__} fields and {getattr(factory, '__qualname__', factory)} parameters differ: "
+        f"only in the model {sorted(set(fields) - set(named))}, only in the factory {sorted(set(named) - set(fields))}"
+    )
+    for name, field in fields.items():
+        default = field.get_default(call_default_factory=True)
+        assert named[name].default is not inspect.Parameter.empty, f"{name}: the factory has no default, the model has {default!r}"
+        assert named[name].default == default, f"{name}: default {default!r} in the model, {named[name].default!r} in the factory"
+    takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    allows_extra = config.model_config.get("extra") == "allow"
+    assert takes_kwargs == allows_extra, f"{config.__name__}: extra keys allowed={allows_extra}, factory takes **kwargs={takes_kwargs}"

@@ -56,6 +56,7 @@ class EchoUpstream:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET/AF_INET6 server's address is (str, int, ...)
         return f"http://{host}:{port}/v1"
 
     def start(self) -> "EchoUpstream":
@@ -79,7 +80,7 @@ class EchoUpstream:
             self.stats[fate] += 1
         return fate
 
-    def _handler(self):
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -89,7 +90,7 @@ class EchoUpstream:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _send_json(self, status: int, body: dict) -> None:
+            def _send_json(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -164,7 +165,7 @@ class EchoUpstream:
         return Handler
 
 
-def _last_user_text(messages: list) -> str:
+def _last_user_text(messages: list[Any]) -> str:
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
             content = message.get("content")

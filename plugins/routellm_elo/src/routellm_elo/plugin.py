@@ -53,5 +53,5 @@ def routellm_register_routers(register):
 
 @hookimpl
 def routellm_register_trainers(register):
-    register("sw_ranking", factory=_run, description="build a sw_ranking index from battles or per-prompt score matrices",
-             add_arguments=_add_arguments)
+    register("sw_ranking", add_arguments=_add_arguments, run=_run,
+             description="build a sw_ranking index from battles or per-prompt score matrices")

@@ -40,7 +40,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from routellm_core.errors import MissingDependencyError
+
 FORMAT = "routellm-mf"
+TRAIN_EXTRA = "pip install 'routellm-mf[train]'"  # torch: training, and RouteLLM's pytorch_model.bin checkpoints
 FORMAT_VERSION = 1
 KNOWN_FEATURES = ("log_chars", "log_words", "bias")
 
@@ -176,11 +179,6 @@ class MFCheckpoint:
         feats = (feats - np.asarray(self.feature_mean, np.float32)) / np.asarray(self.feature_std, np.float32)
         return np.concatenate([embeddings, feats], axis=1)
 
-    def win_logits(self, embeddings: np.ndarray, prompts: Sequence[str], strong: int, weak: int) -> np.ndarray:
-        z = self.text_input(embeddings, prompts).astype(np.float64)
-        w = self.pair_vector(strong, weak).astype(np.float64)
-        return (z @ w.T).mean(axis=1)
-
     def digest(self) -> str:
         h = hashlib.sha256()
         for arr in (self.P, self.text_proj, self.classifier):
@@ -220,8 +218,10 @@ def _read_tensors(directory: Path) -> dict[str, np.ndarray]:
     for name in ("pytorch_model.bin", "model.pt", "model.pth"):
         f = directory / name
         if f.is_file():
-            import torch  # RouteLLM's older uploads: a torch state dict, read without unpickling code
-
+            try:
+                import torch  # RouteLLM's older uploads: a torch state dict, read without unpickling code
+            except ImportError:
+                raise MissingDependencyError("torch", f"reading RouteLLM's torch checkpoint {f}", TRAIN_EXTRA) from None
             state = torch.load(str(f), map_location="cpu", weights_only=True)
             return {k: v.detach().float().numpy() for k, v in state.items()}
     raise FileNotFoundError(f"no model.safetensors (or pytorch_model.bin) in {directory}")

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
-from routellm_core.hookspecs import hookimpl
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from routellm_core.config import PluginConfig
+from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl
 
 
-def make_router(
-    checkpoint=None,
-    checkpoint_path=None,
-    strong_model=None,
-    weak_model=None,
-    model_aliases=None,
-    embedder=None,
-    embedder_kwargs=None,
-    embedding_cache=False,
-):
+class MFConfig(PluginConfig):
+    """Settings of the ``mf`` router (see :class:`routellm_mf.router.MFRouter` for their meaning)."""
+
+    checkpoint: str | None = Field(None, min_length=1, description="checkpoint directory or Hugging Face repo id")
+    checkpoint_path: str | None = Field(None, min_length=1, description="RouteLLM's name for checkpoint")
+    strong_model: str | None = Field(None, min_length=1)
+    weak_model: str | None = Field(None, min_length=1)
+    model_aliases: dict[str, str] | None = Field(None, description="deployment name -> trained model id")
+    embedder: str | None = Field(None, min_length=1, description="registered embedder name (default: the checkpoint's)")
+    embedder_kwargs: dict[str, Any] | None = Field(None, description="the embedder's settings (default: the checkpoint's)")
+    embedding_cache: bool = Field(False, description="keep prompt embeddings in the on-disk embedding cache")
+
+    @model_validator(mode="after")
+    def _one_checkpoint(self) -> MFConfig:
+        if self.checkpoint is not None and self.checkpoint_path is not None and self.checkpoint != self.checkpoint_path:
+            raise ValueError("give checkpoint or checkpoint_path, not both")
+        return self
+
+
+def make_router(**settings: Any):
     from .router import MFRouter
 
-    return MFRouter(checkpoint=checkpoint, checkpoint_path=checkpoint_path, strong_model=strong_model,
-                    weak_model=weak_model, model_aliases=model_aliases, embedder=embedder,
-                    embedder_kwargs=embedder_kwargs, embedding_cache=embedding_cache)
+    return MFRouter(**settings)
 
 
 def _add_arguments(parser):
@@ -35,11 +48,12 @@ def _run(args):
 
 
 @hookimpl
-def routellm_register_routers(register):
-    register("mf", make_router, description="matrix factorisation (RouteLLM's mf); default checkpoint + local MiniLM embeddings")
+def routellm_register_routers(register: RegisterRouter) -> None:
+    register("mf", make_router, config=MFConfig,
+             description="matrix factorisation (RouteLLM's mf); default checkpoint + local MiniLM embeddings")
 
 
 @hookimpl
-def routellm_register_trainers(register):
-    register("mf", factory=_run, description="train an MF router from battles or per-prompt score matrices",
-             add_arguments=_add_arguments)
+def routellm_register_trainers(register: RegisterTrainer) -> None:
+    register("mf", add_arguments=_add_arguments, run=_run,
+             description="train an MF router from battles or per-prompt score matrices")

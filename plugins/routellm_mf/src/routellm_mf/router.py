@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from routellm_core.embedders import Embedder, EmbeddingCache
-from routellm_core.errors import ConfigError, MissingDependencyError
+from routellm_core.errors import ConfigError, MissingDependencyError, RoutingError
 from routellm_core.router import Router
 
 from .checkpoint import MFCheckpoint, UnknownModelError, default_checkpoint_dir, load_checkpoint
@@ -27,11 +27,10 @@ def shared_embedder(name: str, kwargs: dict[str, Any] | None = None) -> Embedder
             from routellm_core.plugins import get_registry
 
             try:
-                reg = get_registry().get("embedders", name)
-            except Exception as exc:
+                _EMBEDDERS[key] = get_registry().create_embedder(name, kwargs)  # validates kwargs, then builds
+            except RoutingError as exc:  # not registered: say what is available and what to install
                 hint = " (pip install routellm-minilm)" if name.startswith("minilm") else ""
                 raise ConfigError(f"MF router: embedder {name!r} is not available{hint}: {exc}") from None
-            _EMBEDDERS[key] = reg.factory(**(kwargs or {}))
         return _EMBEDDERS[key]
 
 
@@ -46,7 +45,8 @@ def resolve_checkpoint_path(path: str | None) -> Path:
         try:
             from huggingface_hub import snapshot_download
         except ImportError:
-            raise MissingDependencyError("huggingface_hub", f"downloading the MF checkpoint {path!r}") from None
+            raise MissingDependencyError("huggingface_hub", f"downloading the MF checkpoint {path!r}",
+                                         "pip install 'routellm-mf[hub]'") from None
         try:
             return Path(snapshot_download(repo_id=path, allow_patterns=["config.json", "*.safetensors", "*.bin"]))
         except Exception as exc:
@@ -56,6 +56,8 @@ def resolve_checkpoint_path(path: str | None) -> Path:
 
 class MFRouter(Router):
     """Matrix-factorisation router (RouteLLM's ``mf``).
+
+    Settings from a config file are validated by :class:`routellm_mf.plugin.MFConfig` before this is called.
 
     Args:
         checkpoint: directory of a checkpoint (project or RouteLLM format) or a Hugging Face repo id;
@@ -82,11 +84,6 @@ class MFRouter(Router):
         embedder_kwargs: dict[str, Any] | None = None,
         embedding_cache: bool = False,
     ) -> None:
-        if checkpoint is not None and checkpoint_path is not None and checkpoint != checkpoint_path:
-            raise ValueError("give checkpoint or checkpoint_path, not both")
-        if model_aliases is not None and (not isinstance(model_aliases, dict) or
-                                          not all(isinstance(k, str) and isinstance(v, str) for k, v in model_aliases.items())):
-            raise ValueError("model_aliases must map deployment names (strings) to trained model ids (strings)")
         path = resolve_checkpoint_path(checkpoint if checkpoint is not None else checkpoint_path)
         self.checkpoint: MFCheckpoint = load_checkpoint(path)
         self.model_aliases = dict(model_aliases or {})

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from routellm_core.errors import ConfigError
+from routellm_core.errors import ConfigError, MissingDependencyError
 from routellm_core.hashing import sha256_file
 from routellm_core.paths import find_data_dir
 from routellm_core.progress import progress_iter
 from routellm_core.training_data import Comparisons, TrainingDataError
 
-from .checkpoint import MFCheckpoint, prompt_features
+from .checkpoint import TRAIN_EXTRA, MFCheckpoint, prompt_features
 
 if TYPE_CHECKING:
     import torch
@@ -86,6 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("torch", "training an MF router", TRAIN_EXTRA) from None
+    return torch
+
+
 def split_prompts(n: int, val_fraction: float, seed: int) -> np.ndarray:
     """Boolean mask: True = validation prompt."""
     rng = np.random.default_rng(seed)
@@ -111,7 +119,7 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
     Batches are groups of prompts (``batch_size`` comparisons on average): each prompt is projected
     once per step and all its comparisons are scored from that projection.
     """
-    import torch
+    torch = _import_torch()
 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -204,7 +212,7 @@ def train_checkpoint(embeddings: np.ndarray, data: Comparisons, *, features: Seq
                      task_effects: bool = False,
                      embedding_weight_decay: float | None = None) -> tuple[MFCheckpoint, dict[str, Any]]:
     """Fit an ensemble of MF models on ``data`` (:class:`~routellm_core.training_data.Comparisons`) with prompt ``embeddings``."""
-    import torch
+    torch = _import_torch()
 
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)  # bit-reproducible scatter-adds across runs
@@ -273,6 +281,7 @@ def run(args: argparse.Namespace) -> int:
     from routellm_core.plugins import get_registry
     from routellm_core.training_data import load_files
 
+    _import_torch()  # before reading data and embedding: without the train extra, fail at once
     started = time.time()
     log = (lambda *a, **k: None) if getattr(args, "quiet", False) else (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True))
     progress = not getattr(args, "quiet", False)
@@ -295,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
     log(f"read {len(data.prompts)} prompts, {len(data)} comparisons, {len(data.models)} models from {len(paths)} files")
     if len(data) == 0:
         raise TrainingDataError("no comparisons in the data")
-    embedder = get_registry().get("embedders", args.embedder).factory(**kwargs)
+    embedder = get_registry().create_embedder(args.embedder, kwargs)
     cache = EmbeddingCache(embedder)
     emb = cache.embed(data.prompts, progress=progress)
 

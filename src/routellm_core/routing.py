@@ -1,0 +1,147 @@
+"""The routing core shared by the Controller and the server: routers, resolve, decide.
+
+A :class:`RoutingCore` holds the built routers, the strong and weak endpoints and
+the routing policy. It turns a model name (or router + threshold) into a router
+and threshold, a chat request into the prompt the router scores, and a score
+into a :class:`Decision` with the one threshold rule. How the score is computed
+is the caller's: the Controller scores in a worker thread, the server batches
+concurrent requests (``score=`` of :meth:`RoutingCore.adecide`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping
+
+from .errors import RoutingError
+from .messages import POLICIES, routing_text
+from .router import Router
+from .threshold import parse_model_name, route_strong, validate_threshold
+
+#: an async scorer: ``await score(router_name, prompt) -> float``
+AsyncScore = Callable[[str, str], Awaitable[float]]
+
+#: message lists longer than this are turned into the prompt in a worker thread
+PROMPT_IN_THREAD_MESSAGES = 1000
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    """A model litellm can call: a litellm model id plus optional endpoint settings.
+
+    For any OpenAI-compatible server (Ollama, llama.cpp, vLLM) use
+    ``model="openai/<served-name>"`` with ``api_base`` pointing at its ``/v1``.
+    """
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def litellm_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(self.extra)
+        kwargs["model"] = self.model
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.api_key:
+            kwargs["api_key"] = self.api_key
+        return kwargs
+
+    def __repr__(self) -> str:  # never show the key
+        return f"ModelEndpoint(model={self.model!r}, api_base={self.api_base!r})"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which model a request goes to, and why."""
+
+    router: str
+    threshold: float
+    score: float
+    strong: bool
+    endpoint: ModelEndpoint
+
+    @property
+    def model(self) -> str:
+        return self.endpoint.model
+
+
+class RoutingCore:
+    """Resolve model names, build the prompt, apply the threshold rule.
+
+    Args:
+        routers: built routers by name.
+        strong, weak: the two endpoints.
+        routing_policy: ``"last_user"`` or ``"conversation"`` (what the router scores).
+    """
+
+    def __init__(self, routers: Mapping[str, Router], strong: ModelEndpoint, weak: ModelEndpoint,
+                 routing_policy: str = "last_user") -> None:
+        if not routers:
+            raise RoutingError("give at least one router")
+        if routing_policy not in POLICIES:
+            raise RoutingError(f"unknown routing policy {routing_policy!r}; valid: {', '.join(POLICIES)}")
+        self.routers = dict(routers)
+        self.strong = strong
+        self.weak = weak
+        self.routing_policy = routing_policy
+
+    def resolve(self, model: Any = None, router: str | None = None, threshold: Any = None) -> tuple[str, float]:
+        """Router name and threshold from explicit arguments or from the model name."""
+        if router is not None or threshold is not None:
+            if router is None or threshold is None:
+                raise RoutingError("give both 'router' and 'threshold', or a model name like 'router-mf-0.116'")
+            name, value = router, validate_threshold(threshold)
+            if model is not None and model != "":
+                parsed = parse_model_name(model)
+                if parsed != (name, value):
+                    raise RoutingError(f"model {model!r} contradicts router={router!r}, threshold={threshold!r}")
+        else:
+            if model is None:
+                raise RoutingError("no model given: use a model name like 'router-mf-0.116'")
+            name, value = parse_model_name(model)
+        if name not in self.routers:
+            available = ", ".join(sorted(self.routers))
+            raise RoutingError(f"router {name!r} is not enabled here; enabled routers: {available}")
+        return name, value
+
+    def prompt(self, messages: Any, routing_policy: str | None = None) -> str:
+        """The text the router scores (RoutingError when there is none)."""
+        return routing_text(messages, routing_policy or self.routing_policy)
+
+    def score(self, router: str, prompt: str) -> float:
+        """Score one prompt with a router, synchronously."""
+        return float(self.routers[router].score_checked([prompt])[0])
+
+    def decision_for(self, router: str, threshold: float, score: float) -> Decision:
+        """Apply the threshold rule to a score the router already gave."""
+        strong = route_strong(score, threshold)
+        return Decision(router, threshold, score, strong, self.strong if strong else self.weak)
+
+    def decide(self, messages: Any, model: Any = None, *, router: str | None = None, threshold: Any = None,
+               routing_policy: str | None = None) -> Decision:
+        """Score a request and pick the model (synchronously)."""
+        name, value = self.resolve(model, router, threshold)
+        return self.decision_for(name, value, self.score(name, self.prompt(messages, routing_policy)))
+
+    async def adecide(self, messages: Any, model: Any = None, *, router: str | None = None, threshold: Any = None,
+                      routing_policy: str | None = None, score: AsyncScore | None = None) -> Decision:
+        """:meth:`decide` without blocking the event loop.
+
+        ``score`` computes the score (default: the router in a worker thread);
+        long message lists are turned into the prompt in a worker thread too.
+        """
+        name, value = self.resolve(model, router, threshold)
+        if isinstance(messages, (list, tuple)) and len(messages) > PROMPT_IN_THREAD_MESSAGES:
+            prompt = await asyncio.to_thread(self.prompt, messages, routing_policy)
+        else:
+            prompt = self.prompt(messages, routing_policy)
+        if score is None:
+            value_score = await asyncio.to_thread(self.score, name, prompt)
+        else:
+            value_score = await score(name, prompt)
+        return self.decision_for(name, value, value_score)
+
+
+__all__ = ["AsyncScore", "Decision", "ModelEndpoint", "RoutingCore"]

@@ -1,0 +1,155 @@
+"""``POST /v1/chat/completions``: parse, decide with the routing core, call upstream, answer.
+
+Nothing CPU-heavy runs on the event loop: a big body is parsed, validated and
+serialised for the upstream in a worker thread; the prompt of a long
+conversation is built in one; routers score in one. The upstream deadline
+starts only when the request is ready to send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Callable
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+
+from ..errors import RoutingError
+from ..routing import Decision, RoutingCore
+from ..threshold import format_threshold
+from .batching import BatchScorer
+from .errors import APIError, first_line
+from .metrics import ServerMetrics
+from .parsing import PARSE_IN_THREAD_BYTES, RequestLimits, parse_request
+from .protocol import BODY_TIMED_OUT
+from .streaming import sse_events
+from .upstream import Upstream, clip
+from .usage import UsageMeter
+
+logger = logging.getLogger("routellm.server")
+
+
+class ChatCompletions:
+    """The chat completion endpoint over a :class:`RoutingCore`, with batched scoring."""
+
+    def __init__(self, core: RoutingCore, upstream: Upstream, metrics: ServerMetrics, usage: UsageMeter,
+                 score_batch_size: int = 64, record: Callable[[Decision, str], None] | None = None,
+                 limits: RequestLimits = RequestLimits()) -> None:
+        self.core = core
+        self.limits = limits
+        #: serialise the upstream body while parsing (in the same worker thread) when a direct client may send it
+        self.serialise = any(upstream.clients.direct(e) for e in (core.strong, core.weak))
+        self.upstream = upstream
+        self.metrics = metrics
+        self.usage = usage
+        self.scorers = {name: BatchScorer(router, score_batch_size,
+                                          on_batch=lambda n, name=name: metrics.batch_sizes.observe(n, router=name))
+                        for name, router in core.routers.items()}
+        #: called with the decision and the answering model after each successful upstream call
+        self.record = record
+
+    async def score(self, router: str, prompt: str) -> float:
+        """The router's score, with concurrent requests scored in one batch."""
+        return await self.scorers[router].score(prompt)
+
+    def count(self, router: str, model: str, status: int, started: float, error_type: str | None = None) -> None:
+        if error_type is not None:
+            self.metrics.errors.inc(router=router, model=model, type=error_type)
+        self.metrics.requests.inc(router=router, model=model, status=str(status))
+        self.metrics.request_latency.observe(time.perf_counter() - started, router=router, status=str(status))
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        metrics = self.metrics
+        metrics.in_flight.inc()
+        router_label, model_label = "none", "none"
+        headers: dict[str, str] = {"x-request-id": uuid.uuid4().hex}
+        error_type = None
+        response: Response | None = None
+        try:
+            check_content_type(request.headers.get("content-type"))
+            try:
+                body = await request.body()
+            except ClientDisconnect:
+                if request.scope.get(BODY_TIMED_OUT):
+                    logger.info("request body not received within the body timeout; answered 408")
+                    error_type = "body_timeout"
+                    response = Response(status_code=408)
+                else:
+                    logger.info("client disconnected before sending the whole request body")
+                    error_type = "client_disconnected"
+                    response = Response(status_code=499)  # nobody reads it; 499 as nginx counts it
+                return response
+            if len(body) > PARSE_IN_THREAD_BYTES:
+                chat = await asyncio.to_thread(parse_request, body, self.limits, serialise=self.serialise, yielding=True)
+            else:
+                chat = parse_request(body, self.limits)
+            messages = chat.messages
+            t0 = time.perf_counter()
+            try:
+                name, threshold = self.core.resolve(chat.model)
+            except RoutingError as exc:
+                raise APIError(400, str(exc), param="model", code="invalid_model") from None
+            router_label = name
+            try:
+                decision = await self.core.adecide(messages, router=name, threshold=threshold, score=self.score)
+            except RoutingError as exc:
+                raise APIError(400, str(exc), param="messages", code="invalid_messages") from None
+            except Exception as exc:
+                logger.exception("router %s failed", name)
+                raise APIError(500, f"router {name!r} failed to score the request: {first_line(exc)}", type="server_error",
+                               code="router_error") from None
+            metrics.routing_latency.observe(time.perf_counter() - t0, router=name)
+            metrics.scores.observe(decision.score, router=name)
+            tier = "strong" if decision.strong else "weak"
+            metrics.decisions.inc(router=name, model=decision.model, tier=tier)
+            model_label = decision.model
+            headers.update({
+                "x-routellm-router": name,
+                "x-routellm-threshold": format_threshold(threshold),
+                "x-routellm-score": repr(decision.score),
+                "x-routellm-tier": tier,
+                "x-routellm-routed-model": decision.model,
+                "x-routellm-model": decision.model,
+                "x-routellm-fallback": "false",
+            })
+            call = await self.upstream.call(decision, chat)
+            model_label = call.endpoint.model
+            headers["x-routellm-model"] = call.endpoint.model
+            headers["x-routellm-fallback"] = "true" if call.fallback else "false"
+            if self.record is not None:
+                self.record(decision, call.endpoint.model)
+            if chat.stream:
+                response = StreamingResponse(
+                    sse_events(call, decision, self.upstream, metrics, self.usage), media_type="text/event-stream",
+                    headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            else:
+                self.usage.record(call.endpoint.model, call.response.payload.get("usage"))
+                response = Response(call.response.body, media_type="application/json", headers=headers)
+        except APIError as error:
+            error_type = error.metric_type
+            response = error.response(headers)
+        except Exception as exc:  # a bug, not an input problem: answer in OpenAI's format and count it
+            logger.exception("unhandled error in chat completions")
+            error_type = "internal_error"
+            response = APIError(500, f"internal server error ({type(exc).__name__})", type="server_error",
+                                code="internal_error").response(headers)
+        finally:
+            metrics.in_flight.dec()
+            if response is not None:
+                self.count(router_label, model_label, response.status_code, started, error_type)
+        return response
+
+
+def check_content_type(value: str | None) -> None:
+    """JSON or no Content-Type; anything else (forms, text/plain) is a 415."""
+    if value is None:
+        return
+    media = value.split(";", 1)[0].strip().lower()
+    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        return
+    raise APIError(415, f"Content-Type {clip(value, 100)!r} is not supported: send the body as JSON with "
+                        "'Content-Type: application/json'", code="unsupported_media_type")
