@@ -88,6 +88,7 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
 
 
 def test_train_cli_bad_input(tmp_path, capsys):
+    pytest.importorskip("torch", reason="training needs routellm-mf[train]")
     from routellm_core.cli import main
 
     rc = main(["train", "mf", "--data", str(tmp_path / "missing.json"), "--output", str(tmp_path / "o"), "--quiet"])
@@ -99,6 +100,7 @@ def test_train_cli_bad_input(tmp_path, capsys):
 
 
 def test_train_cli_without_evaluation_prompts_fails(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch", reason="training needs routellm-mf[train]")
     from routellm_core.cli import main
     from routellm_core.embedders import Embedder
 
