@@ -61,6 +61,7 @@ class Controller:
             raise RoutingError("give at least one router")
         if routing_policy not in POLICIES:
             raise RoutingError(f"unknown routing policy {routing_policy!r}; valid: {', '.join(POLICIES)}")
+        config_map: Mapping[str, Mapping[str, Any]]
         if config is None or isinstance(config, Mapping):
             config_map = dict(config or {})
         else:
@@ -69,7 +70,7 @@ class Controller:
         routers_built = {name: self.registry.create_router(name, config_map.get(name)) for name in dict.fromkeys(routers)}
         self.core = RoutingCore(routers_built, as_endpoint(strong_model, api_base, api_key),
                                 as_endpoint(weak_model, api_base, api_key), routing_policy)
-        self._counts: dict[str, Counter] = defaultdict(Counter)
+        self._counts: dict[str, Counter[str]] = defaultdict(Counter)
         self._lock = threading.Lock()
         self.chat = SimpleNamespace(completions=SimpleNamespace(create=self.completion, acreate=self.acompletion))
 

@@ -8,11 +8,16 @@ import os
 import signal
 import sys
 import tempfile
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..errors import ConfigError, MissingDependencyError
 from ..threshold import validate_threshold
-from .common import positive_float
+from .common import Subparsers, positive_float
+
+if TYPE_CHECKING:
+    from uvicorn.supervisors import Multiprocess
+
+    from ..server.settings import ServerSettings
 
 
 def _threshold_pair(text: str) -> tuple[str, float]:
@@ -27,7 +32,7 @@ def _threshold_pair(text: str) -> tuple[str, float]:
 
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     from ..server.settings import (
         DEFAULT_BODY_TIMEOUT,
         DEFAULT_HEADER_TIMEOUT,
@@ -91,7 +96,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace):
+def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     from ..server.settings import SERVER_API_KEY_ENV, ServerSettings
 
     keys = list(args.server_api_key or [])
@@ -153,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _draining_supervisor():
+def _draining_supervisor() -> type[Multiprocess]:
     """uvicorn's worker supervisor, closing its copy of the listening socket before it stops the workers.
 
     Each worker stops accepting and drains its in-flight requests on SIGTERM; without this the supervisor

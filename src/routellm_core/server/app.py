@@ -137,7 +137,7 @@ class RouterServer:
 def create_app(settings: ServerSettings, *, controller: Controller | None = None) -> FastAPI:
     """Build the server. Routers are built now, so unknown routers or bad config fail here."""
     litellm = import_litellm()
-    litellm.suppress_debug_info = True
+    litellm.suppress_debug_info = True  # type: ignore[attr-defined]  # a litellm module setting, unknown to ModuleType
     controller = controller or build_controller(settings)
     server = RouterServer(settings, controller)
     metrics = server.metrics
@@ -158,7 +158,8 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
         if multiprocess_dir() is not None:
             from prometheus_client import multiprocess
 
-            multiprocess.mark_process_dead(os.getpid())  # this worker's live gauges stop counting
+            # this worker's live gauges stop counting (prometheus_client leaves the function untyped)
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     app = FastAPI(title="routellm", version=__version__, description="OpenAI-compatible LLM router server",
                   docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
@@ -208,29 +209,29 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
 
     app.add_route("/v1/chat/completions", chat_completions, methods=["POST"], include_in_schema=False)
 
-    get = {"methods": ["GET", "HEAD"]}  # load balancers probe with HEAD
+    get = ["GET", "HEAD"]  # load balancers probe with HEAD
 
-    @app.api_route("/v1/models", dependencies=[auth], **get)
+    @app.api_route("/v1/models", dependencies=[auth], methods=get)
     async def list_models() -> JSONResponse:
         return JSONResponse(server.model_list())
 
-    @app.api_route("/v1/models/{model:path}", dependencies=[auth], **get)
+    @app.api_route("/v1/models/{model:path}", dependencies=[auth], methods=get)
     async def get_model(model: str) -> JSONResponse:
         return JSONResponse(server.model_info(model))
 
-    @app.api_route("/health", **get)
+    @app.api_route("/health", methods=get)
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__, "routers": list(controller.routers),
                              "strong_model": controller.strong.model, "weak_model": controller.weak.model,
                              "fallback": settings.fallback, **server.readiness()})
 
-    @app.api_route("/ready", **get)
+    @app.api_route("/ready", methods=get)
     async def ready() -> JSONResponse:
         """Readiness probe: 200 once this worker serves and (``--workers N``) all N workers have built their routers."""
         state = server.readiness()
         return JSONResponse(state, status_code=200 if state["ready"] else 503)
 
-    @app.api_route("/metrics", dependencies=[auth], **get)
+    @app.api_route("/metrics", dependencies=[auth], methods=get)
     async def metrics_page() -> Response:
         return Response(await asyncio.to_thread(metrics.render), media_type=ServerMetrics.CONTENT_TYPE)
 
@@ -244,8 +245,8 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
                              "endpoints": ["/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics"],
                              "models": [m["id"] for m in server.model_list()["data"]]})
 
-    app.add_api_route("/", page, include_in_schema=False, **get)
-    app.add_api_route("/chat", page, include_in_schema=False, **get)
+    app.add_api_route("/", page, include_in_schema=False, methods=get)
+    app.add_api_route("/chat", page, include_in_schema=False, methods=get)
     if static_dir.is_dir():
         app.mount("/static", StaticFiles(directory=static_dir), name="static")
     return app

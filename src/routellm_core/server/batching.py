@@ -24,15 +24,15 @@ class BatchScorer:
         self.router = router
         self.on_batch = on_batch
         self.max_batch = max(1, int(max_batch))
-        self._pending: list[tuple[str, asyncio.Future]] = []
-        self._task: asyncio.Task | None = None
+        self._pending: list[tuple[str, asyncio.Future[float]]] = []
+        self._task: asyncio.Task[None] | None = None
         #: sizes of the batches scored so far (count, total prompts), for tests and metrics
         self.batches = 0
         self.prompts = 0
 
     async def score(self, prompt: str) -> float:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
+        future: asyncio.Future[float] = loop.create_future()
         self._pending.append((prompt, future))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())

@@ -127,8 +127,10 @@ class ChatCompletions:
                     sse_events(call, decision, self.upstream, metrics, self.usage), media_type="text/event-stream",
                     headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
             else:
-                self.usage.record(call.endpoint.model, call.response.payload.get("usage"))
-                response = Response(call.response.body, media_type="application/json", headers=headers)
+                completion = call.response
+                assert completion is not None  # a non-streaming call always carries its response
+                self.usage.record(call.endpoint.model, completion.payload.get("usage"))
+                response = Response(completion.body, media_type="application/json", headers=headers)
         except APIError as error:
             error_type = error.metric_type
             response = error.response(headers)

@@ -94,8 +94,9 @@ def _error_text(data: bytes) -> str:
         error = body.get("error", body)
         if isinstance(error, dict):
             for key in ("message", "detail", "error"):
-                if isinstance(error.get(key), str) and error[key]:
-                    return error[key]
+                value = error.get(key)
+                if isinstance(value, str) and value:
+                    return value
         elif isinstance(error, str) and error:
             return error
     return json.dumps(body)[:500]
@@ -114,7 +115,7 @@ class UpstreamClients:
         self.max_connections = max_connections
         self.shards = max(1, shards)
         self._clients: dict[str, list[Any]] = {}
-        self._targets: dict[tuple, tuple[Any, dict[str, str], Any]] = {}
+        self._targets: dict[tuple[str | None, str | None, bool], tuple[Any, dict[str, str], Any]] = {}
         self._turn = 0
 
     def direct(self, endpoint: ModelEndpoint) -> bool:
@@ -220,18 +221,21 @@ class UpstreamClients:
 
 
 def _backoff(attempt: int) -> float:
-    return min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.75 + random.random() / 2)
+    base: float = 0.5 * 2 ** (attempt - 1)  # int ** int is typed Any (a negative exponent gives a float)
+    return min(8.0, base) * (0.75 + random.random() / 2)
 
 
 async def _read_and_close(response: Any) -> bytes:
     try:
-        return await response.aread()
+        data: bytes = await response.aread()
+        return data
     finally:
         await response.aclose()
 
 
 def _dump(response: Any, **kwargs: Any) -> dict[str, Any]:
-    return response.model_dump(mode="json", **kwargs)
+    dumped: dict[str, Any] = response.model_dump(mode="json", **kwargs)
+    return dumped
 
 
 def _completion(data: bytes, model: str) -> Completion:
@@ -245,7 +249,7 @@ def _completion(data: bytes, model: str) -> Completion:
     return Completion(payload, dumps_json(payload))
 
 
-def _litellm_precheck(messages: list) -> None:
+def _litellm_precheck(messages: list[Any]) -> None:
     """litellm's own check of user messages (content part types), run first so its refusal is not taken for a failed call."""
     try:
         from litellm.utils import validate_chat_completion_user_messages

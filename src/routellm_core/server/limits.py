@@ -11,7 +11,9 @@ at once. The server's body timeout bounds the time spent draining.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
+
+from starlette.types import Message, Receive, Scope, Send
 
 from .errors import APIError
 
@@ -24,7 +26,7 @@ class RequestTooLarge(APIError):
                          headers={"Connection": "close"})
 
 
-async def drain(receive: Callable[[], Awaitable[dict]], limit: int) -> bool:
+async def drain(receive: Receive, limit: int) -> bool:
     """Read and discard the rest of a request body, at most ``limit`` bytes; True if it all came."""
     seen = 0
     while seen <= limit:
@@ -51,7 +53,7 @@ class BodySizeLimitMiddleware:
         self.on_reject = on_reject
         self.drain_bytes = drain_bytes if drain_bytes is not None else max(4 * max_bytes, 16 * 1024 * 1024)
 
-    async def _reject(self, scope, receive, send, error: APIError, *, declared: int | None) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, error: APIError, *, declared: int | None) -> None:
         expects_continue = any(n == b"expect" and v.strip().lower() == b"100-continue" for n, v in scope.get("headers", ()))
         if not expects_continue and (declared is None or declared <= self.drain_bytes):
             await drain(receive, self.drain_bytes)
@@ -60,7 +62,7 @@ class BodySizeLimitMiddleware:
         response = error.response({"Connection": "close"})
         await response(scope, receive, send)
 
-    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -85,7 +87,7 @@ class BodySizeLimitMiddleware:
         received = 0
         drain_bytes = self.drain_bytes
 
-        async def limited_receive() -> dict:
+        async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":

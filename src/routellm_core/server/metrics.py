@@ -22,6 +22,7 @@ from prometheus_client import Counter as _PCounter
 from prometheus_client import Gauge as _PGauge
 from prometheus_client import Histogram as _PHistogram
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics import MetricWrapperBase
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -36,14 +37,14 @@ def multiprocess_dir() -> str | None:
 
 
 class _Metric:
-    def __init__(self, metric, name: str, label_names: Sequence[str], registry: CollectorRegistry) -> None:
+    def __init__(self, metric: MetricWrapperBase, name: str, label_names: Sequence[str], registry: CollectorRegistry) -> None:
         self._metric = metric
         self.name = name
         self.label_names = tuple(label_names)
         self._registry = registry
         self._children: dict[tuple[str, ...], Any] = {}
 
-    def _child(self, labels: dict[str, str]):
+    def _child(self, labels: dict[str, str]) -> Any:  # a prometheus_client Counter, Gauge or Histogram
         if not self.label_names:
             return self._metric
         key = tuple([str(labels.get(n, "")) for n in self.label_names])
@@ -58,7 +59,7 @@ class _Metric:
 
 
 class Counter(_Metric):
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
+    def inc(self, amount: float = 1.0, /, **labels: str) -> None:
         self._child(labels).inc(amount)
 
     def get(self, **labels: str) -> float:
@@ -67,10 +68,10 @@ class Counter(_Metric):
 
 
 class Gauge(_Metric):
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
+    def inc(self, amount: float = 1.0, /, **labels: str) -> None:
         self._child(labels).inc(amount)
 
-    def dec(self, amount: float = 1.0, **labels: str) -> None:
+    def dec(self, amount: float = 1.0, /, **labels: str) -> None:
         self._child(labels).dec(amount)
 
     def get(self, **labels: str) -> float:
@@ -137,7 +138,9 @@ class ServerMetrics:
         from prometheus_client import multiprocess
 
         total = 0.0
-        for metric in multiprocess.MultiProcessCollector.merge(_gauge_files(directory), accumulate=False):
+        merged = multiprocess.MultiProcessCollector.merge(  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
+            _gauge_files(directory), accumulate=False)
+        for metric in merged:
             if metric.name == "routellm_workers_ready":
                 total += sum(sample.value for sample in metric.samples)
         return int(total)
@@ -150,7 +153,7 @@ class ServerMetrics:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=directory)
+        multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # untyped upstream
         return generate_latest(registry)
 
 

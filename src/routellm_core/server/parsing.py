@@ -25,7 +25,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -111,7 +111,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _keep(obj: dict) -> dict:
+def _keep(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
@@ -171,7 +171,7 @@ def _clean(data: Any) -> bool:
     return True
 
 
-def field_name(path: tuple) -> str:
+def field_name(path: tuple[Any, ...]) -> str:
     """``messages.0.content``; characters a JSON response cannot carry are escaped."""
     name = ".".join(str(p) for p in path) or "body"
     return name.encode("utf-8", "backslashreplace").decode("utf-8") if not name.isascii() else name
@@ -179,7 +179,7 @@ def field_name(path: tuple) -> str:
 
 def _raise_first_problem(data: Any) -> None:
     """The walk of :func:`_clean` again, with paths, to name the field at fault."""
-    stack: list[tuple[Any, tuple]] = [(data, ())]
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
     while stack:
         item, path = stack.pop()
         if len(path) >= MAX_JSON_DEPTH:
@@ -201,7 +201,7 @@ def _raise_first_problem(data: Any) -> None:
     raise APIError(400, "the request body is not valid", code="invalid_json")  # not reached: _clean found something
 
 
-def _unicode_error(path: tuple, where: str) -> APIError:
+def _unicode_error(path: tuple[Any, ...], where: str) -> APIError:
     name = field_name(path)
     subject = f"{where} {name}".strip()
     return APIError(400, f"{subject}: invalid Unicode (a lone UTF-16 surrogate); send valid UTF-8 text",
@@ -209,7 +209,7 @@ def _unicode_error(path: tuple, where: str) -> APIError:
 
 
 # -- messages ----------------------------------------------------------------------------------
-def check_messages(messages: list, limits: RequestLimits) -> None:
+def check_messages(messages: list[Any], limits: RequestLimits) -> None:
     """Each message an object with a ``role`` string and ``content`` that is text, parts or null; within the limits."""
     if len(messages) > limits.max_messages:
         raise APIError(413, f"messages: {len(messages)} messages, more than the server's limit of {limits.max_messages} "
@@ -247,7 +247,7 @@ def _invalid(param: str, what: str) -> APIError:
     return APIError(400, f"invalid request: {param}: {what}", param=param, code="invalid_request")
 
 
-def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
+def validation_message(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
     parts, param = [], None
     for error in errors[:5]:
         loc = field_name(tuple(p for p in error.get("loc", ()) if p not in ("body",)))
@@ -263,7 +263,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def serialise_tail(messages: list, params: dict[str, Any], stream: bool) -> bytes:
+def serialise_tail(messages: list[Any], params: dict[str, Any], stream: bool) -> bytes:
     """``"messages":[...],<params>,"stream":...}`` as UTF-8, messages serialised a chunk at a time."""
     parts = ['"messages":[']
     for start in range(0, len(messages), _SERIALISE_CHUNK):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..threshold import validate_threshold
+
+if TYPE_CHECKING:
+    from .parsing import RequestLimits
 
 #: environment variable carrying the settings (JSON) to uvicorn worker processes
 SETTINGS_ENV = "ROUTELLM_SERVE_SETTINGS"
@@ -107,7 +110,7 @@ class ServerSettings:
         self.default_threshold = validate_threshold(self.default_threshold)
         self.thresholds = {str(k): validate_threshold(v) for k, v in dict(self.thresholds).items()}
 
-    def request_limits(self):
+    def request_limits(self) -> RequestLimits:
         from .parsing import RequestLimits  # needs the serve extra; settings alone do not
 
         return RequestLimits(max_messages=self.max_messages, max_text_chars=self.max_text_chars)

@@ -14,7 +14,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Awaitable, Sequence, TypeVar
 
 from ..routing import Decision, ModelEndpoint, RoutingCore
 from .clients import Completion, RejectedByClient, UpstreamClients, UpstreamHTTPError, UpstreamProtocolError
@@ -111,15 +111,15 @@ class UpstreamCall:
         return await within(_anext(self.stream), timeout)
 
 
-async def within(awaitable: Any, timeout: float) -> Any:
+_T = TypeVar("_T")
+
+
+async def within(awaitable: Awaitable[_T], timeout: float) -> _T:
     """``await awaitable`` or raise ``TimeoutError`` after ``timeout`` s; on 3.11+ without the extra task ``wait_for`` makes."""
-    if _HAS_TIMEOUT:
+    if sys.version_info >= (3, 11):
         async with asyncio.timeout(timeout):
             return await awaitable
     return await asyncio.wait_for(awaitable, timeout=timeout)
-
-
-_HAS_TIMEOUT = sys.version_info >= (3, 11)
 
 
 class Upstream:
