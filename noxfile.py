@@ -60,7 +60,9 @@ def _needs_torch(directory: Path, plugins: dict[str, Path]) -> bool:
     """Whether a plugin or a local plugin it depends on lists torch among its dependencies or extras."""
     for path in _local_requirements(directory, plugins) + [directory]:
         project = tomllib.loads((path / "pyproject.toml").read_text())["project"]
-        requirements = project.get("dependencies", []) + [r for extra in project.get("optional-dependencies", {}).values() for r in extra]
+        requirements = project.get("dependencies", []) + [
+            r for extra in project.get("optional-dependencies", {}).values() for r in extra
+        ]
         if any(re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() == "torch" for r in requirements):
             return True
     return False
@@ -68,16 +70,22 @@ def _needs_torch(directory: Path, plugins: dict[str, Path]) -> bool:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the core, plugins, tests and benchmarks."""
-    session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "plugins", "bench", "noxfile.py")
+    """ruff (lint and format) over everything, mypy --strict over the core."""
+    paths = ["src", "tests", "plugins", "bench", "scripts", "noxfile.py"]
+    session.install("ruff", "mypy", "types-PyYAML", "types-tqdm")
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    session.install("-e", ".[serve,eval,test]")
+    session.run("mypy", env=ENV)  # files and strictness from [tool.mypy] in pyproject.toml
 
 
 @nox.session
 def core(session: nox.Session) -> None:
     """The core alone: no plugin, no torch installed."""
     session.install("-e", ".")
-    session.run("python", "-c", "import importlib.util, sys, routellm_core; sys.exit(importlib.util.find_spec('torch') is not None)")
+    session.run(
+        "python", "-c", "import importlib.util, sys, routellm_core; sys.exit(importlib.util.find_spec('torch') is not None)"
+    )
     listing = session.run("routellm", "plugins", env=ENV, silent=True)
     if "routers: random" not in (listing or ""):
         session.error(f"`routellm plugins` does not list the random router:\n{listing}")
@@ -104,8 +112,12 @@ def lean(session: nox.Session) -> None:
     mf = plugins["routellm-mf"]
     # built and installed as wheels, not editable (what a user gets, package data included); pip rebuilds local paths each run
     session.install(".[serve]", *map(str, _local_requirements(mf, plugins)), str(mf))
-    session.run("python", "-c", "import importlib.util as u, sys; heavy = [m for m in ('torch', 'transformers') if u.find_spec(m)]; "
-                "sys.exit(f'the lean install pulled in {heavy}' if heavy else 0)")
+    session.run(
+        "python",
+        "-c",
+        "import importlib.util as u, sys; heavy = [m for m in ('torch', 'transformers') if u.find_spec(m)]; "
+        "sys.exit(f'the lean install pulled in {heavy}' if heavy else 0)",
+    )
     session.run("routellm", "route", "--router", "mf", "--threshold", "0.5", "Prove that sqrt(2) is irrational.", env=ENV)
     session.install("pytest>=8", "hypothesis>=6.100")
     tests = [str(mf / "tests"), *(str(d / "tests") for d in _local_requirements(mf, plugins))]
@@ -139,6 +151,10 @@ def e2e(session: nox.Session) -> None:
     session.install("playwright")
     # portable CPU build, wheel cached in ~/.cache/routellm/wheels (the default -march=native build
     # faults on VMs whose CPU advertises AMX that the kernel does not enable)
-    session.run("bash", "scripts/install_llama_cpp.sh", external=True,
-                env={"PYTHON": os.path.join(session.bin, "python"), "CMAKE_BUILD_PARALLEL_LEVEL": "2"})
+    session.run(
+        "bash",
+        "scripts/install_llama_cpp.sh",
+        external=True,
+        env={"PYTHON": os.path.join(session.bin, "python"), "CMAKE_BUILD_PARALLEL_LEVEL": "2"},
+    )
     session.run("pytest", "tests/e2e", *session.posargs, env={**ENV, "ROUTELLM_E2E": "1", "ROUTELLM_SCREENSHOT_DIR": "out/e2e"})

@@ -61,9 +61,16 @@ def machine_info() -> dict:
         sk_version = sklearn.__version__
     except ImportError:
         sk_version = None
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
-            "onnxruntime": ort_version, "numpy": numpy.__version__, "scikit-learn": sk_version,
-            "load_average": os.getloadavg()}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "onnxruntime": ort_version,
+        "numpy": numpy.__version__,
+        "scikit-learn": sk_version,
+        "load_average": os.getloadavg(),
+    }
 
 
 def mmlu_prompts(data_dir: Path) -> list[str]:
@@ -148,11 +155,18 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", type=int, default=10, help="prompts scored by the reference refit (slow)")
     ap.add_argument("--single", type=int, default=300, help="prompts for the one-by-one latency test")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N MMLU prompts for the batch test (0 = all)")
-    ap.add_argument("--compare", choices=("routellm", "index"), default="routellm",
-                    help="weighting of the side-by-side comparison: RouteLLM's (10 · 10^(s / max s), default) or the "
-                         "index's own; always without ridge, as the reference has no penalty")
-    ap.add_argument("--solver", default="lbfgs",
-                    help="scikit-learn solver of the reference (RouteLLM: lbfgs, which may stop early with small weights)")
+    ap.add_argument(
+        "--compare",
+        choices=("routellm", "index"),
+        default="routellm",
+        help="weighting of the side-by-side comparison: RouteLLM's (10 · 10^(s / max s), default) or the "
+        "index's own; always without ridge, as the reference has no penalty",
+    )
+    ap.add_argument(
+        "--solver",
+        default="lbfgs",
+        help="scikit-learn solver of the reference (RouteLLM: lbfgs, which may stop early with small weights)",
+    )
     ap.add_argument("--only-compare", action="store_true", help="stop after the side-by-side comparison")
     ap.add_argument("--json", default=None, help="also write the results as JSON to this file")
     args = ap.parse_args(argv)
@@ -203,15 +217,32 @@ def main(argv=None) -> int:
     diff = float(np.max(np.abs(np.array(ref_scores) - np.array(ours_scores))))
     ref_ms, ours_ms = 1000 * statistics.median(ref_times), 1000 * statistics.median(ours_times)
     emb_ms = 1000 * statistics.median(emb_times)
-    print(f"RouteLLM refit (reference): p50 {ref_ms:.0f} ms per decision; this router: p50 {ours_ms:.2f} ms "
-          f"-> {ref_ms / ours_ms:.0f}x faster (embedding excluded, p50 {emb_ms:.1f} ms for both; with it "
-          f"{(ref_ms + emb_ms) / (ours_ms + emb_ms):.0f}x); largest score difference {diff:.2e} over {len(ref_scores)} prompts")
+    print(
+        f"RouteLLM refit (reference): p50 {ref_ms:.0f} ms per decision; this router: p50 {ours_ms:.2f} ms "
+        f"-> {ref_ms / ours_ms:.0f}x faster (embedding excluded, p50 {emb_ms:.1f} ms for both; with it "
+        f"{(ref_ms + emb_ms) / (ours_ms + emb_ms):.0f}x); largest score difference {diff:.2e} over {len(ref_scores)} prompts"
+    )
 
     if args.only_compare:
         if args.json:
-            Path(args.json).write_text(json.dumps({"machine": info, "reference": {
-                "prompts": len(ref_scores), "p50_ms": ref_ms, "router_p50_ms": ours_ms, "speedup": ref_ms / ours_ms,
-                "embedding_p50_ms": emb_ms, "max_abs_score_difference": diff, "design": ref.kind}}, indent=1) + "\n")
+            Path(args.json).write_text(
+                json.dumps(
+                    {
+                        "machine": info,
+                        "reference": {
+                            "prompts": len(ref_scores),
+                            "p50_ms": ref_ms,
+                            "router_p50_ms": ours_ms,
+                            "speedup": ref_ms / ours_ms,
+                            "embedding_p50_ms": emb_ms,
+                            "max_abs_score_difference": diff,
+                            "design": ref.kind,
+                        },
+                    },
+                    indent=1,
+                )
+                + "\n"
+            )
         return 0
 
     # -- latency and throughput of the router as configured -------------------------------------------
@@ -225,7 +256,7 @@ def main(argv=None) -> int:
     vectors = router.embed(sample)
     t = time.perf_counter()
     for i in range(len(sample)):
-        router.score_embeddings(vectors[i:i + 1], sample[i:i + 1])
+        router.score_embeddings(vectors[i : i + 1], sample[i : i + 1])
     elo_only_ms = 1000 * (time.perf_counter() - t) / len(sample)
     router.score(prompts[:64])  # warm-up
     t = time.perf_counter()
@@ -239,23 +270,46 @@ def main(argv=None) -> int:
     elo_batch_s = time.perf_counter() - t
 
     results = {
-        "machine": info, "router": router.describe(),
-        "reference": {"prompts": len(ref_scores), "p50_ms": ref_ms, "router_p50_ms": ours_ms, "speedup": ref_ms / ours_ms,
-                      "embedding_p50_ms": emb_ms, "speedup_with_embedding": (ref_ms + emb_ms) / (ours_ms + emb_ms),
-                      "max_abs_score_difference": diff, "design_rows": ref.battle_rows,
-                      "design": ref.kind},
-        "one_prompt_latency_ms_mmlu": {"p50": 1000 * statistics.median(lat), "p90": 1000 * percentile(lat, 0.9),
-                                       "p99": 1000 * percentile(lat, 0.99), "n": len(lat)},
+        "machine": info,
+        "router": router.describe(),
+        "reference": {
+            "prompts": len(ref_scores),
+            "p50_ms": ref_ms,
+            "router_p50_ms": ours_ms,
+            "speedup": ref_ms / ours_ms,
+            "embedding_p50_ms": emb_ms,
+            "speedup_with_embedding": (ref_ms + emb_ms) / (ours_ms + emb_ms),
+            "max_abs_score_difference": diff,
+            "design_rows": ref.battle_rows,
+            "design": ref.kind,
+        },
+        "one_prompt_latency_ms_mmlu": {
+            "p50": 1000 * statistics.median(lat),
+            "p90": 1000 * percentile(lat, 0.9),
+            "p99": 1000 * percentile(lat, 0.99),
+            "n": len(lat),
+        },
         "one_prompt_without_embedding_ms": elo_only_ms,
-        "batch_mmlu": {"prompts": len(prompts), "seconds": batch_s, "prompts_per_s": len(prompts) / batch_s,
-                       "embedding_s": embed_s, "elo_s": elo_batch_s, "elo_prompts_per_s": len(prompts) / elo_batch_s},
-        "mean_score": float(np.mean(scores)), "score_p10_p90": [float(np.percentile(scores, 10)), float(np.percentile(scores, 90))],
+        "batch_mmlu": {
+            "prompts": len(prompts),
+            "seconds": batch_s,
+            "prompts_per_s": len(prompts) / batch_s,
+            "embedding_s": embed_s,
+            "elo_s": elo_batch_s,
+            "elo_prompts_per_s": len(prompts) / elo_batch_s,
+        },
+        "mean_score": float(np.mean(scores)),
+        "score_p10_p90": [float(np.percentile(scores, 10)), float(np.percentile(scores, 90))],
     }
     lm = results["one_prompt_latency_ms_mmlu"]
-    print(f"one-prompt decision incl. embedding (MMLU prompts, n={lm['n']}): p50 {lm['p50']:.1f} ms, p90 {lm['p90']:.1f} ms, "
-          f"p99 {lm['p99']:.1f} ms; without the embedding {elo_only_ms:.2f} ms")
-    print(f"batch, {len(prompts)} MMLU prompts: {batch_s:.1f} s = {len(prompts) / batch_s:.0f} prompts/s "
-          f"(embedding {embed_s:.1f} s, Elo part {elo_batch_s:.1f} s = {len(prompts) / elo_batch_s:.0f} prompts/s)")
+    print(
+        f"one-prompt decision incl. embedding (MMLU prompts, n={lm['n']}): p50 {lm['p50']:.1f} ms, p90 {lm['p90']:.1f} ms, "
+        f"p99 {lm['p99']:.1f} ms; without the embedding {elo_only_ms:.2f} ms"
+    )
+    print(
+        f"batch, {len(prompts)} MMLU prompts: {batch_s:.1f} s = {len(prompts) / batch_s:.0f} prompts/s "
+        f"(embedding {embed_s:.1f} s, Elo part {elo_batch_s:.1f} s = {len(prompts) / elo_batch_s:.0f} prompts/s)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     return 0

@@ -45,9 +45,17 @@ def machine_info(threads: int | None) -> dict:
         ort_version = onnxruntime.__version__
     except ImportError:
         ort_version = None
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
-            "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "onnxruntime": ort_version, "numpy": numpy.__version__, "requested_threads": threads}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "onnxruntime": ort_version,
+        "numpy": numpy.__version__,
+        "requested_threads": threads,
+    }
 
 
 def mmlu_prompts(data_dir: Path) -> list[str]:
@@ -73,7 +81,9 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", default=None, help="MF checkpoint (default: the shipped one)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N MMLU prompts for the batch test (0 = all)")
     ap.add_argument("--single", type=int, default=300, help="prompts for the one-by-one / latency test")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice); onnxruntime uses every core")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's choice); onnxruntime uses every core"
+    )
     ap.add_argument("--json", default=None, help="also write the results as JSON to this file")
     args = ap.parse_args(argv)
 
@@ -114,8 +124,13 @@ def main(argv=None) -> int:
         router.route(p, 0.5)
         lat.append(time.perf_counter() - t)
     one_by_one_rate = len(sample) / sum(lat)
-    short = ["What is the capital of France?", "Write a haiku about autumn.", "Explain recursion to a child.",
-             "How do I reverse a list in Python?", "Is 97 a prime number?"] * 20
+    short = [
+        "What is the capital of France?",
+        "Write a haiku about autumn.",
+        "Explain recursion to a child.",
+        "How do I reverse a list in Python?",
+        "Is 97 a prime number?",
+    ] * 20
     lat_short = []
     for p in short:
         t = time.perf_counter()
@@ -134,10 +149,17 @@ def main(argv=None) -> int:
     results = {
         "machine": info,
         "router": router.describe(),
-        "one_prompt_latency_ms_mmlu": {"p50": 1000 * statistics.median(lat), "p90": 1000 * percentile(lat, 0.9),
-                                       "p99": 1000 * percentile(lat, 0.99), "n": len(lat)},
-        "one_prompt_latency_ms_short": {"p50": 1000 * statistics.median(lat_short), "p90": 1000 * percentile(lat_short, 0.9),
-                                        "n": len(lat_short)},
+        "one_prompt_latency_ms_mmlu": {
+            "p50": 1000 * statistics.median(lat),
+            "p90": 1000 * percentile(lat, 0.9),
+            "p99": 1000 * percentile(lat, 0.99),
+            "n": len(lat),
+        },
+        "one_prompt_latency_ms_short": {
+            "p50": 1000 * statistics.median(lat_short),
+            "p90": 1000 * percentile(lat_short, 0.9),
+            "n": len(lat_short),
+        },
         "batch_mmlu": {"prompts": len(prompts), "seconds": batch_s, "prompts_per_s": batch_rate},
         "one_by_one_prompts_per_s": one_by_one_rate,
         "batched_same_sample_prompts_per_s": sample_batch_rate,
@@ -145,11 +167,15 @@ def main(argv=None) -> int:
         "mean_score": float(np.mean(scores)),
     }
     lm, ls = results["one_prompt_latency_ms_mmlu"], results["one_prompt_latency_ms_short"]
-    print(f"one-prompt decision (MMLU prompts, n={lm['n']}): p50 {lm['p50']:.1f} ms, p90 {lm['p90']:.1f} ms, p99 {lm['p99']:.1f} ms")
+    print(
+        f"one-prompt decision (MMLU prompts, n={lm['n']}): p50 {lm['p50']:.1f} ms, p90 {lm['p90']:.1f} ms, p99 {lm['p99']:.1f} ms"
+    )
     print(f"one-prompt decision (short chat prompts, n={ls['n']}): p50 {ls['p50']:.1f} ms, p90 {ls['p90']:.1f} ms")
     print(f"batch scoring, {len(prompts)} MMLU prompts: {batch_s:.1f} s = {batch_rate:.0f} prompts/s")
-    print(f"same {len(sample)} prompts: batched {sample_batch_rate:.0f} prompts/s vs one by one {one_by_one_rate:.0f} prompts/s "
-          f"-> ratio {results['batched_over_one_by_one']:.2f}x")
+    print(
+        f"same {len(sample)} prompts: batched {sample_batch_rate:.0f} prompts/s vs one by one {one_by_one_rate:.0f} prompts/s "
+        f"-> ratio {results['batched_over_one_by_one']:.2f}x"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     return 0

@@ -41,12 +41,27 @@ GPT4, MIXTRAL = "gpt-4-1106-preview", "mistralai/mixtral-8x7b-chat"
 #: the same model under two names in different training files
 MERGES = {
     "mixtral": {"mistralai/Mixtral-8x7B-Instruct-v0.1": MIXTRAL},
-    "all": {"mistralai/Mixtral-8x7B-Instruct-v0.1": MIXTRAL, "Llama-2-70b-chat": "meta/llama-2-70b-chat",
-            "claude-instant-1": "claude-instant-v1", "claude-1": "claude-v1"},
+    "all": {
+        "mistralai/Mixtral-8x7B-Instruct-v0.1": MIXTRAL,
+        "Llama-2-70b-chat": "meta/llama-2-70b-chat",
+        "claude-instant-1": "claude-instant-v1",
+        "claude-1": "claude-v1",
+    },
     "none": {},
 }
-DEFAULTS = {"sharpness": 1.0, "minsim": -1.0, "relative": 1, "same": "routellm", "ridge": 1e-9, "length": 0.0,
-            "tiers": 10, "labels": "hard", "merge": "mixtral", "dim": 0, "pair": "gm"}
+DEFAULTS = {
+    "sharpness": 1.0,
+    "minsim": -1.0,
+    "relative": 1,
+    "same": "routellm",
+    "ridge": 1e-9,
+    "length": 0.0,
+    "tiers": 10,
+    "labels": "hard",
+    "merge": "mixtral",
+    "dim": 0,
+    "pair": "gm",
+}
 #: keys that change the index (the rest only change how a query weighs it)
 STRUCTURE = ("tiers", "labels", "merge", "dim", "pair")
 
@@ -141,7 +156,9 @@ def main(argv=None) -> int:
     split2_math = {}
     for f in ("gsm8k-train.json", "MATH_prealgebra.json"):
         rows = json.loads((train_dir / "routerdc-split2" / f).read_text())
-        models = sorted({m for r in rows for m in r["scores"]}, key=lambda m: -np.mean([r["scores"][m] for r in rows if m in r["scores"]]))
+        models = sorted(
+            {m for r in rows for m in r["scores"]}, key=lambda m: -np.mean([r["scores"][m] for r in rows if m in r["scores"]])
+        )
         split2_math[f"train/routerdc-split2/{f}"] = (models[0], models[len(models) // 2])
     for p, (src, f) in enumerate(zip(data.sources, fam, strict=True)):
         if f in ("arc", "mbpp", "wino") and "routerbench" in src:
@@ -171,12 +188,28 @@ def main(argv=None) -> int:
             virtual = [models.index(x) for x in (TIER_STRONG, TIER_WEAK)]
             m = m & ~np.isin(a, virtual)
         remap = np.cumsum(keep) - 1
-        return build_index(emb[keep], remap[pi[m]], a[m], b[m], label[m], models, num_tiers=v["tiers"], labels=v["labels"],
-                           dim=v["dim"] or None, prompts=[p for p, k in zip(data.prompts, keep, strict=True) if k])
+        return build_index(
+            emb[keep],
+            remap[pi[m]],
+            a[m],
+            b[m],
+            label[m],
+            models,
+            num_tiers=v["tiers"],
+            labels=v["labels"],
+            dim=v["dim"] or None,
+            prompts=[p for p, k in zip(data.prompts, keep, strict=True) if k],
+        )
 
     def weighting(v):
-        return Weighting(sharpness=v["sharpness"], min_similarity=v["minsim"], ridge=v["ridge"], relative_to_max=bool(v["relative"]),
-                         same_tier=v["same"], length_scale=v["length"])
+        return Weighting(
+            sharpness=v["sharpness"],
+            min_similarity=v["minsim"],
+            ridge=v["ridge"],
+            relative_to_max=bool(v["relative"]),
+            same_tier=v["same"],
+            length_scale=v["length"],
+        )
 
     def scores(index, vectors, variants, lengths):
         """Scores of ``vectors`` under each variant's weighting (similarities computed once per chunk)."""
@@ -186,12 +219,12 @@ def main(argv=None) -> int:
         if ts == tw:
             return out, (ts, tw)
         for start in range(0, len(vectors), 1024):
-            sims = index.similarities(vectors[start:start + 1024])
-            gap = np.abs(lengths[start:start + 1024, None] - index.log_chars[None, :])
+            sims = index.similarities(vectors[start : start + 1024])
+            gap = np.abs(lengths[start : start + 1024, None] - index.log_chars[None, :])
             for k, v in enumerate(variants):
                 wt = weighting(v)
                 r = fit_ratings(index.tables_for_similarities(sims - np.float32(v["length"]) * gap, wt), ridge=wt.ridge)
-                out[k][start:start + 1024] = win_probability(r[:, ts], r[:, tw])
+                out[k][start : start + 1024] = win_probability(r[:, ts], r[:, tw])
         return out, (ts, tw)
 
     variants = parse_grid(args.grid)
@@ -224,8 +257,12 @@ def main(argv=None) -> int:
                     res[name] = round(M.apgr(M.per_prompt_curve(sc, s, w)), 4)
         seconds = round(time.time() - started, 1)
         for v, res in zip(group, results, strict=True):
-            print(json.dumps({"tag": args.tag, "variant": v, "result": res, "seconds": seconds,
-                              "length": {f: base[f][3] for f in folds}}), flush=True)
+            print(
+                json.dumps(
+                    {"tag": args.tag, "variant": v, "result": res, "seconds": seconds, "length": {f: base[f][3] for f in folds}}
+                ),
+                flush=True,
+            )
     return 0
 
 

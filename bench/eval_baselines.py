@@ -31,8 +31,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=100)
     args = parser.parse_args()
     print(f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    header = ("benchmark", "n", "random seed 0 (exact / 10-bin)", f"random mean ± sd over {args.seeds} seeds (exact / 10-bin)",
-              "random expected", "length (exact / 10-bin)", "oracle")
+    header = (
+        "benchmark",
+        "n",
+        "random seed 0 (exact / 10-bin)",
+        f"random mean ± sd over {args.seeds} seeds (exact / 10-bin)",
+        "random expected",
+        "length (exact / 10-bin)",
+        "oracle",
+    )
     print(" | ".join(header))
     for name in ("mt-bench", "mmlu", "gsm8k"):
         start = time.perf_counter()

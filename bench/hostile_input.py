@@ -50,8 +50,11 @@ def free_port() -> int:
 
 
 def start_upstream() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-c", "from routellm_core.testing.upstream import main; raise SystemExit(main())"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from routellm_core.testing.upstream import main; raise SystemExit(main())"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     base_url = proc.stdout.readline().strip()
     if not base_url.startswith("http"):
         proc.kill()
@@ -61,9 +64,30 @@ def start_upstream() -> tuple[subprocess.Popen, str]:
 
 def start_server(upstream_url: str, extra: list[str], verbose: bool) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "routellm_core.cli", "serve", "--routers", "random", "--strong-model", "openai/strong",
-           "--weak-model", "openai/weak", "--base-url", upstream_url, "--api-key", "sk-loopback", "--port", str(port),
-           "--timeout", "30", "--log-level", "warning", "--no-access-log", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "routellm_core.cli",
+        "serve",
+        "--routers",
+        "random",
+        "--strong-model",
+        "openai/strong",
+        "--weak-model",
+        "openai/weak",
+        "--base-url",
+        upstream_url,
+        "--api-key",
+        "sk-loopback",
+        "--port",
+        str(port),
+        "--timeout",
+        "30",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, stderr=None if verbose else subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -135,8 +159,11 @@ def run_scenario(name: str, spec: dict[str, Any], args: argparse.Namespace) -> d
     server, base = start_server(up_url, spec["server_args"], args.verbose)
     try:
         body = body_for(spec["messages"])
-        httpx.post(base + "/v1/chat/completions", json={"model": "router-random-0.5", "messages": [{"role": "user", "content": "hi"}]},
-                   timeout=30)  # warm up
+        httpx.post(
+            base + "/v1/chat/completions",
+            json={"model": "router-random-0.5", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=30,
+        )  # warm up
         rss_before = memory_mb(server.pid)
         stop_event = multiprocessing.Event()
         parent, child = multiprocessing.Pipe()
@@ -165,7 +192,9 @@ def run_scenario(name: str, spec: dict[str, Any], args: argparse.Namespace) -> d
     outside = [lat for start, lat, _ in samples if not any(a <= start <= b for a, b in windows)]
     failed = sum(1 for _, _, status in samples if status != 200)
     return {
-        "messages": spec["messages"], "body_bytes": len(body), "server_args": spec["server_args"],
+        "messages": spec["messages"],
+        "body_bytes": len(body),
+        "server_args": spec["server_args"],
         "big_requests": requests,
         "statuses_as_expected": all(r["status"] == spec["expect"] for r in requests),
         "health_during": {"polls": len(during), "p50_ms": pct(during, 50), "p99_ms": pct(during, 99), "max_ms": pct(during, 100)},
@@ -196,8 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--verbose", action="store_true", help="show the server's log")
     args = p.parse_args(argv)
-    report: dict[str, Any] = {"machine": machine(), "command": "python bench/hostile_input.py " + " ".join(argv or sys.argv[1:]),
-                              "load_average": os.getloadavg(), "scenarios": {}}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "command": "python bench/hostile_input.py " + " ".join(argv or sys.argv[1:]),
+        "load_average": os.getloadavg(),
+        "scenarios": {},
+    }
     for name in args.scenarios:
         report["scenarios"][name] = result = run_scenario(name, SCENARIOS[name], args)
         print(f"{name}: {json.dumps(result)}", file=sys.stderr, flush=True)
@@ -206,10 +239,15 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)
-    ok = all(r["statuses_as_expected"] and r["health_failed"] == 0 and (r["health_during"]["p99_ms"] or 0) <= args.p99_ms
-             for r in report["scenarios"].values())
-    print(f"\n{'PASS' if ok else 'FAIL'}: /health p99 during big requests "
-          + ", ".join(f"{n} {r['health_during']['p99_ms']} ms" for n, r in report["scenarios"].items()), file=sys.stderr)
+    ok = all(
+        r["statuses_as_expected"] and r["health_failed"] == 0 and (r["health_during"]["p99_ms"] or 0) <= args.p99_ms
+        for r in report["scenarios"].values()
+    )
+    print(
+        f"\n{'PASS' if ok else 'FAIL'}: /health p99 during big requests "
+        + ", ".join(f"{n} {r['health_during']['p99_ms']} ms" for n, r in report["scenarios"].items()),
+        file=sys.stderr,
+    )
     return 0 if ok else 1
 
 

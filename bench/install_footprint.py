@@ -42,9 +42,11 @@ ENV.pop("PYTHONPATH", None)
 INSTALLS = {
     "lean": ([["{core}", "{minilm}", "{mf}"]], "`pip install routellm-core routellm-mf`"),
     "lean+serve": ([["{core}[serve]", "{minilm}", "{mf}"]], "`pip install 'routellm-core[serve]' routellm-mf`"),
-    "full": ([[TORCH], ["{core}[serve,eval]", "{minilm}[torch,onnx]", "{mf}[train,hub]"]],
-             f"`pip install {TORCH}`, then `pip install 'routellm-core[serve,eval]' 'routellm-minilm[torch,onnx]' "
-             "'routellm-mf[train,hub]'`"),
+    "full": (
+        [[TORCH], ["{core}[serve,eval]", "{minilm}[torch,onnx]", "{mf}[train,hub]"]],
+        f"`pip install {TORCH}`, then `pip install 'routellm-core[serve,eval]' 'routellm-minilm[torch,onnx]' "
+        "'routellm-mf[train,hub]'`",
+    ),
 }
 
 # run by the environment's own python: serve, send requests, read the server's memory
@@ -58,8 +60,9 @@ routellm = os.path.join(os.path.dirname(sys.executable), "routellm")
 with EchoUpstream() as up:
     up.record_calls = False
     t0 = time.monotonic()
-    server = subprocess.Popen([routellm, "serve", "--routers", "mf", "--strong-model", "openai/big", "--weak-model", "openai/small",
-                               "--base-url", up.base_url, "--api-key", "x", "--port", str(port), "--no-access-log",
+    server = subprocess.Popen([routellm, "serve", "--routers", "mf",
+                               "--strong-model", "openai/big", "--weak-model", "openai/small", "--base-url", up.base_url,
+                               "--api-key", "x", "--port", str(port), "--no-access-log",
                                "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -74,12 +77,15 @@ with EchoUpstream() as up:
         fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
         ready_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
         for i in range(200):
-            body = json.dumps({"model": "router-mf-0.5", "messages": [{"role": "user", "content": f"Question {i}: why is the sky blue?"}]})
-            req = urllib.request.Request(base + "/v1/chat/completions", data=body.encode(), headers={"Content-Type": "application/json"})
+            message = {"role": "user", "content": f"Question {i}: why is the sky blue?"}
+            body = json.dumps({"model": "router-mf-0.5", "messages": [message]})
+            req = urllib.request.Request(base + "/v1/chat/completions", data=body.encode(),
+                                         headers={"Content-Type": "application/json"})
             urllib.request.urlopen(req, timeout=60).read()
         status = dict(line.split(":", 1) for line in open(f"/proc/{server.pid}/status") if ":" in line)
         kib = lambda key: int(status[key].split()[0])
-        print(json.dumps({"ready_s": ready, "ready_cpu_s": ready_cpu, "rss_mib": kib("VmRSS") / 1024, "peak_mib": kib("VmHWM") / 1024}))
+        print(json.dumps({"ready_s": ready, "ready_cpu_s": ready_cpu,
+                          "rss_mib": kib("VmRSS") / 1024, "peak_mib": kib("VmHWM") / 1024}))
     finally:
         server.terminate(); server.wait(timeout=30)
 """
@@ -90,8 +96,22 @@ def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def build_wheels(dest: Path, python: str) -> dict[str, str]:
-    sh([python, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), str(ROOT),
-        str(ROOT / "plugins" / "routellm_minilm"), str(ROOT / "plugins" / "routellm_mf")], stdout=subprocess.DEVNULL)
+    sh(
+        [
+            python,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(dest),
+            str(ROOT),
+            str(ROOT / "plugins" / "routellm_minilm"),
+            str(ROOT / "plugins" / "routellm_mf"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     found = {}
     for key, prefix in (("core", "routellm_core-"), ("minilm", "routellm_minilm-"), ("mf", "routellm_mf-")):
         (wheel,) = sorted(dest.glob(prefix + "*.whl"))
@@ -102,8 +122,23 @@ def build_wheels(dest: Path, python: str) -> dict[str, str]:
 def timed_route(venv: Path) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and max RSS (MiB) of one ``routellm route --router mf``."""
     with tempfile.NamedTemporaryFile("r") as out:
-        sh(["/usr/bin/time", "-o", out.name, "-f", "%e %U %S %M", str(venv / "bin" / "routellm"), "route", "--router", "mf",
-            "--threshold", "0.5", PROMPT], stdout=subprocess.DEVNULL)
+        sh(
+            [
+                "/usr/bin/time",
+                "-o",
+                out.name,
+                "-f",
+                "%e %U %S %M",
+                str(venv / "bin" / "routellm"),
+                "route",
+                "--router",
+                "mf",
+                "--threshold",
+                "0.5",
+                PROMPT,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         wall, user, system, kib = out.read().split()[-4:]
     return float(wall), float(user) + float(system), int(kib) / 1024
 
@@ -122,17 +157,32 @@ def measure(name: str, wheels: dict[str, str], work: Path, python: str, reuse: b
     py = str(venv / "bin" / "python")
     site = sh([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True).stdout.strip()
     size_mib = int(sh(["du", "-sm", site], capture_output=True).stdout.split()[0])
-    torch = sh([py, "-c", "import importlib.metadata as m\ntry: print(m.version('torch'))\nexcept m.PackageNotFoundError: print('-')"],
-               capture_output=True).stdout.strip()
+    torch = sh(
+        [py, "-c", "import importlib.metadata as m\ntry: print(m.version('torch'))\nexcept m.PackageNotFoundError: print('-')"],
+        capture_output=True,
+    ).stdout.strip()
     first = timed_route(venv)
     warm = [timed_route(venv) for _ in range(3)]
-    row = {"install": name, "what": INSTALLS[name][1], "site_packages_mib": size_mib, "torch": torch, "install_s": install_s,
-           "route_first_s": first[0], "route_first_cpu_s": round(first[1], 2), "route_s": statistics.median(w[0] for w in warm),
-           "route_cpu_s": round(statistics.median(w[1] for w in warm), 2), "route_rss_mib": round(statistics.median(w[2] for w in warm))}
+    row = {
+        "install": name,
+        "what": INSTALLS[name][1],
+        "site_packages_mib": size_mib,
+        "torch": torch,
+        "install_s": install_s,
+        "route_first_s": first[0],
+        "route_first_cpu_s": round(first[1], 2),
+        "route_s": statistics.median(w[0] for w in warm),
+        "route_cpu_s": round(statistics.median(w[1] for w in warm), 2),
+        "route_rss_mib": round(statistics.median(w[2] for w in warm)),
+    }
     if "serve" in " ".join(" ".join(step) for step in INSTALLS[name][0]):
         probe = json.loads(sh([py, "-c", SERVE_PROBE], capture_output=True).stdout.strip().splitlines()[-1])
-        row.update(serve_ready_s=round(probe["ready_s"], 2), serve_ready_cpu_s=round(probe["ready_cpu_s"], 2), serve_rss_mib=round(probe["rss_mib"]),
-                   serve_peak_mib=round(probe["peak_mib"]))
+        row.update(
+            serve_ready_s=round(probe["ready_s"], 2),
+            serve_ready_cpu_s=round(probe["ready_cpu_s"], 2),
+            serve_rss_mib=round(probe["rss_mib"]),
+            serve_peak_mib=round(probe["peak_mib"]),
+        )
     return row
 
 
@@ -162,14 +212,24 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    print("| install | site-packages | torch | `routellm route`: wall, first / warm (CPU) | max RSS "
-          "| `routellm serve`: ready in (CPU) | serve RSS after 200 requests (peak) |")
+    print(
+        "| install | site-packages | torch | `routellm route`: wall, first / warm (CPU) | max RSS "
+        "| `routellm serve`: ready in (CPU) | serve RSS after 200 requests (peak) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        ready, rss = ((f"{r['serve_ready_s']:.1f} s ({r['serve_ready_cpu_s']:.1f} s)", f"{r['serve_rss_mib']} MiB ({r['serve_peak_mib']} MiB)")
-                      if "serve_rss_mib" in r else ("— (no serve extra)", "—"))
-        print(f"| {r['what']} | {r['site_packages_mib']} MiB | {r['torch']} | {r['route_first_s']:.2f} s / {r['route_s']:.2f} s "
-              f"({r['route_first_cpu_s']:.2f} s / {r['route_cpu_s']:.2f} s) | {r['route_rss_mib']} MiB | {ready} | {rss} |")
+        ready, rss = (
+            (
+                f"{r['serve_ready_s']:.1f} s ({r['serve_ready_cpu_s']:.1f} s)",
+                f"{r['serve_rss_mib']} MiB ({r['serve_peak_mib']} MiB)",
+            )
+            if "serve_rss_mib" in r
+            else ("— (no serve extra)", "—")
+        )
+        print(
+            f"| {r['what']} | {r['site_packages_mib']} MiB | {r['torch']} | {r['route_first_s']:.2f} s / {r['route_s']:.2f} s "
+            f"({r['route_first_cpu_s']:.2f} s / {r['route_cpu_s']:.2f} s) | {r['route_rss_mib']} MiB | {ready} | {rss} |"
+        )
     return 0
 
 

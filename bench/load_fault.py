@@ -41,8 +41,33 @@ import httpx
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-WORDS = ("route", "model", "strong", "weak", "answer", "prompt", "token", "latency", "threshold", "score", "why", "how",
-         "explain", "the", "a", "of", "and", "proof", "code", "poem", "list", "sum", "integral", "history", "summary")
+WORDS = (
+    "route",
+    "model",
+    "strong",
+    "weak",
+    "answer",
+    "prompt",
+    "token",
+    "latency",
+    "threshold",
+    "score",
+    "why",
+    "how",
+    "explain",
+    "the",
+    "a",
+    "of",
+    "and",
+    "proof",
+    "code",
+    "poem",
+    "list",
+    "sum",
+    "integral",
+    "history",
+    "summary",
+)
 
 
 @dataclass
@@ -64,12 +89,21 @@ class Phase:
         kinds = Counter(r.kind for r in self.results)
         statuses = Counter(str(r.status) for r in self.results)
         return {
-            "requests": len(self.results), "wall_s": round(self.wall, 2),
+            "requests": len(self.results),
+            "wall_s": round(self.wall, 2),
             "throughput_rps": round(len(self.results) / self.wall, 1) if self.wall else None,
-            "ok": len(ok), "lost": sum(v for k, v in kinds.items() if k.startswith("lost")), "hung": kinds.get("hung", 0),
-            "statuses": dict(sorted(statuses.items())), "outcomes": dict(sorted(kinds.items())),
-            "ok_latency_ms": {"p50": _pct(ok, 50), "p90": _pct(ok, 90), "p99": _pct(ok, 99), "max": _pct(ok, 100),
-                              "mean": round(1000 * statistics.fmean(ok), 2) if ok else None},
+            "ok": len(ok),
+            "lost": sum(v for k, v in kinds.items() if k.startswith("lost")),
+            "hung": kinds.get("hung", 0),
+            "statuses": dict(sorted(statuses.items())),
+            "outcomes": dict(sorted(kinds.items())),
+            "ok_latency_ms": {
+                "p50": _pct(ok, 50),
+                "p90": _pct(ok, 90),
+                "p99": _pct(ok, 99),
+                "max": _pct(ok, 100),
+                "mean": round(1000 * statistics.fmean(ok), 2) if ok else None,
+            },
         }
 
 
@@ -85,8 +119,7 @@ def make_requests(n: int, stream_fraction: float, seed: int) -> list[dict[str, A
     out = []
     for i in range(n):
         prompt = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 40))) + f" #{i}"
-        body: dict[str, Any] = {"model": "router-random-0.5", "messages": [{"role": "user", "content": prompt}],
-                                "max_tokens": 64}
+        body: dict[str, Any] = {"model": "router-random-0.5", "messages": [{"role": "user", "content": prompt}], "max_tokens": 64}
         if rng.random() < stream_fraction:
             body["stream"] = True
         out.append(body)
@@ -136,8 +169,15 @@ async def one(client: httpx.AsyncClient, url: str, body: dict[str, Any], timeout
         return Result(None, time.perf_counter() - start, f"lost:{type(exc).__name__}", stream)
 
 
-async def run_phase(name: str, url: str, bodies: list[dict[str, Any]], concurrency: int, timeout: float, hang_kind: str,
-                    model_for_direct: bool = False) -> Phase:
+async def run_phase(
+    name: str,
+    url: str,
+    bodies: list[dict[str, Any]],
+    concurrency: int,
+    timeout: float,
+    hang_kind: str,
+    model_for_direct: bool = False,
+) -> Phase:
     phase = Phase(name)
     queue: asyncio.Queue = asyncio.Queue()
     for body in bodies:
@@ -146,6 +186,7 @@ async def run_phase(name: str, url: str, bodies: list[dict[str, Any]], concurren
         queue.put_nowait(body)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, headers={"Authorization": "Bearer bench"}) as client:
+
         async def worker() -> None:
             while True:
                 try:
@@ -167,10 +208,23 @@ def free_port() -> int:
 
 
 def start_upstream(args, fail_rate: float, stall_rate: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-c", "from routellm_core.testing.upstream import main; raise SystemExit(main())",
-                             "--fail-rate", str(fail_rate),
-                             "--stall-rate", str(stall_rate), "--stall-seconds", str(args.stall_seconds), "--seed", str(args.seed)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from routellm_core.testing.upstream import main; raise SystemExit(main())",
+            "--fail-rate",
+            str(fail_rate),
+            "--stall-rate",
+            str(stall_rate),
+            "--stall-seconds",
+            str(args.stall_seconds),
+            "--seed",
+            str(args.seed),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     base_url = proc.stdout.readline().strip()
     if not base_url.startswith("http"):
         proc.kill()
@@ -180,9 +234,31 @@ def start_upstream(args, fail_rate: float, stall_rate: float) -> tuple[subproces
 
 def start_server(args, upstream_url: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "routellm_core.cli", "serve", "--routers", "random", "--strong-model", "openai/strong",
-           "--weak-model", "openai/weak", "--base-url", upstream_url, "--api-key", "sk-loopback", "--port", str(port),
-           "--timeout", str(args.server_timeout), "--log-level", "error", "--no-access-log", "--workers", str(args.workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "routellm_core.cli",
+        "serve",
+        "--routers",
+        "random",
+        "--strong-model",
+        "openai/strong",
+        "--weak-model",
+        "openai/weak",
+        "--base-url",
+        upstream_url,
+        "--api-key",
+        "sk-loopback",
+        "--port",
+        str(port),
+        "--timeout",
+        str(args.server_timeout),
+        "--log-level",
+        "error",
+        "--no-access-log",
+        "--workers",
+        str(args.workers),
+    ]
     proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL if not args.verbose else None)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -260,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server-timeout", type=float, default=3.0, help="routellm serve --timeout (stalls become 504)")
     p.add_argument("--hang-margin", type=float, default=10.0, help="a request unanswered after server timeout + this is hung")
     p.add_argument("--stream-fraction", type=float, default=0.2)
-    p.add_argument("--overhead-requests", type=int, default=300, help="fault-free concurrency-1 requests for per-request overhead")
+    p.add_argument(
+        "--overhead-requests", type=int, default=300, help="fault-free concurrency-1 requests for per-request overhead"
+    )
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -270,8 +348,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--requests must be in 1..100000 and --concurrency in 1..1000")
 
     bodies = make_requests(args.requests, args.stream_fraction, args.seed)
-    report: dict[str, Any] = {"machine": machine(), "command": "python bench/load_fault.py " + " ".join(argv or sys.argv[1:]),
-                              "settings": {k: v for k, v in vars(args).items() if k not in ("json", "verbose")}}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "command": "python bench/load_fault.py " + " ".join(argv or sys.argv[1:]),
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "verbose")},
+    }
     procs: list[subprocess.Popen] = []
     try:
         up, up_url = start_upstream(args, args.fail_rate, args.stall_rate)
@@ -282,18 +363,31 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_phase("warmup", base + "/v1/chat/completions", bodies[:50], 10, client_timeout, "hung"))
         before = metrics_total(base)
         stats0 = upstream_stats(up_url)
-        direct = asyncio.run(run_phase("direct", up_url + "/chat/completions", bodies, args.concurrency,
-                                       args.server_timeout, "timeout", model_for_direct=True))
+        direct = asyncio.run(
+            run_phase(
+                "direct",
+                up_url + "/chat/completions",
+                bodies,
+                args.concurrency,
+                args.server_timeout,
+                "timeout",
+                model_for_direct=True,
+            )
+        )
         stats1 = upstream_stats(up_url)
         cpu0 = process_cpu(server.pid)
         routed = asyncio.run(run_phase("server", base + "/v1/chat/completions", bodies, args.concurrency, client_timeout, "hung"))
         cpu1 = process_cpu(server.pid)
         stats2 = upstream_stats(up_url)
         counted = metrics_total(base) - before
-        report["faults"] = {"direct": direct.summary(), "server": routed.summary(), "server_metrics_requests": counted,
-                            "injected_direct": _diff(stats1, stats0), "injected_server": _diff(stats2, stats1),
-                            "server_cpu_ms_per_request": None if cpu0 is None or cpu1 is None
-                            else round(1000 * (cpu1 - cpu0) / args.requests, 2)}
+        report["faults"] = {
+            "direct": direct.summary(),
+            "server": routed.summary(),
+            "server_metrics_requests": counted,
+            "injected_direct": _diff(stats1, stats0),
+            "injected_server": _diff(stats2, stats1),
+            "server_cpu_ms_per_request": None if cpu0 is None or cpu1 is None else round(1000 * (cpu1 - cpu0) / args.requests, 2),
+        }
         stop(server)
         stop(up)
         procs.clear()
@@ -318,8 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     report["faults"]["added_latency_ms"] = added
     if "clean_c1" in report:
         c = report["clean_c1"]
-        report["clean_c1"]["added_latency_ms"] = {q: _sub(c["server"]["ok_latency_ms"][q], c["direct"]["ok_latency_ms"][q])
-                                                  for q in ("p50", "p99")}
+        report["clean_c1"]["added_latency_ms"] = {
+            q: _sub(c["server"]["ok_latency_ms"][q], c["direct"]["ok_latency_ms"][q]) for q in ("p50", "p99")
+        }
     report["lost"], report["hung"] = lost, hung
     print(json.dumps(report, indent=2))
     if args.json:
@@ -327,9 +422,12 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)
     ok = lost == 0 and hung == 0 and f["server_metrics_requests"] == args.requests
-    print(f"\n{'PASS' if ok else 'FAIL'}: {args.requests} requests at concurrency {args.concurrency}: lost {lost}, hung {hung}, "
-          f"server counted {f['server_metrics_requests']}; server CPU {f['server_cpu_ms_per_request']} ms/request; added latency p50 {added['p50']} ms, p99 {added['p99']} ms",
-          file=sys.stderr)
+    print(
+        f"\n{'PASS' if ok else 'FAIL'}: {args.requests} requests at concurrency {args.concurrency}: lost {lost}, hung {hung}, "
+        f"server counted {f['server_metrics_requests']}; server CPU"
+        f" {f['server_cpu_ms_per_request']} ms/request; added latency p50 {added['p50']} ms, p99 {added['p99']} ms",
+        file=sys.stderr,
+    )
     return 0 if ok else 1
 
 

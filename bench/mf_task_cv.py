@@ -76,13 +76,17 @@ def main(argv=None) -> int:
         print(f"no training data under {root}", file=sys.stderr)
         return 2
     csv.field_size_limit(2**31 - 1)
-    files = sorted(glob.glob(str(train_dir / "routerbench-zs/*.csv"))) + sorted(glob.glob(str(train_dir / "llmrouter-dcrouter/*.json")))
+    files = sorted(glob.glob(str(train_dir / "routerbench-zs/*.csv"))) + sorted(
+        glob.glob(str(train_dir / "llmrouter-dcrouter/*.json"))
+    )
     files += sorted(glob.glob(str(train_dir / "routerdc-split2/*.json")))
     data = load_files(files, [str(Path(f).relative_to(root)) for f in files], tier_pairs=not args.no_tier)
     cache = EmbeddingCache(get_embedder(args.embedder, **json.loads(args.embedder_kwargs)))
     emb = cache.embed(data.prompts)
     eval_sets = eval_prompts_from_dir(root)
-    keep, _ = find_contaminated(data.prompts, data.sources, emb, eval_sets, {k: cache.embed(v) for k, v in eval_sets.items()}, 0.95)
+    keep, _ = find_contaminated(
+        data.prompts, data.sources, emb, eval_sets, {k: cache.embed(v) for k, v in eval_sets.items()}, 0.95
+    )
     data, emb = subset(data, keep), emb[keep]
     pairs = PAIRS[args.pairs]
     fam = np.array([family(s) for s in data.sources])
@@ -95,7 +99,9 @@ def main(argv=None) -> int:
                     outcomes["rb"][unwrap_list_repr(r["prompt"])] = (float(r[GPT4]), float(r[MIXTRAL]))
     for f in ("gsm8k-train.json", "MATH_prealgebra.json"):
         rows = json.loads((train_dir / "routerdc-split2" / f).read_text())
-        models = sorted({m for r in rows for m in r["scores"]}, key=lambda m: -np.mean([r["scores"][m] for r in rows if m in r["scores"]]))
+        models = sorted(
+            {m for r in rows for m in r["scores"]}, key=lambda m: -np.mean([r["scores"][m] for r in rows if m in r["scores"]])
+        )
         best, median = models[0], models[len(models) // 2]
         for r in rows:
             outcomes["math"][r["question"]] = (float(r["scores"][best]), float(r["scores"][median]))
@@ -105,8 +111,15 @@ def main(argv=None) -> int:
         w = np.mean([ck.pair_vector(ck.resolve(s), ck.resolve(wk)) for s, wk in pairs], axis=0)
         return (z @ w.T).mean(axis=1)
 
-    kwargs = dict(features=[f for f in args.features.split(",") if f], dim=args.dim, members=args.members, seed=args.seed,
-                  embedding_weight_decay=args.ewd, progress=False, log=lambda *a, **k: None)
+    kwargs = dict(
+        features=[f for f in args.features.split(",") if f],
+        dim=args.dim,
+        members=args.members,
+        seed=args.seed,
+        embedding_weight_decay=args.ewd,
+        progress=False,
+        log=lambda *a, **k: None,
+    )
     res: dict[str, float] = {}
     started = time.time()
     folds = [f for f in args.folds.split(",") if f]
@@ -114,7 +127,9 @@ def main(argv=None) -> int:
         train = fam != fold
         ck, _ = train_checkpoint(emb[train], subset(data, train), **kwargs)
         table = outcomes["math" if fold == "math" else "rb"]
-        idx = [i for i in np.nonzero(~train)[0] if data.prompts[i] in table and (fold == "math" or "routerbench" in data.sources[i])]
+        idx = [
+            i for i in np.nonzero(~train)[0] if data.prompts[i] in table and (fold == "math" or "routerbench" in data.sources[i])
+        ]
         prompts = [data.prompts[i] for i in idx]
         strong = np.array([table[p][0] for p in prompts])
         weak = np.array([table[p][1] for p in prompts])

@@ -93,10 +93,18 @@ def rss_mb(pid: int) -> list[float]:
 
 
 def request_bytes(host: str, port: int, model: str) -> bytes:
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Explain the fastest sorting algorithm for "
-                                                                                 "nearly sorted arrays in two sentences."}]}).encode()
-    head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nAuthorization: Bearer sk-bench\r\n\r\n").encode()
+    body = json.dumps(
+        {
+            "model": model,
+            "messages": [
+                {"role": "user", "content": "Explain the fastest sorting algorithm for nearly sorted arrays in two sentences."}
+            ],
+        }
+    ).encode()
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nAuthorization: Bearer sk-bench\r\n\r\n"
+    ).encode()
     return head + body
 
 
@@ -142,13 +150,18 @@ async def closed_loop(port: int, model: str, concurrency: int, seconds: float, w
     await asyncio.gather(*(conn() for _ in range(concurrency)))
     latencies.sort()
     n = len(latencies)
-    return {"requests": n, "errors": errors, "rps": round(n / seconds, 1),
-            "p50_ms": round(1000 * latencies[n // 2], 3) if n else None,
-            "p99_ms": round(1000 * latencies[min(n - 1, int(n * 0.99))], 3) if n else None}
+    return {
+        "requests": n,
+        "errors": errors,
+        "rps": round(n / seconds, 1),
+        "p50_ms": round(1000 * latencies[n // 2], 3) if n else None,
+        "p99_ms": round(1000 * latencies[min(n - 1, int(n * 0.99))], 3) if n else None,
+    }
 
 
 def run_load(port: int, model: str, concurrency: int, seconds: float, warmup: float, pid: int | None) -> dict[str, Any]:
     """One closed-loop run; with ``pid``, the server's CPU over the measured window (warm-up excluded)."""
+
     async def main() -> tuple[dict[str, Any], float | None]:
         cpu_box: dict[str, float] = {}
 
@@ -170,8 +183,9 @@ def run_load(port: int, model: str, concurrency: int, seconds: float, warmup: fl
 
 def start_upstream() -> tuple[subprocess.Popen, int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "routellm_core.testing.upstream", "--port", str(port)],
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "routellm_core.testing.upstream", "--port", str(port)], stdout=subprocess.DEVNULL
+    )
     wait_ready(f"http://127.0.0.1:{port}/v1/models", proc)
     return proc, port
 
@@ -186,10 +200,33 @@ def start_server(src: str, router: str, workers: int, upstream_port: int) -> tup
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([*tree_path(src), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen([sys.executable, "-m", "routellm_core.cli", "serve", "--routers", router, "--strong-model",
-                             "openai/strong", "--weak-model", "openai/weak", "--base-url", f"http://127.0.0.1:{upstream_port}/v1",
-                             "--api-key", "sk-loopback", "--port", str(port), "--workers", str(workers), "--no-access-log",
-                             "--log-level", "warning"], env=env, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "routellm_core.cli",
+            "serve",
+            "--routers",
+            router,
+            "--strong-model",
+            "openai/strong",
+            "--weak-model",
+            "openai/weak",
+            "--base-url",
+            f"http://127.0.0.1:{upstream_port}/v1",
+            "--api-key",
+            "sk-loopback",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     wait_ready(f"http://127.0.0.1:{port}/health", proc)
     # with several workers, wait until each has built its routers (the earlier server has no /ready)
     deadline = time.monotonic() + 180
@@ -217,7 +254,9 @@ def stop(proc: subprocess.Popen) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--tree", action="append", required=True, metavar="NAME=SRC", help="repository root to serve from (repeatable)")
+    p.add_argument(
+        "--tree", action="append", required=True, metavar="NAME=SRC", help="repository root to serve from (repeatable)"
+    )
     p.add_argument("--routers", nargs="+", default=["random", "mf"])
     p.add_argument("--workers", nargs="+", type=int, default=[1, 2])
     p.add_argument("--concurrency", nargs="+", type=int, default=[1, 16, 64])
@@ -247,15 +286,29 @@ def main(argv: list[str] | None = None) -> int:
                                 d = direct[c]
                                 r["added_p50_ms"] = round(r["p50_ms"] - d["p50_ms"], 3) if r["p50_ms"] else None
                                 r["added_p99_ms"] = round(r["p99_ms"] - d["p99_ms"], 3) if r["p99_ms"] else None
-                                rows.append({"target": name, "router": router, "workers": workers, "concurrency": c,
-                                             "round": rnd, **r, "load": os.getloadavg()[0], "rss_mb": rss_mb(server.pid)})
+                                rows.append(
+                                    {
+                                        "target": name,
+                                        "router": router,
+                                        "workers": workers,
+                                        "concurrency": c,
+                                        "round": rnd,
+                                        **r,
+                                        "load": os.getloadavg()[0],
+                                        "rss_mb": rss_mb(server.pid),
+                                    }
+                                )
                                 print(json.dumps(rows[-1]), flush=True)
                         finally:
                             stop(server)
     finally:
         stop(upstream)
-    report = {"machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}", "seconds": args.seconds,
-              "trees": trees, "rows": rows}
+    report = {
+        "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "seconds": args.seconds,
+        "trees": trees,
+        "rows": rows,
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))

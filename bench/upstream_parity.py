@@ -106,8 +106,10 @@ def main() -> None:
             apgr, cpt = M.apgr(curve), [M.cpt(curve, p) for p in (0.2, 0.5, 0.8)]
             diff = max(abs(apgr - up_apgr), *(abs(a - b) for a, b in zip(cpt, up_cpt, strict=True)))
             worst = max(worst, diff)
-            print(f"{name:8s} {label:6s} APGR 10-bin ours {apgr:.15f} upstream {up_apgr:.15f}; "
-                  f"CPT ours {[round(c, 12) for c in cpt]} upstream {[round(c, 12) for c in up_cpt]}; max |diff| {diff:.1e}")
+            print(
+                f"{name:8s} {label:6s} APGR 10-bin ours {apgr:.15f} upstream {up_apgr:.15f}; "
+                f"CPT ours {[round(c, 12) for c in cpt]} upstream {[round(c, 12) for c in up_cpt]}; max |diff| {diff:.1e}"
+            )
     print(f"largest difference: {worst:.1e}")
 
 

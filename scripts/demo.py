@@ -49,13 +49,20 @@ HARD_PROMPTS = [  # used when the Arena-Hard prompts are not on this machine
     "Explain the difference between optimistic and pessimistic concurrency control in databases, with an example of each.",
     "A bat and a ball cost $1.10 in total. The bat costs $1.00 more than the ball. How much does the ball cost? Explain.",
 ]
-CALIBRATION_PROMPTS = EASY_PROMPTS + HARD_PROMPTS + [
-    "What's 2 + 2?", "Tell me a joke.", "What colour is the sky?", "Say hello in German.",
-    "Derive the closed form of the Fibonacci sequence using generating functions.",
-    "Design a rate limiter for a distributed API gateway; discuss consistency trade-offs.",
-    "Implement a lock-free queue in C++ and explain the memory ordering you use.",
-    "Compare the causes of the First and Second World Wars in a structured essay outline.",
-]
+CALIBRATION_PROMPTS = (
+    EASY_PROMPTS
+    + HARD_PROMPTS
+    + [
+        "What's 2 + 2?",
+        "Tell me a joke.",
+        "What colour is the sky?",
+        "Say hello in German.",
+        "Derive the closed form of the Fibonacci sequence using generating functions.",
+        "Design a rate limiter for a distributed API gateway; discuss consistency trade-offs.",
+        "Implement a lock-free queue in C++ and explain the memory ordering you use.",
+        "Compare the causes of the First and Second World Wars in a structured essay outline.",
+    ]
+)
 
 
 def log(message: str = "") -> None:
@@ -77,7 +84,9 @@ def arena_prompts(directory: Path | None) -> list[str]:
         path = directory / "prompts" / "arena-hard" / name
         if path.is_file():
             with path.open(encoding="utf-8") as fh:
-                prompts += [p for p in (json.loads(line).get("prompt") for line in fh if line.strip()) if isinstance(p, str) and p.strip()]
+                prompts += [
+                    p for p in (json.loads(line).get("prompt") for line in fh if line.strip()) if isinstance(p, str) and p.strip()
+                ]
     return prompts
 
 
@@ -104,14 +113,33 @@ def calibrate(router: str, prompts: list[str], strong_fraction: float, config: s
             fh.write(json.dumps({"prompt": prompt}) + "\n")
         path = fh.name
     try:
-        out = subprocess.run([sys.executable, "-m", "routellm_core.cli", "calibrate", "--router", router,
-                              "--strong-fraction", str(strong_fraction), "--prompts", path, "--json",
-                              *(["--config", config] if config else [])],
-                             capture_output=True, text=True, timeout=900)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "routellm_core.cli",
+                "calibrate",
+                "--router",
+                router,
+                "--strong-fraction",
+                str(strong_fraction),
+                "--prompts",
+                path,
+                "--json",
+                *(["--config", config] if config else []),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     finally:
         os.unlink(path)
     if out.returncode != 0:
-        raise RuntimeError((out.stderr or out.stdout).strip().splitlines()[-1] if (out.stderr or out.stdout).strip() else f"exit {out.returncode}")
+        raise RuntimeError(
+            (out.stderr or out.stdout).strip().splitlines()[-1]
+            if (out.stderr or out.stdout).strip()
+            else f"exit {out.returncode}"
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -149,12 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="router server host (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=6060, help="router server port (default 6060; another free one if busy)")
     parser.add_argument("--router", help="router to use (default: mf if installed, else random)")
-    parser.add_argument("--strong-fraction", type=float, default=0.5,
-                        help="calibrate the threshold so this fraction of Arena prompts would go to the strong model")
+    parser.add_argument(
+        "--strong-fraction",
+        type=float,
+        default=0.5,
+        help="calibrate the threshold so this fraction of Arena prompts would go to the strong model",
+    )
     parser.add_argument("--threshold", type=float, help="use this threshold instead of calibrating")
     parser.add_argument("--max-tokens", type=int, default=80, help="answer length per prompt (default 80)")
     parser.add_argument("--hard", type=int, default=6, help="how many hard (Arena-Hard) prompts to send")
-    parser.add_argument("--config", metavar="FILE", help="router config YAML (router -> keyword arguments), e.g. an mf checkpoint")
+    parser.add_argument(
+        "--config", metavar="FILE", help="router config YAML (router -> keyword arguments), e.g. an mf checkpoint"
+    )
     parser.add_argument("--data-dir", help="folder with prompts/arena-hard (default: $ROUTELLM_DATA_DIR or ../shared/data)")
     args = parser.parse_args(argv)
 
@@ -172,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     if router not in routers:
         log(f"router {router!r} is not installed; installed: {', '.join(routers)}")
         return 1
-    log(f"routers installed: {', '.join(routers)}  ->  using {router!r}"
-        + ("" if router == "mf" or args.router else "  (install plugins/routellm_mf for the matrix-factorisation router)"))
+    log(
+        f"routers installed: {', '.join(routers)}  ->  using {router!r}"
+        + ("" if router == "mf" or args.router else "  (install plugins/routellm_mf for the matrix-factorisation router)")
+    )
 
     ddir = data_dir(args.data_dir)
     # the demo's traffic is Arena-Hard prompts that fit the demo model; calibrate on the same kind of traffic
@@ -196,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
             result = calibrate(router, sample, args.strong_fraction)
         # 5 decimals for a readable model name, rounded down: never fewer prompts to the strong model
         threshold = math.floor(float(result["threshold"]) * 1e5) / 1e5
-        log(f"calibrated on {source} in {time.monotonic() - t:.1f} s: threshold {threshold:.5f} sends "
-            f"{result['strong_fraction_on_sample']:.0%} of them to the strong model (target {args.strong_fraction:.0%})")
+        log(
+            f"calibrated on {source} in {time.monotonic() - t:.1f} s: threshold {threshold:.5f} sends "
+            f"{result['strong_fraction_on_sample']:.0%} of them to the strong model (target {args.strong_fraction:.0%})"
+        )
     from routellm_core.threshold import format_model_name
 
     model_name = format_model_name(router, threshold)
@@ -218,14 +256,37 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     server: subprocess.Popen | None = None
     try:
-        log(f"local models up in {time.monotonic() - t:.1f} s (SmolLM2-135M-Instruct, llama.cpp): "
-            f"{STRONG} at {models.base_url(STRONG)}, {WEAK} at {models.base_url(WEAK)}")
+        log(
+            f"local models up in {time.monotonic() - t:.1f} s (SmolLM2-135M-Instruct, llama.cpp): "
+            f"{STRONG} at {models.base_url(STRONG)}, {WEAK} at {models.base_url(WEAK)}"
+        )
         enabled = [router] + (["random"] if router != "random" else [])
-        cmd = [sys.executable, "-m", "routellm_core.cli", "serve", "--routers", *enabled,
-               "--strong-model", f"openai/{STRONG}", "--weak-model", f"openai/{WEAK}",
-               "--strong-base-url", models.base_url(STRONG), "--weak-base-url", models.base_url(WEAK),
-               "--api-key", "sk-local-no-key-needed", "--threshold", f"{router}={threshold!r}",
-               "--timeout", "300", "--host", args.host, "--port", str(port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "routellm_core.cli",
+            "serve",
+            "--routers",
+            *enabled,
+            "--strong-model",
+            f"openai/{STRONG}",
+            "--weak-model",
+            f"openai/{WEAK}",
+            "--strong-base-url",
+            models.base_url(STRONG),
+            "--weak-base-url",
+            models.base_url(WEAK),
+            "--api-key",
+            "sk-local-no-key-needed",
+            "--threshold",
+            f"{router}={threshold!r}",
+            "--timeout",
+            "300",
+            "--host",
+            args.host,
+            "--port",
+            str(port),
+        ]
         if args.config:
             cmd += ["--config", os.path.abspath(args.config)]
         server_log = log_dir / "routellm-serve.log"
@@ -243,14 +304,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         log(f"routellm serve up in {time.monotonic() - t:.1f} s at {base}/v1  (log: {server_log})")
         log("")
-        log(f"Sending {len(prompts)} prompts as model {model_name!r} with the openai SDK "
-            f"(strong if score >= {threshold:.5f}):")
+        log(f"Sending {len(prompts)} prompts as model {model_name!r} with the openai SDK (strong if score >= {threshold:.5f}):")
         client = openai.OpenAI(base_url=base + "/v1", api_key="no-key-needed", max_retries=0, timeout=300)
         counts = {"strong": 0, "weak": 0}
         for kind, prompt in prompts:
             t = time.monotonic()
             raw = client.chat.completions.with_raw_response.create(
-                model=model_name, messages=[{"role": "user", "content": prompt}], max_tokens=args.max_tokens)
+                model=model_name, messages=[{"role": "user", "content": prompt}], max_tokens=args.max_tokens
+            )
             reply = raw.parse()
             score = float(raw.headers.get("x-routellm-score", "nan"))
             route = raw.headers.get("x-routellm-tier") or ("strong" if STRONG in reply.model else "weak")
@@ -261,20 +322,25 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  -> {route.upper():6} model={reply.model}  score={score:.4f}  ({time.monotonic() - t:.1f} s)")
             log(textwrap.indent(textwrap.fill(shorten(answer, 400), width=100), "     "))
         log("")
-        log(f"{counts['strong']} of {len(prompts)} prompts went to the strong model, {counts['weak']} to the weak one "
-            f"(total {time.monotonic() - t0:.0f} s).")
+        log(
+            f"{counts['strong']} of {len(prompts)} prompts went to the strong model, {counts['weak']} to the weak one "
+            f"(total {time.monotonic() - t0:.0f} s)."
+        )
         page = chat_page_path(base)
         log("")
         if page is not None:
             log(f"Chat page: {base}{page}   (pick the router, slide the threshold, see which model answers)")
-        log(f"OpenAI-compatible API: {base}/v1   e.g.  curl {base}/v1/chat/completions -H 'Content-Type: application/json' "
-            f"-d '{{\"model\": \"{model_name}\", \"messages\": [{{\"role\": \"user\", \"content\": \"hi\"}}]}}'")
+        log(
+            f"OpenAI-compatible API: {base}/v1   e.g.  curl {base}/v1/chat/completions -H 'Content-Type: application/json' "
+            f'-d \'{{"model": "{model_name}", "messages": [{{"role": "user", "content": "hi"}}]}}\''
+        )
         if args.keep_serving:
             log("Serving until Ctrl-C ...")
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             try:
-                while server.poll() is None and all(m.process is not None and m.process.poll() is None
-                                                    for m in models.models.values()):
+                while server.poll() is None and all(
+                    m.process is not None and m.process.poll() is None for m in models.models.values()
+                ):
                     time.sleep(1)
                 log("a server exited; stopping")
             except KeyboardInterrupt:

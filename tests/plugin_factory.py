@@ -13,7 +13,8 @@ def write_plugin(root: Path, dist: str, module: str, source: str, entry_name: st
     project = root / dist
     (project / module).mkdir(parents=True)
     (project / module / "__init__.py").write_text(textwrap.dedent(source))
-    (project / "pyproject.toml").write_text(textwrap.dedent(f"""
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(f"""
         [build-system]
         requires = ["setuptools>=70.1"]
         build-backend = "setuptools.build_meta"
@@ -27,14 +28,26 @@ def write_plugin(root: Path, dist: str, module: str, source: str, entry_name: st
 
         [project.entry-points.routellm]
         {entry_name or module} = "{module}"
-    """))
+    """)
+    )
     return project
 
 
 def pip_install_target(projects: list[Path], target: Path) -> None:
     """``pip install --target`` without network access or build isolation."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), *map(str, projects)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            *map(str, projects),
+        ],
         check=True,
     )

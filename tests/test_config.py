@@ -12,7 +12,9 @@ def test_routellm_format(tmp_path):
 
 def test_env_references(monkeypatch):
     monkeypatch.setenv("ROUTELLM_TEST_KEY", "s3cret")
-    config = parse_config("mf:\n  api_key: ${ROUTELLM_TEST_KEY}\n  base: ${UNSET_ROUTELLM_VAR:-http://x}\n  n: ['${ROUTELLM_TEST_KEY}']\n")
+    config = parse_config(
+        "mf:\n  api_key: ${ROUTELLM_TEST_KEY}\n  base: ${UNSET_ROUTELLM_VAR:-http://x}\n  n: ['${ROUTELLM_TEST_KEY}']\n"
+    )
     assert config == {"mf": {"api_key": "s3cret", "base": "http://x", "n": ["s3cret"]}}
 
 

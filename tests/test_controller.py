@@ -70,8 +70,12 @@ def test_async_and_async_streaming(controller):
 
 
 def test_content_parts_and_conversation_policy(upstream):
-    parts = [{"role": "user", "content": [{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": "data:,"}}]}]
-    controller = Controller(["random"], "openai/s", "openai/w", api_base=upstream.base_url, api_key="k", routing_policy="conversation")
+    parts = [
+        {"role": "user", "content": [{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": "data:,"}}]}
+    ]
+    controller = Controller(
+        ["random"], "openai/s", "openai/w", api_base=upstream.base_url, api_key="k", routing_policy="conversation"
+    )
     decision = controller.decide(parts, "router-random-0.5")
     expected = float(controller.routers["random"].score(["user: describe"])[0])
     assert decision.score == expected

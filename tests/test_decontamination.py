@@ -63,9 +63,11 @@ def write_eval_dir(d):
 
 def test_eval_prompts_from_dir(tmp_path):
     sets = eval_prompts_from_dir(write_eval_dir(tmp_path))
-    assert sets == {"mmlu": ["what is the   CAPITAL of france?"],
-                    "gsm8k": ["Tom has 3 apples. How many?", "A train leaves at noon."],
-                    "mt-bench": ["Write a poem.", "Shorter.", "Write a poem.\nShorter."]}
+    assert sets == {
+        "mmlu": ["what is the   CAPITAL of france?"],
+        "gsm8k": ["Tom has 3 apples. How many?", "A train leaves at noon."],
+        "mt-bench": ["Write a poem.", "Shorter.", "Write a poem.\nShorter."],
+    }
     assert eval_prompts_from_dir(tmp_path / "routellm-evals") == sets
     assert eval_prompts_from_dir(tmp_path / "empty") == {}
 
@@ -92,8 +94,9 @@ def test_registered_benchmarks_that_fail_are_recorded_or_raised(tmp_path, monkey
     evals = collect_eval_prompts(write_eval_dir(tmp_path / "ev"))
     assert {"mmlu", "gsm8k", "mt-bench"} <= set(evals.sets)
     assert "mmlu" in evals.skipped  # no contaminated_prompts.jsonl in this directory
-    keep, report = find_contaminated(["x"], ["s"], np.ones((1, 2), np.float32) / np.sqrt(2), evals.sets,
-                                     {}, skipped=evals.skipped)
+    keep, report = find_contaminated(
+        ["x"], ["s"], np.ones((1, 2), np.float32) / np.sqrt(2), evals.sets, {}, skipped=evals.skipped
+    )
     assert report.to_json()["skipped_benchmarks"] == evals.skipped
     assert "Not checked against" in report.markdown() and "mmlu" in report.markdown()
 

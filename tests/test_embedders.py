@@ -23,8 +23,9 @@ class FakeEmbedder(Embedder):
 
     def _embed_batch(self, texts):
         self.batches.append(list(texts))
-        return np.asarray([np.frombuffer(hashlib.sha256(t.encode()).digest()[:8], np.uint8).astype(np.float32) + 1
-                           for t in texts])
+        return np.asarray(
+            [np.frombuffer(hashlib.sha256(t.encode()).digest()[:8], np.uint8).astype(np.float32) + 1 for t in texts]
+        )
 
 
 def test_embed_normalised_in_input_order_and_length_sorted_batches():
@@ -82,7 +83,9 @@ def test_litellm_embedder_registered_and_batches(monkeypatch):
     assert vecs.shape == (3, 3) and e.dimension == 3
     assert vecs[0, 0] > vecs[1, 0]
     assert [len(c[1]) for c in calls] == [2, 1] and calls[0][0] == "my-embed"
-    with pytest.raises(ConfigError, match="invalid config for embedder 'litellm': model: String should have at least 1 character"):
+    with pytest.raises(
+        ConfigError, match="invalid config for embedder 'litellm': model: String should have at least 1 character"
+    ):
         get_registry().create_embedder("litellm", {"model": ""})
 
 

@@ -11,7 +11,7 @@ import local_models
 import pytest
 from local_models import LocalModelError, LocalModels, find_gguf
 
-FAKE_SERVER = textwrap.dedent('''
+FAKE_SERVER = textwrap.dedent("""
     import argparse, json, os, signal, time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -42,7 +42,7 @@ FAKE_SERVER = textwrap.dedent('''
 
     print("fake llama server", args.model, flush=True)
     ThreadingHTTPServer((args.host, int(args.port)), H).serve_forever()
-''')
+""")
 
 
 @pytest.fixture()

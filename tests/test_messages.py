@@ -18,11 +18,16 @@ def test_last_user_turn():
 
 
 def test_content_parts_use_text_only():
-    messages = [{"role": "user", "content": [
-        {"type": "text", "text": "what is in"},
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
-        {"type": "text", "text": "this picture?"},
-    ]}]
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "what is in"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "text", "text": "this picture?"},
+            ],
+        }
+    ]
     assert routing_text(messages) == "what is in\nthis picture?"
 
 

@@ -41,8 +41,10 @@ def _shape_of_text(text: str) -> list[tuple[str, str, object]]:
     positional = args.posonlyargs + args.args
     defaults = [_NO_DEFAULT] * (len(positional) - len(args.defaults)) + [ast.literal_eval(d) for d in args.defaults]
     shape = [(a.arg, "POSITIONAL_OR_KEYWORD", d) for a, d in zip(positional, defaults, strict=True)]
-    shape += [(a.arg, "KEYWORD_ONLY", _NO_DEFAULT if d is None else ast.literal_eval(d))
-              for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+    shape += [
+        (a.arg, "KEYWORD_ONLY", _NO_DEFAULT if d is None else ast.literal_eval(d))
+        for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    ]
     assert args.vararg is None and args.kwarg is None, f"{text}: register takes no *args or **kwargs"
     return shape
 
@@ -125,11 +127,18 @@ def test_valid_settings_fill_defaults_and_pass_extra_keys_on():
     assert registry.validated_settings("routers", "random", None) == {"seed": 0}
     assert registry.validated_settings("routers", "length", {"scale": 5}) == {"scale": 5.0}
     assert registry.validated_settings("embedders", "litellm", {"api_base": "http://localhost:1"}) == {
-        "model": "text-embedding-3-small", "dimensions": None, "batch_size": 256, "timeout": 60.0, "api_base": "http://localhost:1"}
+        "model": "text-embedding-3-small",
+        "dimensions": None,
+        "batch_size": 256,
+        "timeout": 60.0,
+        "api_base": "http://localhost:1",
+    }
 
 
 def test_embedder_settings_are_validated_before_the_embedder_is_built():
-    with pytest.raises(ConfigError, match="invalid config for embedder 'litellm': unknown|timeout: Input should be a valid number"):
+    with pytest.raises(
+        ConfigError, match="invalid config for embedder 'litellm': unknown|timeout: Input should be a valid number"
+    ):
         get_embedder("litellm", timeout="soon")
     embedder = get_embedder("litellm", model="openai/text-embedding-3-large", api_base="http://localhost:1")
     assert isinstance(embedder, LiteLLMEmbedder) and embedder.extra == {"api_base": "http://localhost:1"}

@@ -77,8 +77,11 @@ MISSPELLED = """
 
 
 # the plugin example of the README, as a user would copy it
-README_EXAMPLE = re.search(r"## Writing a router plugin.*?```python\n(.*?)```",
-                           (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8"), re.S).group(1)
+README_EXAMPLE = re.search(
+    r"## Writing a router plugin.*?```python\n(.*?)```",
+    (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8"),
+    re.S,
+).group(1)
 
 # a trainer written from the documented signature: register(name, *, add_arguments, run, description="")
 TRAINER = """
@@ -226,7 +229,9 @@ def test_unknown_router_lists_available(registry):
 def _cli(plugin_site, *args):
     env = dict(os.environ, PYTHONPATH=str(plugin_site) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("ROUTELLM_PLUGINS", None)
-    return subprocess.run([sys.executable, "-m", "routellm_core.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "routellm_core.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_cli_lists_plugins_and_errors(plugin_site):
@@ -241,21 +246,43 @@ def test_cli_lists_plugins_and_errors(plugin_site):
 
 def test_cli_routes_with_third_party_router(plugin_site, tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text(textwrap.dedent("""
+    config.write_text(
+        textwrap.dedent("""
         length-test:
           scale: 10
-    """))
-    result = _cli(plugin_site, "route", "a long prompt indeed", "--router", "length-test", "--threshold", "0.5", "--config", str(config), "--json")
+    """)
+    )
+    result = _cli(
+        plugin_site,
+        "route",
+        "a long prompt indeed",
+        "--router",
+        "length-test",
+        "--threshold",
+        "0.5",
+        "--config",
+        str(config),
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"router": "length-test", "threshold": 0.5, "score": 1.0, "strong": True, "model": "strong"}
+    assert json.loads(result.stdout) == {
+        "router": "length-test",
+        "threshold": 0.5,
+        "score": 1.0,
+        "strong": True,
+        "model": "strong",
+    }
 
 
 def test_readme_plugin_example_works(registry):
     router = registry.create_router("questions", {"per_question": 0.5})
     assert router.score(["why? how?", "hi"]).tolist() == [1.0, 0.0]
     assert registry.get("routers", "questions").description == "more questions go to the strong model"
-    with pytest.raises(ConfigError, match=r"router 'questions': per_question: Input should be less than or equal to 1 "
-                                          r"\(got 2\); accepted keys: per_question"):
+    with pytest.raises(
+        ConfigError,
+        match=r"router 'questions': per_question: Input should be less than or equal to 1 "
+        r"\(got 2\); accepted keys: per_question",
+    ):
         registry.create_router("questions", {"per_question": 2})
     with pytest.raises(ConfigError, match="unknown key 'per_questions'; accepted keys: per_question"):
         registry.create_router("questions", {"per_questions": 0.5})

@@ -34,8 +34,10 @@ def test_locations(tmp_path):
     (tmp_path / "a.csv").write_text('prompt,m\n"two\nlines",1\n\n,\nx,0\n', encoding="utf-8")
     assert [w for w, _ in read_records(tmp_path / "a.csv")] == [f"{tmp_path / 'a.csv'}: line 3", f"{tmp_path / 'a.csv'}: line 6"]
     (tmp_path / "a.json").write_text('[{"p": 1}, "x"]')
-    assert read_records(tmp_path / "a.json") == [(f"{tmp_path / 'a.json'}: record 1", {"p": 1}),
-                                                 (f"{tmp_path / 'a.json'}: record 2", "x")]
+    assert read_records(tmp_path / "a.json") == [
+        (f"{tmp_path / 'a.json'}: record 1", {"p": 1}),
+        (f"{tmp_path / 'a.json'}: record 2", "x"),
+    ]
     (tmp_path / "b.csv").write_bytes("\ufeffprompt,m\nq,1\n".encode())  # a byte-order mark is not part of the header
     assert read_records(tmp_path / "b.csv")[0][1] == {"prompt": "q", "m": "1"}
 
@@ -76,7 +78,9 @@ def test_parse_score_booleans(value, expected):
     assert parse_score(value) == expected
 
 
-@pytest.mark.parametrize("value, message", [("high", "'high' is not a number"), (None, "missing score"), ([1], "expected a number, got list")])
+@pytest.mark.parametrize(
+    "value, message", [("high", "'high' is not a number"), (None, "missing score"), ([1], "expected a number, got list")]
+)
 def test_parse_score_errors(value, message):
     with pytest.raises(ValueError, match=message):
         parse_score(value)

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from routellm_core.errors import DataError, RoutellmError
 from routellm_core.training_data import TrainingDataError, load_files, subset, unit_score, unwrap_list_repr
 
-HARD = ["Prove that the sum of the reciprocals of the primes diverges, with full detail.",
-        "Derive the Black-Scholes equation from first principles and solve it.",
-        "Implement a lock-free concurrent hash map in C++ and argue its correctness."]
+HARD = [
+    "Prove that the sum of the reciprocals of the primes diverges, with full detail.",
+    "Derive the Black-Scholes equation from first principles and solve it.",
+    "Implement a lock-free concurrent hash map in C++ and argue its correctness.",
+]
 EASY = ["What is 2 + 2?", "Say hello.", "What colour is the sky?"]
 
 
@@ -45,7 +47,9 @@ def test_load_formats(tmp_path):
     assert set(data.models) == {"big", "small", "mid"}
     s = data.summary()
     assert s["files"][0]["kind"] == "score matrix (json)" and s["files"][1]["kind"] == "battles"
-    assert s["files"][2]["kind"] == "score matrix (csv)" and s["files"][2]["comparisons"] == len(HARD) + len(EASY)  # '|' column ignored
+    assert s["files"][2]["kind"] == "score matrix (csv)" and s["files"][2]["comparisons"] == len(HARD) + len(
+        EASY
+    )  # '|' column ignored
     labels = np.asarray(data.label)
     assert set(np.unique(labels)) <= {0.0, 0.25, 0.5, 0.75, 1.0}
 
@@ -58,8 +62,11 @@ def test_routerbench_list_prompts_are_unwrapped(tmp_path):
         w.writerow(["['not a list repr' plus text", "1", "1"])
         w.writerow(["[1, 2, 3]", "0", "1"])
     data = load_files([tmp_path / "rb.csv"])
-    assert data.prompts == ["Example question?\nAnswer:\nA\n\nReal question?\nAnswer:", "['not a list repr' plus text",
-                            "[1, 2, 3]"]
+    assert data.prompts == [
+        "Example question?\nAnswer:\nA\n\nReal question?\nAnswer:",
+        "['not a list repr' plus text",
+        "[1, 2, 3]",
+    ]
 
 
 @settings(max_examples=50, deadline=None)
@@ -92,12 +99,18 @@ def test_tier_pairs(tmp_path):
 
 
 def test_labels_and_tasks(tmp_path):
-    (tmp_path / "b.jsonl").write_text("\n".join(json.dumps(r) for r in [
-        {"prompt": "p1", "model_a": "x", "model_b": "y", "winner": "model_a", "category": "math"},
-        {"prompt": "p1", "model_a": "y", "model_b": "x", "winner": "model_b"},
-        {"prompt": "p2", "model_a": "x", "model_b": "y", "winner": "tie (bothbad)"},
-        {"prompt": "p3", "model_a": "x", "model_b": "x", "winner": "model_a"},  # self-battle: ignored
-    ]) + "\n")
+    (tmp_path / "b.jsonl").write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"prompt": "p1", "model_a": "x", "model_b": "y", "winner": "model_a", "category": "math"},
+                {"prompt": "p1", "model_a": "y", "model_b": "x", "winner": "model_b"},
+                {"prompt": "p2", "model_a": "x", "model_b": "y", "winner": "tie (bothbad)"},
+                {"prompt": "p3", "model_a": "x", "model_b": "x", "winner": "model_a"},  # self-battle: ignored
+            ]
+        )
+        + "\n"
+    )
     (tmp_path / "s.jsonl").write_text(json.dumps({"prompt": "q", "scores": {"x": 1.0, "y": 0.25, "z": None}, "task": "t"}) + "\n")
     data = load_files([tmp_path / "b.jsonl", tmp_path / "s.jsonl"], ["arena", "mat"])
     assert data.prompts == ["p1", "p2", "q"]
@@ -112,11 +125,18 @@ def test_labels_and_tasks(tmp_path):
 @pytest.mark.parametrize(
     "name, content, message",
     [
-        ("a.jsonl", '{"prompt": "p", "scores": {"x": 1}}\n{"prompt": "q", "scores": {"x": 1.5}}\n',
-         r"a.jsonl: line 2, column 'x': score 1.5 outside \[0, 1\]"),
+        (
+            "a.jsonl",
+            '{"prompt": "p", "scores": {"x": 1}}\n{"prompt": "q", "scores": {"x": 1.5}}\n',
+            r"a.jsonl: line 2, column 'x': score 1.5 outside \[0, 1\]",
+        ),
         ("a.csv", "prompt,x,y\np,1,0\nq,1\n", r"a.csv: line 3: 2 fields, the header has 3"),
         ("a.json", '[{"prompt": "p", "scores": {"x": 1, "y": "high"}}]', r"a.json: record 1, column 'y': 'high' is not a number"),
-        ("a.jsonl", '{"prompt": "p", "model_a": "x", "model_b": "y", "winner": "model_a"}\n[1]\n', r"a.jsonl: line 2: records must be objects"),
+        (
+            "a.jsonl",
+            '{"prompt": "p", "model_a": "x", "model_b": "y", "winner": "model_a"}\n[1]\n',
+            r"a.jsonl: line 2: records must be objects",
+        ),
         ("a.jsonl", '{"model_a": "x", "model_b": "y", "winner": "model_a"}\n', r"a.jsonl: line 1: no prompt"),
         ("a.jsonl", '{"prompt": "p"\n', r"a.jsonl: line 1: not valid JSON"),
         ("a.json", '{"rows": []}', r"without a list of records"),

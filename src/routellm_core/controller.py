@@ -68,8 +68,12 @@ class Controller:
             config_map = load_config(config)
         self.registry = registry or get_registry()
         routers_built = {name: self.registry.create_router(name, config_map.get(name)) for name in dict.fromkeys(routers)}
-        self.core = RoutingCore(routers_built, as_endpoint(strong_model, api_base, api_key),
-                                as_endpoint(weak_model, api_base, api_key), routing_policy)
+        self.core = RoutingCore(
+            routers_built,
+            as_endpoint(strong_model, api_base, api_key),
+            as_endpoint(weak_model, api_base, api_key),
+            routing_policy,
+        )
         self._counts: dict[str, Counter[str]] = defaultdict(Counter)
         self._lock = threading.Lock()
         self.chat = SimpleNamespace(completions=SimpleNamespace(create=self.completion, acreate=self.acompletion))
@@ -105,13 +109,27 @@ class Controller:
         """Apply the threshold rule to a score the router already gave."""
         return self.core.decision_for(router_name, threshold, score)
 
-    def decide(self, messages: Any, model: Any = None, *, router: str | None = None, threshold: Any = None,
-               routing_policy: str | None = None) -> Decision:
+    def decide(
+        self,
+        messages: Any,
+        model: Any = None,
+        *,
+        router: str | None = None,
+        threshold: Any = None,
+        routing_policy: str | None = None,
+    ) -> Decision:
         """Score a request and pick the model, without calling it."""
         return self.core.decide(messages, model, router=router, threshold=threshold, routing_policy=routing_policy)
 
-    async def adecide(self, messages: Any, model: Any = None, *, router: str | None = None, threshold: Any = None,
-                      routing_policy: str | None = None) -> Decision:
+    async def adecide(
+        self,
+        messages: Any,
+        model: Any = None,
+        *,
+        router: str | None = None,
+        threshold: Any = None,
+        routing_policy: str | None = None,
+    ) -> Decision:
         """:meth:`decide` with scoring in a worker thread, so the event loop never blocks."""
         return await self.core.adecide(messages, model, router=router, threshold=threshold, routing_policy=routing_policy)
 
@@ -148,15 +166,31 @@ class Controller:
         response.model = endpoint.model
         return response
 
-    def completion(self, *, messages: Any, model: Any = None, router: str | None = None, threshold: Any = None,
-                   routing_policy: str | None = None, **kwargs: Any) -> Any:
+    def completion(
+        self,
+        *,
+        messages: Any,
+        model: Any = None,
+        router: str | None = None,
+        threshold: Any = None,
+        routing_policy: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Route and call: same arguments as ``openai.chat.completions.create``."""
         decision = self.decide(messages, model, router=router, threshold=threshold, routing_policy=routing_policy)
         self.record(decision)
         return self.call_model(decision.endpoint, messages=messages, **kwargs)
 
-    async def acompletion(self, *, messages: Any, model: Any = None, router: str | None = None, threshold: Any = None,
-                          routing_policy: str | None = None, **kwargs: Any) -> Any:
+    async def acompletion(
+        self,
+        *,
+        messages: Any,
+        model: Any = None,
+        router: str | None = None,
+        threshold: Any = None,
+        routing_policy: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Async :meth:`completion`."""
         decision = await self.adecide(messages, model, router=router, threshold=threshold, routing_policy=routing_policy)
         self.record(decision)
@@ -173,5 +207,6 @@ async def _arelabel_stream(stream: Any, model: str) -> AsyncIterator[Any]:
     async for chunk in stream:
         chunk.model = model
         yield chunk
+
 
 __all__ = ["Controller", "Decision", "ModelEndpoint", "as_endpoint"]

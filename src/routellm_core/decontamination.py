@@ -168,9 +168,15 @@ class DecontaminationReport:
             by_reason[d["reason"]] = by_reason.get(d["reason"], 0) + 1
             by_bench[d["benchmark"]] = by_bench.get(d["benchmark"], 0) + 1
             by_source[d["source"]] = by_source.get(d["source"], 0) + 1
-        out = {"cosine_threshold": self.threshold, "evaluation_prompts": self.eval_counts,
-               "training_prompts_checked": self.train_prompts, "dropped": self.dropped_count,
-               "dropped_by_reason": by_reason, "dropped_by_benchmark": by_bench, "dropped_by_source": by_source}
+        out = {
+            "cosine_threshold": self.threshold,
+            "evaluation_prompts": self.eval_counts,
+            "training_prompts_checked": self.train_prompts,
+            "dropped": self.dropped_count,
+            "dropped_by_reason": by_reason,
+            "dropped_by_benchmark": by_bench,
+            "dropped_by_source": by_source,
+        }
         if self.skipped:
             out["skipped_benchmarks"] = dict(self.skipped)
         out["items"] = [self._item(d) for d in self.dropped]
@@ -186,22 +192,39 @@ class DecontaminationReport:
 
     def markdown(self) -> str:
         j = self.to_json()
-        lines = ["# Decontamination report", "",
-                 f"Training prompts checked: {self.train_prompts}. Evaluation prompts: "
-                 + ", ".join(f"{k} {v}" for k, v in self.eval_counts.items()) + ".",
-                 f"Rule: drop a training prompt that equals an evaluation prompt after normalisation "
-                 f"(NFKC, case-fold, whitespace) or whose embedding has cosine >= {self.threshold} with one.", ""]
+        lines = [
+            "# Decontamination report",
+            "",
+            f"Training prompts checked: {self.train_prompts}. Evaluation prompts: "
+            + ", ".join(f"{k} {v}" for k, v in self.eval_counts.items())
+            + ".",
+            f"Rule: drop a training prompt that equals an evaluation prompt after normalisation "
+            f"(NFKC, case-fold, whitespace) or whose embedding has cosine >= {self.threshold} with one.",
+            "",
+        ]
         if self.skipped:
-            lines += ["**Not checked against** (registered benchmarks that could not be loaded): "
-                      + "; ".join(f"{k}: {v}" for k, v in self.skipped.items()), ""]
-        lines += [f"Dropped: **{self.dropped_count}**; by reason {j['dropped_by_reason']}; by benchmark "
-                  f"{j['dropped_by_benchmark']}; by training source {j['dropped_by_source']}.", ""]
+            lines += [
+                "**Not checked against** (registered benchmarks that could not be loaded): "
+                + "; ".join(f"{k}: {v}" for k, v in self.skipped.items()),
+                "",
+            ]
+        lines += [
+            f"Dropped: **{self.dropped_count}**; by reason {j['dropped_by_reason']}; by benchmark "
+            f"{j['dropped_by_benchmark']}; by training source {j['dropped_by_source']}.",
+            "",
+        ]
         if self.dropped:
             head = "training prompt (start)" if self.texts else "sha256 of the training prompt"
             lines += [f"| source | index | reason | benchmark | cosine | {head} |", "|---|---|---|---|---|---|"]
             for d in self.dropped[:200]:
-                text = d["train_prompt"][:80].replace("|", "\\|").replace("\n", " ") if self.texts else sha256_text(d["train_prompt"])[:16]
-                lines.append(f"| {d['source']} | {d.get('index', '')} | {d['reason']} | {d['benchmark']} | {d['cosine']:.3f} | {text} |")
+                text = (
+                    d["train_prompt"][:80].replace("|", "\\|").replace("\n", " ")
+                    if self.texts
+                    else sha256_text(d["train_prompt"])[:16]
+                )
+                lines.append(
+                    f"| {d['source']} | {d.get('index', '')} | {d['reason']} | {d['benchmark']} | {d['cosine']:.3f} | {text} |"
+                )
             if len(self.dropped) > 200:
                 lines.append(f"| … | {len(self.dropped) - 200} more in decontamination.json | | | |")
         return "\n".join(lines) + "\n"
@@ -216,10 +239,17 @@ class DecontaminationReport:
         return j
 
 
-def find_contaminated(train_prompts: Sequence[str], train_sources: Sequence[str], train_emb: np.ndarray,
-                      eval_sets: dict[str, list[str]], eval_emb: dict[str, np.ndarray], threshold: float = DEFAULT_THRESHOLD,
-                      chunk: int = 2048, texts: bool = True,
-                      skipped: dict[str, str] | None = None) -> tuple[np.ndarray, DecontaminationReport]:
+def find_contaminated(
+    train_prompts: Sequence[str],
+    train_sources: Sequence[str],
+    train_emb: np.ndarray,
+    eval_sets: dict[str, list[str]],
+    eval_emb: dict[str, np.ndarray],
+    threshold: float = DEFAULT_THRESHOLD,
+    chunk: int = 2048,
+    texts: bool = True,
+    skipped: dict[str, str] | None = None,
+) -> tuple[np.ndarray, DecontaminationReport]:
     """Boolean mask of training prompts to keep, and the report of those dropped.
 
     ``train_emb`` and each ``eval_emb[name]`` hold unit-norm vectors, one row per prompt of
@@ -228,8 +258,13 @@ def find_contaminated(train_prompts: Sequence[str], train_sources: Sequence[str]
     if len(train_sources) != len(train_prompts) or len(train_emb) != len(train_prompts):
         raise ValueError(f"{len(train_prompts)} training prompts, {len(train_sources)} sources, {len(train_emb)} embeddings")
     keep = np.ones(len(train_prompts), bool)
-    report = DecontaminationReport(threshold=threshold, eval_counts={k: len(v) for k, v in eval_sets.items()},
-                                   train_prompts=len(train_prompts), texts=texts, skipped=dict(skipped or {}))
+    report = DecontaminationReport(
+        threshold=threshold,
+        eval_counts={k: len(v) for k, v in eval_sets.items()},
+        train_prompts=len(train_prompts),
+        texts=texts,
+        skipped=dict(skipped or {}),
+    )
     seen_in_source: dict[str, int] = {}
     index_in_source = []
     for src in train_sources:
@@ -248,10 +283,10 @@ def find_contaminated(train_prompts: Sequence[str], train_sources: Sequence[str]
         if len(emb) == 0 or len(train_emb) == 0:
             continue
         for s in range(0, len(train_emb), chunk):
-            sims = train_emb[s:s + chunk] @ emb.T
+            sims = train_emb[s : s + chunk] @ emb.T
             j = sims.argmax(axis=1)
             c = sims[np.arange(len(j)), j]
-            better = c > best_cos[s:s + chunk]
+            better = c > best_cos[s : s + chunk]
             idx = np.nonzero(better)[0] + s
             best_cos[idx] = c[better]
             best_bench[idx] = bench
@@ -260,20 +295,43 @@ def find_contaminated(train_prompts: Sequence[str], train_sources: Sequence[str]
         hit = norm_index.get(normalise(p))
         if hit is not None:
             keep[i] = False
-            report.dropped.append({"source": train_sources[i], "index": index_in_source[i], "reason": "exact", "benchmark": hit[0],
-                                   "cosine": float(max(best_cos[i], 1.0)), "train_prompt": p, "eval_prompt": hit[1]})
+            report.dropped.append(
+                {
+                    "source": train_sources[i],
+                    "index": index_in_source[i],
+                    "reason": "exact",
+                    "benchmark": hit[0],
+                    "cosine": float(max(best_cos[i], 1.0)),
+                    "train_prompt": p,
+                    "eval_prompt": hit[1],
+                }
+            )
         elif best_cos[i] >= threshold:
             keep[i] = False
             bench = str(best_bench[i])
-            report.dropped.append({"source": train_sources[i], "index": index_in_source[i], "reason": "cosine", "benchmark": bench,
-                                   "cosine": float(best_cos[i]), "train_prompt": p,
-                                   "eval_prompt": eval_sets[bench][int(best_j[i])]})
+            report.dropped.append(
+                {
+                    "source": train_sources[i],
+                    "index": index_in_source[i],
+                    "reason": "cosine",
+                    "benchmark": bench,
+                    "cosine": float(best_cos[i]),
+                    "train_prompt": p,
+                    "eval_prompt": eval_sets[bench][int(best_j[i])],
+                }
+            )
     return keep, report
 
 
-def decontaminate(data: Comparisons, embeddings: np.ndarray, evals: EvalPrompts,
-                  embed: Callable[[list[str]], np.ndarray], *, threshold: float = DEFAULT_THRESHOLD,
-                  texts: bool = False) -> tuple[Comparisons, np.ndarray, DecontaminationReport]:
+def decontaminate(
+    data: Comparisons,
+    embeddings: np.ndarray,
+    evals: EvalPrompts,
+    embed: Callable[[list[str]], np.ndarray],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    texts: bool = False,
+) -> tuple[Comparisons, np.ndarray, DecontaminationReport]:
     """Drop the prompts of ``data`` that match ``evals`` (see :func:`find_contaminated`).
 
     ``embeddings``: one row per prompt of ``data``; ``embed``: the same embedder, for the evaluation
@@ -282,8 +340,11 @@ def decontaminate(data: Comparisons, embeddings: np.ndarray, evals: EvalPrompts,
     """
     if not evals.sets:
         skipped = "; ".join(f"{k}: {v}" for k, v in evals.skipped.items())
-        raise DecontaminationError("no evaluation prompts to decontaminate against" + (f" (skipped: {skipped})" if skipped else ""))
+        raise DecontaminationError(
+            "no evaluation prompts to decontaminate against" + (f" (skipped: {skipped})" if skipped else "")
+        )
     eval_emb = {k: embed(v) for k, v in evals.sets.items()}
-    keep, report = find_contaminated(data.prompts, data.sources, embeddings, evals.sets, eval_emb, threshold,
-                                     texts=texts, skipped=evals.skipped)
+    keep, report = find_contaminated(
+        data.prompts, data.sources, embeddings, evals.sets, eval_emb, threshold, texts=texts, skipped=evals.skipped
+    )
     return subset(data, keep), np.asarray(embeddings)[keep], report

@@ -109,7 +109,9 @@ class PluginRegistry:
     def load(self, *, entry_points: bool = True) -> "PluginRegistry":
         for module_name in DEFAULT_PLUGINS:
             short = module_name.rsplit(".", 1)[-1]
-            self._register_module(short, CORE_DISTRIBUTION, _core_version(), functools.partial(importlib.import_module, module_name))
+            self._register_module(
+                short, CORE_DISTRIBUTION, _core_version(), functools.partial(importlib.import_module, module_name)
+            )
         if entry_points:
             allowed = _allow_list()
             for ep in _entry_points():
@@ -131,7 +133,9 @@ class PluginRegistry:
         except ModuleNotFoundError as exc:
             missing = exc.name or str(exc)
             self.errors.append(
-                LoadError(name, dist, f"needs the module {missing!r}, which is not installed (pip install {missing.split('.')[0]})")
+                LoadError(
+                    name, dist, f"needs the module {missing!r}, which is not installed (pip install {missing.split('.')[0]})"
+                )
             )
             return
         except Exception as exc:  # a broken plugin must not stop the others
@@ -162,7 +166,9 @@ class PluginRegistry:
                 try:
                     impl.function(register=register)
                 except Exception as exc:
-                    self.errors.append(LoadError(plugin_name, dist, f"{impl.function.__name__} failed: {type(exc).__name__}: {exc}"))
+                    self.errors.append(
+                        LoadError(plugin_name, dist, f"{impl.function.__name__} failed: {type(exc).__name__}: {exc}")
+                    )
         self.plugins = list(infos.values())
 
     def registrars(self, plugin: str, dist: str, info: PluginInfo | None = None) -> dict[str, Callable[..., None]]:
@@ -210,8 +216,12 @@ class PluginRegistry:
             _check_registration("trainers", name, description, {"add_arguments": add_arguments, "run": run})
             add(Registration("trainers", name, run, plugin, dist, description, add_arguments=add_arguments))
 
-        return {"routers": register_router, "embedders": register_embedder, "benchmarks": register_benchmark,
-                "trainers": register_trainer}
+        return {
+            "routers": register_router,
+            "embedders": register_embedder,
+            "benchmarks": register_benchmark,
+            "trainers": register_trainer,
+        }
 
     # -- lookup ----------------------------------------------------------------
     def names(self, kind: str) -> list[str]:

@@ -76,8 +76,9 @@ class RoutingCore:
         routing_policy: ``"last_user"`` or ``"conversation"`` (what the router scores).
     """
 
-    def __init__(self, routers: Mapping[str, Router], strong: ModelEndpoint, weak: ModelEndpoint,
-                 routing_policy: str = "last_user") -> None:
+    def __init__(
+        self, routers: Mapping[str, Router], strong: ModelEndpoint, weak: ModelEndpoint, routing_policy: str = "last_user"
+    ) -> None:
         if not routers:
             raise RoutingError("give at least one router")
         if routing_policy not in POLICIES:
@@ -119,14 +120,29 @@ class RoutingCore:
         strong = route_strong(score, threshold)
         return Decision(router, threshold, score, strong, self.strong if strong else self.weak)
 
-    def decide(self, messages: Any, model: Any = None, *, router: str | None = None, threshold: Any = None,
-               routing_policy: str | None = None) -> Decision:
+    def decide(
+        self,
+        messages: Any,
+        model: Any = None,
+        *,
+        router: str | None = None,
+        threshold: Any = None,
+        routing_policy: str | None = None,
+    ) -> Decision:
         """Score a request and pick the model (synchronously)."""
         name, value = self.resolve(model, router, threshold)
         return self.decision_for(name, value, self.score(name, self.prompt(messages, routing_policy)))
 
-    async def adecide(self, messages: Any, model: Any = None, *, router: str | None = None, threshold: Any = None,
-                      routing_policy: str | None = None, score: AsyncScore | None = None) -> Decision:
+    async def adecide(
+        self,
+        messages: Any,
+        model: Any = None,
+        *,
+        router: str | None = None,
+        threshold: Any = None,
+        routing_policy: str | None = None,
+        score: AsyncScore | None = None,
+    ) -> Decision:
         """:meth:`decide` without blocking the event loop.
 
         ``score`` computes the score (default: the router in a worker thread);

@@ -38,8 +38,13 @@ def read_text(path: str | os.PathLike[str], error: type[Exception] = DataError, 
         raise error(f"{what} {str(p)!r} is not UTF-8 text (byte {exc.start})") from None
 
 
-def parse_records(text: str, source: str, suffix: str, error: type[Exception] = DataError,
-                  suffixes: Sequence[str] = (".jsonl", ".ndjson", ".json", ".csv")) -> list[tuple[str, Any]]:
+def parse_records(
+    text: str,
+    source: str,
+    suffix: str,
+    error: type[Exception] = DataError,
+    suffixes: Sequence[str] = (".jsonl", ".ndjson", ".json", ".csv"),
+) -> list[tuple[str, Any]]:
     """``(where, record)`` for each record of ``text``, read as the format of ``suffix``.
 
     * ``.jsonl`` / ``.ndjson``: one JSON value per non-blank line; ``where`` is ``"<source>: line N"``.
@@ -99,8 +104,11 @@ def _csv_records(text: str, source: str, error: type[Exception]) -> list[tuple[s
     return out
 
 
-def read_records(path: str | os.PathLike[str], error: type[Exception] = DataError,
-                 suffixes: Sequence[str] = (".jsonl", ".ndjson", ".json", ".csv")) -> list[tuple[str, Any]]:
+def read_records(
+    path: str | os.PathLike[str],
+    error: type[Exception] = DataError,
+    suffixes: Sequence[str] = (".jsonl", ".ndjson", ".json", ".csv"),
+) -> list[tuple[str, Any]]:
     """:func:`parse_records` of the file at ``path``, in the format its suffix names."""
     p = Path(path)
     if p.suffix.lower() not in suffixes:

@@ -90,9 +90,7 @@ def format_threshold(threshold: float) -> str:
 def format_model_name(router: str, threshold: float) -> str:
     """``router-<router>-<threshold>``, e.g. ``router-mf-0.11593``."""
     if not isinstance(router, str) or not _NAME_RE.match(router):
-        raise RoutingError(
-            f"invalid router name {router!r}: use lower-case letters, digits, '_', '.' and '-'"
-        )
+        raise RoutingError(f"invalid router name {router!r}: use lower-case letters, digits, '_', '.' and '-'")
     return f"{MODEL_PREFIX}{router}-{format_threshold(threshold)}"
 
 
@@ -107,7 +105,7 @@ def parse_model_name(model: object) -> tuple[str, float]:
     shown = model if len(model) <= 80 else model[:77] + "..."
     if not model.startswith(MODEL_PREFIX):
         raise RoutingError(f"invalid model name {shown!r}: {expected}")
-    body = model[len(MODEL_PREFIX):]
+    body = model[len(MODEL_PREFIX) :]
     router, sep, threshold_text = body.rpartition("-")
     if not sep or not router or not threshold_text:
         raise RoutingError(f"invalid model name {shown!r}: {expected}")

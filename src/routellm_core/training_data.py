@@ -34,8 +34,21 @@ import numpy as np
 from .errors import DataError
 from .tabular import PROMPT_COLUMNS, find_prompt, is_missing, parse_score, read_records
 
-META_COLUMNS = frozenset({*PROMPT_COLUMNS, "sample_id", "eval_name", "oracle_model_to_route_to", "id", "question_id",
-                          "category", "cluster_id", "answer", "reference", "source"})
+META_COLUMNS = frozenset(
+    {
+        *PROMPT_COLUMNS,
+        "sample_id",
+        "eval_name",
+        "oracle_model_to_route_to",
+        "id",
+        "question_id",
+        "category",
+        "cluster_id",
+        "answer",
+        "reference",
+        "source",
+    }
+)
 TIE_WINNERS = frozenset({"tie", "tie (bothbad)", "tie(bothbad)", "both_bad", "bothbad"})
 #: virtual models of ``tier_pairs``: each score file's best model (by mean score) and its median model
 TIER_STRONG = "tier:strong"
@@ -93,8 +106,12 @@ class Comparisons:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(prompt_idx, model_a, model_b)`` as int64 arrays and ``label`` as float32."""
-        return (np.asarray(self.prompt_idx, np.int64), np.asarray(self.model_a, np.int64),
-                np.asarray(self.model_b, np.int64), np.asarray(self.label, np.float32))
+        return (
+            np.asarray(self.prompt_idx, np.int64),
+            np.asarray(self.model_a, np.int64),
+            np.asarray(self.model_b, np.int64),
+            np.asarray(self.label, np.float32),
+        )
 
     def __len__(self) -> int:
         return len(self.label)
@@ -225,10 +242,19 @@ def add_file(data: Comparisons, path: str | os.PathLike[str], source: str | None
             rows.append((prompt, scores, r.get("eval_name") or r.get("task") or None))
         _add_matrix(data, rows, source, tier_pairs)
     else:
-        raise TrainingDataError(f"{path}: unknown format; expected battles (model_a, model_b, winner) or score "
-                                "matrices (question/prompt + scores, or CSV with model columns)")
-    data.file_stats.append({"file": path.name, "source": source, "kind": kind,
-                            "prompts": len(data.prompts) - n_prompts0, "comparisons": len(data.label) - n_cmp0})
+        raise TrainingDataError(
+            f"{path}: unknown format; expected battles (model_a, model_b, winner) or score "
+            "matrices (question/prompt + scores, or CSV with model columns)"
+        )
+    data.file_stats.append(
+        {
+            "file": path.name,
+            "source": source,
+            "kind": kind,
+            "prompts": len(data.prompts) - n_prompts0,
+            "comparisons": len(data.label) - n_cmp0,
+        }
+    )
 
 
 def _located(parse: Callable[[Any], Any], value: Any, where: str, column: str) -> Any:
@@ -260,8 +286,9 @@ def _add_battles(data: Comparisons, located: list[tuple[str, dict[str, Any]]], s
         data.add(index[prompt], data.model_id(str(r["model_a"])), data.model_id(str(r["model_b"])), label)
 
 
-def _add_matrix(data: Comparisons, rows: list[tuple[str, dict[str, float | None], str | None]], source: str,
-                tier_pairs: bool) -> None:
+def _add_matrix(
+    data: Comparisons, rows: list[tuple[str, dict[str, float | None], str | None]], source: str, tier_pairs: bool
+) -> None:
     tiers = None
     if tier_pairs:
         sums: dict[str, list[float]] = {}
@@ -280,8 +307,9 @@ def _add_matrix(data: Comparisons, rows: list[tuple[str, dict[str, float | None]
                 data.add(p, data.model_id(TIER_STRONG), data.model_id(TIER_WEAK), (sa - sb + 1.0) / 2.0)
 
 
-def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, float | None],
-                task: str | None = None) -> int | None:
+def _add_scores(
+    data: Comparisons, prompt: str, source: str, scores: dict[str, float | None], task: str | None = None
+) -> int | None:
     """Add a prompt and a comparison per pair of its scored models; returns the prompt's index (None: fewer than 2 scores)."""
     present = [(data.model_id(m), s) for m, s in scores.items() if s is not None]
     if len(present) < 2:
@@ -294,8 +322,9 @@ def _add_scores(data: Comparisons, prompt: str, source: str, scores: dict[str, f
     return p
 
 
-def load_files(paths: Iterable[str | os.PathLike[str]], sources: Iterable[str | None] | None = None,
-               tier_pairs: bool = False) -> Comparisons:
+def load_files(
+    paths: Iterable[str | os.PathLike[str]], sources: Iterable[str | None] | None = None, tier_pairs: bool = False
+) -> Comparisons:
     """Read training files (see :func:`add_file`) into one :class:`Comparisons`."""
     data = Comparisons()
     paths = list(paths)
@@ -314,10 +343,13 @@ def subset(data: Comparisons, keep_prompts: np.ndarray) -> Comparisons:
         raise ValueError(f"keep_prompts has shape {keep_prompts.shape}, expected ({len(data.prompts)},)")
     new_index = np.full(len(data.prompts), -1, np.int64)
     new_index[keep_prompts] = np.arange(int(keep_prompts.sum()))
-    out = Comparisons(prompts=[p for p, k in zip(data.prompts, keep_prompts, strict=True) if k],
-                      sources=[s for s, k in zip(data.sources, keep_prompts, strict=True) if k],
-                      tasks=[t for t, k in zip(data.tasks, keep_prompts, strict=True) if k], models=list(data.models),
-                      file_stats=list(data.file_stats))
+    out = Comparisons(
+        prompts=[p for p, k in zip(data.prompts, keep_prompts, strict=True) if k],
+        sources=[s for s, k in zip(data.sources, keep_prompts, strict=True) if k],
+        tasks=[t for t, k in zip(data.tasks, keep_prompts, strict=True) if k],
+        models=list(data.models),
+        file_stats=list(data.file_stats),
+    )
     pi, a, b, y = data.arrays()
     mask = keep_prompts[pi] if len(pi) else np.zeros(0, bool)
     out.prompt_idx = new_index[pi[mask]].tolist()

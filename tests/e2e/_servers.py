@@ -30,8 +30,9 @@ class RouterServer:
     def __enter__(self) -> RouterServer:
         cmd = [sys.executable, "-m", "routellm_core.cli", "serve", *self.args, "--host", "127.0.0.1", "--port", str(self.port)]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env, start_new_session=True
+            )
         try:
             wait_http_ok(f"{self.url}/health", self.timeout, self.process, what="routellm serve")
         except LocalModelError as exc:

@@ -20,8 +20,7 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     here = os.path.dirname(__file__)
-    enabled = (os.environ.get(E2E_ENV, "") not in ("", "0", "false", "no")
-               or os.environ.get("NOX_CURRENT_SESSION") == "e2e")
+    enabled = os.environ.get(E2E_ENV, "") not in ("", "0", "false", "no") or os.environ.get("NOX_CURRENT_SESSION") == "e2e"
     skip = pytest.mark.skip(reason=f"end-to-end test: set {E2E_ENV}=1 or run `nox -s e2e`")
     for item in items:
         if str(item.fspath).startswith(here):

@@ -20,20 +20,42 @@ from routellm_core.testing import EchoUpstream
 from ._servers import RouterServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
-    (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None
+)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
 def server():
     with EchoUpstream() as upstream:
-        args = ["--routers", "random", "length", "--threshold", "length=0.3", "--strong-model", "openai/strong-echo", "--weak-model", "openai/weak-echo",
-                "--base-url", upstream.base_url, "--api-key", "sk-echo"]
+        args = [
+            "--routers",
+            "random",
+            "length",
+            "--threshold",
+            "length=0.3",
+            "--strong-model",
+            "openai/strong-echo",
+            "--weak-model",
+            "openai/weak-echo",
+            "--base-url",
+            upstream.base_url,
+            "--api-key",
+            "sk-echo",
+        ]
         with RouterServer(args, timeout=60) as srv:
             yield srv
 
@@ -42,7 +64,8 @@ def server():
 def browser():
     with sync_api.sync_playwright() as p, tempfile.TemporaryDirectory(prefix="routellm-chromium-") as profile:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport={"width": 1100, "height": 760})
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport={"width": 1100, "height": 760}
+        )
         try:
             yield context
         finally:
@@ -130,8 +153,9 @@ def test_chat_shows_model_score_and_slider_flips_strong_weak(page):
     assert again.get_attribute("data-route") == "strong"
 
     # a middle threshold: the route follows score >= threshold
-    page.eval_on_selector('[data-testid="threshold"]',
-                          "(el) => { el.value = '0.5'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.eval_on_selector(
+        '[data-testid="threshold"]', "(el) => { el.value = '0.5'; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
     assert page.inner_text('[data-testid="model-name"]') == "router-random-0.5"
     mid = send(page, "a third message")
     mid_score = float(mid.get_attribute("data-score"))
@@ -152,9 +176,12 @@ def test_non_streaming_mode(page):
 
 def test_server_error_is_shown(page):
     # pick a router the server does not enable: the 400 error message appears in the chat
-    page.eval_on_selector('[data-testid="router-select"]', """(el) => {
+    page.eval_on_selector(
+        '[data-testid="router-select"]',
+        """(el) => {
         const o = document.createElement('option'); o.value = o.textContent = 'nosuchrouter';
-        el.appendChild(o); el.value = 'nosuchrouter'; el.dispatchEvent(new Event('change', {bubbles: true})); }""")
+        el.appendChild(o); el.value = 'nosuchrouter'; el.dispatchEvent(new Event('change', {bubbles: true})); }""",
+    )
     page.fill('[data-testid="input"]', "will fail")
     page.press('[data-testid="input"]', "Enter")
     error = page.locator('[data-testid="error-message"]')
@@ -166,8 +193,20 @@ def test_server_error_is_shown(page):
 
 def test_api_key_box_unlocks_a_protected_server(browser):
     with EchoUpstream() as upstream:
-        args = ["--routers", "random", "--strong-model", "openai/strong-echo", "--weak-model", "openai/weak-echo",
-                "--base-url", upstream.base_url, "--api-key", "sk-echo", "--server-api-key", "secret-key"]
+        args = [
+            "--routers",
+            "random",
+            "--strong-model",
+            "openai/strong-echo",
+            "--weak-model",
+            "openai/weak-echo",
+            "--base-url",
+            upstream.base_url,
+            "--api-key",
+            "sk-echo",
+            "--server-api-key",
+            "secret-key",
+        ]
         with RouterServer(args, timeout=60) as srv:
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT_MS)

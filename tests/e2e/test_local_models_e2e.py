@@ -49,9 +49,20 @@ def router_name() -> str:
 @pytest.fixture(scope="module")
 def server(local_models, router_name):
     args = ["--routers", router_name, "random"] if router_name != "random" else ["--routers", "random"]
-    args += ["--strong-model", f"openai/{STRONG}", "--weak-model", f"openai/{WEAK}",
-             "--strong-base-url", local_models.base_url(STRONG), "--weak-base-url", local_models.base_url(WEAK),
-             "--api-key", "sk-local-no-key-needed", "--timeout", "120"]
+    args += [
+        "--strong-model",
+        f"openai/{STRONG}",
+        "--weak-model",
+        f"openai/{WEAK}",
+        "--strong-base-url",
+        local_models.base_url(STRONG),
+        "--weak-base-url",
+        local_models.base_url(WEAK),
+        "--api-key",
+        "sk-local-no-key-needed",
+        "--timeout",
+        "120",
+    ]
     with RouterServer(args, timeout=180) as srv:
         yield srv
 
@@ -91,7 +102,8 @@ def test_models_endpoint_lists_routers(client, router_name):
 def test_sync_threshold_extremes_pick_the_model(client, threshold, strong):
     # threshold 0: every score >= 0 -> strong; threshold 1: random scores are < 1 -> weak
     raw = client.chat.completions.with_raw_response.create(
-        model=f"router-random-{threshold}", messages=ask("What is the capital of France?"), max_tokens=MAX_TOKENS)
+        model=f"router-random-{threshold}", messages=ask("What is the capital of France?"), max_tokens=MAX_TOKENS
+    )
     reply = raw.parse()
     assert is_strong(reply.model) is strong
     assert reply.choices[0].message.content.strip()
@@ -107,7 +119,8 @@ def test_sync_best_router_obeys_the_threshold_rule(client, router_name):
     prompts = ["hi", "Prove that there are infinitely many primes, then implement a sieve of Eratosthenes in Rust."]
     for prompt in prompts:
         raw = client.chat.completions.with_raw_response.create(
-            model=f"router-{router_name}-0.5", messages=ask(prompt), max_tokens=MAX_TOKENS)
+            model=f"router-{router_name}-0.5", messages=ask(prompt), max_tokens=MAX_TOKENS
+        )
         reply = raw.parse()
         score = float(raw.headers["x-routellm-score"])
         assert is_strong(reply.model) is (score >= 0.5), (prompt, score, reply.model)
@@ -131,10 +144,14 @@ def test_async_concurrent_requests(aclient_factory):
         aclient = aclient_factory()
         try:
             thresholds = ["0", "1", "0", "1"]
-            replies = await asyncio.gather(*[
-                aclient.chat.completions.create(model=f"router-random-{t}", messages=ask(f"Count to {i + 2}."),
-                                                max_tokens=MAX_TOKENS)
-                for i, t in enumerate(thresholds)])
+            replies = await asyncio.gather(
+                *[
+                    aclient.chat.completions.create(
+                        model=f"router-random-{t}", messages=ask(f"Count to {i + 2}."), max_tokens=MAX_TOKENS
+                    )
+                    for i, t in enumerate(thresholds)
+                ]
+            )
         finally:
             await aclient.close()
         return thresholds, replies
@@ -147,8 +164,9 @@ def test_async_concurrent_requests(aclient_factory):
 
 @pytest.mark.parametrize("threshold, strong", [("0", True), ("1", False)])
 def test_streaming(client, threshold, strong):
-    stream = client.chat.completions.create(model=f"router-random-{threshold}", messages=ask("Name three colours."),
-                                            max_tokens=MAX_TOKENS, stream=True)
+    stream = client.chat.completions.create(
+        model=f"router-random-{threshold}", messages=ask("Name three colours."), max_tokens=MAX_TOKENS, stream=True
+    )
     pieces, models, finishes = [], set(), []
     for chunk in stream:
         models.add(chunk.model)
@@ -168,8 +186,9 @@ def test_async_streaming(aclient_factory):
     async def main():
         aclient = aclient_factory()
         try:
-            stream = await aclient.chat.completions.create(model="router-random-1", messages=ask("Say a short greeting."),
-                                                           max_tokens=MAX_TOKENS, stream=True)
+            stream = await aclient.chat.completions.create(
+                model="router-random-1", messages=ask("Say a short greeting."), max_tokens=MAX_TOKENS, stream=True
+            )
             text, models = [], set()
             async for chunk in stream:
                 models.add(chunk.model)
@@ -183,13 +202,16 @@ def test_async_streaming(aclient_factory):
     assert all(is_strong(m) is False for m in models if m)
 
 
-@pytest.mark.parametrize("model, messages", [
-    ("gpt-4", ask("hi")),                    # not a router model name
-    ("router-random-1.5", ask("hi")),        # threshold outside [0, 1]
-    ("router-random-abc", ask("hi")),        # threshold not a number
-    ("router-nosuchrouter-0.5", ask("hi")),  # router not enabled
-    ("router-random-0.5", []),               # empty messages
-])
+@pytest.mark.parametrize(
+    "model, messages",
+    [
+        ("gpt-4", ask("hi")),  # not a router model name
+        ("router-random-1.5", ask("hi")),  # threshold outside [0, 1]
+        ("router-random-abc", ask("hi")),  # threshold not a number
+        ("router-nosuchrouter-0.5", ask("hi")),  # router not enabled
+        ("router-random-0.5", []),  # empty messages
+    ],
+)
 def test_bad_requests_get_400(client, model, messages):
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(model=model, messages=messages, max_tokens=MAX_TOKENS)
@@ -209,9 +231,22 @@ def test_upstream_down_is_a_clean_5xx(local_models, router_name):
     from local_models import free_port
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    args = ["--routers", "random", "--strong-model", f"openai/{STRONG}", "--weak-model", f"openai/{WEAK}",
-            "--strong-base-url", local_models.base_url(STRONG), "--weak-base-url", dead,
-            "--api-key", "sk-local", "--timeout", "20"]
+    args = [
+        "--routers",
+        "random",
+        "--strong-model",
+        f"openai/{STRONG}",
+        "--weak-model",
+        f"openai/{WEAK}",
+        "--strong-base-url",
+        local_models.base_url(STRONG),
+        "--weak-base-url",
+        dead,
+        "--api-key",
+        "sk-local",
+        "--timeout",
+        "20",
+    ]
     with RouterServer(args) as srv:
         c = openai.OpenAI(base_url=f"{srv.url}/v1", api_key="unused", max_retries=0, timeout=60)
         with pytest.raises(openai.APIStatusError) as info:

@@ -41,8 +41,10 @@ def test_real_benchmarks_load(data_dir, name, n, removed, strong_mean, weak_mean
     if strong_mean is not None:
         assert data.model_scores(STRONG).mean() == pytest.approx(strong_mean, abs=1e-12)
         assert data.model_scores(WEAK).mean() == pytest.approx(weak_mean, abs=1e-12)
-    contaminated = {json.loads(line)["eval_prompt"] for line in
-                    open(evals_root / name.replace("-", "_") / "contaminated_prompts.jsonl", encoding="utf-8")}
+    contaminated = {
+        json.loads(line)["eval_prompt"]
+        for line in open(evals_root / name.replace("-", "_") / "contaminated_prompts.jsonl", encoding="utf-8")
+    }
     assert not contaminated & set(data.prompts)
 
 
@@ -106,7 +108,8 @@ def test_unknown_benchmark_lists_the_available_ones():
 def test_malformed_outcome_csv_names_line_and_column(tmp_path):
     (tmp_path / "gsm8k").mkdir()
     (tmp_path / "gsm8k" / "gsm8k_responses.csv").write_text(
-        f"prompt,{WEAK},{STRONG}\nq1,True,False\nq2,True,maybe\n", encoding="utf-8")
+        f"prompt,{WEAK},{STRONG}\nq1,True,False\nq2,True,maybe\n", encoding="utf-8"
+    )
     (tmp_path / "gsm8k" / "contaminated_prompts.jsonl").write_text("", encoding="utf-8")
     with pytest.raises(BenchmarkDataError, match=r"line 3, column 'gpt-4-1106-preview': expected True or False"):
         load_benchmark("gsm8k", tmp_path)
@@ -153,4 +156,5 @@ def test_upstream_manifest_matches_the_local_copies(evals_root):
     for rel in B.UPSTREAM_FILES:
         B.verify_file(evals_root / rel, rel)
     assert B.upstream_url("gsm8k/test.jsonl", "abc123") == (
-        "https://raw.githubusercontent.com/lm-sys/RouteLLM/abc123/routellm/evals/gsm8k/test.jsonl")
+        "https://raw.githubusercontent.com/lm-sys/RouteLLM/abc123/routellm/evals/gsm8k/test.jsonl"
+    )

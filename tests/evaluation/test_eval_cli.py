@@ -22,20 +22,38 @@ def _write_jsonl(path, n=60, seed=0):
         for i in range(n):
             length = int(rng.integers(1, 40))
             hard = length > 20
-            fh.write(json.dumps({
-                "id": f"q{i}",
-                "prompt": f"question {i} " + "word " * length,
-                "big-model": 1.0 if hard or rng.random() < 0.9 else 0.0,
-                "mid-model": 0.5 if hard else 1.0,
-                "small-model": 0.0 if hard else float(rng.random() < 0.8),
-            }) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"q{i}",
+                        "prompt": f"question {i} " + "word " * length,
+                        "big-model": 1.0 if hard or rng.random() < 0.9 else 0.0,
+                        "mid-model": 0.5 if hard else 1.0,
+                        "small-model": 0.0 if hard else float(rng.random() < 0.8),
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
 def _run(tmp_path, bench, *extra):
     out = tmp_path / "out"
-    rc = main(["eval", "--routers", "random", "length", "--benchmark", f"file:{bench}", "--output", str(out),
-               "--bootstrap", "200", *extra])
+    rc = main(
+        [
+            "eval",
+            "--routers",
+            "random",
+            "length",
+            "--benchmark",
+            f"file:{bench}",
+            "--output",
+            str(out),
+            "--bootstrap",
+            "200",
+            *extra,
+        ]
+    )
     assert rc == 0
     return out, json.loads((out / f"file_{bench.name}.json").read_text(encoding="utf-8"))
 
@@ -124,8 +142,22 @@ def test_eval_errors_are_clear(tmp_path, capsys):
     assert main(["eval", "--routers", "nosuch", "--benchmark", "gsm8k"]) == 2
     assert "unknown router 'nosuch'" in capsys.readouterr().err
     bench = _write_jsonl(tmp_path / "b.jsonl", n=5)
-    assert main(["eval", "--routers", "random", "--benchmark", f"file:{bench}", "--strong-model", "gpt-5",
-                 "--output", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--routers",
+                "random",
+                "--benchmark",
+                f"file:{bench}",
+                "--strong-model",
+                "gpt-5",
+                "--output",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "strong model 'gpt-5' is not in benchmark" in capsys.readouterr().err
     assert main(["eval", "--routers", "random", "random", "--benchmark", f"file:{bench}"]) == 2
     assert "twice" in capsys.readouterr().err
@@ -135,7 +167,11 @@ def test_eval_errors_are_clear(tmp_path, capsys):
     "name, content, message",
     [
         ("a.jsonl", '{"prompt": "x", "a": 1, "b": 0}\n{"prompt": "y", "a": 1\n', r"line 2: not valid JSON"),
-        ("a.jsonl", '{"prompt": "x", "a": 1, "b": 0}\n{"prompt": "y", "a": "high", "b": 0}\n', r"line 2, column 'a': 'high' is not a number"),
+        (
+            "a.jsonl",
+            '{"prompt": "x", "a": 1, "b": 0}\n{"prompt": "y", "a": "high", "b": 0}\n',
+            r"line 2, column 'a': 'high' is not a number",
+        ),
         ("a.jsonl", '{"prompt": "x", "a": 1, "b": 0}\n{"prompt": "y", "a": 1}\n', r"line 2: columns differ .* missing 'b'"),
         ("a.jsonl", '{"text2": "x", "a": 1, "b": 0}\n', r"line 1: no prompt column"),
         ("a.jsonl", '{"prompt": "x", "a": 1}\n', r"line 1: found 1 score column"),
@@ -167,9 +203,29 @@ def test_calibrate_reports_interval_and_budgeted_threshold(tmp_path, capsys):
     bench = _write_jsonl(tmp_path / "lab.jsonl", n=80)
     prompts = tmp_path / "p.txt"
     prompts.write_text("\n".join(f"prompt {i} " + "x" * i for i in range(300)), encoding="utf-8")
-    assert main(["calibrate", "--router", "length", "--strong-fraction", "0.3", "--prompts", str(prompts),
-                 "--labelled", str(bench), "--strong-model", "big-model", "--weak-model", "small-model",
-                 "--bootstrap", "500", "--json"]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                "--router",
+                "length",
+                "--strong-fraction",
+                "0.3",
+                "--prompts",
+                str(prompts),
+                "--labelled",
+                str(bench),
+                "--strong-model",
+                "big-model",
+                "--weak-model",
+                "small-model",
+                "--bootstrap",
+                "500",
+                "--json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     low, high = result["strong_fraction_interval"]
     assert low < result["strong_fraction_on_sample"] < high and high - low < 0.15
@@ -194,8 +250,20 @@ def test_calibrate_reports_interval_and_budgeted_threshold(tmp_path, capsys):
 
 def test_eval_on_the_real_data_writes_everything_and_reuses_the_cache(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["eval", "--routers", "random", "length", "--benchmark", "gsm8k", "--data-dir", str(data_dir),
-            "--output", str(out), "--bootstrap", "100"]
+    args = [
+        "eval",
+        "--routers",
+        "random",
+        "length",
+        "--benchmark",
+        "gsm8k",
+        "--data-dir",
+        str(data_dir),
+        "--output",
+        str(out),
+        "--bootstrap",
+        "100",
+    ]
     assert main(args) == 0
     first = capsys.readouterr()
     assert "gsm8k: 1307 prompts" in first.out and "0 of 2 router(s) from the cache" in first.err

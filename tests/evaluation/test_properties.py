@@ -21,7 +21,9 @@ def benchmark(draw, min_n=1, max_n=40):
     quality = st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 7.5]), min_size=n, max_size=n)
     s = np.array(draw(quality))
     w = np.array(draw(quality))
-    r = np.array(draw(st.lists(st.sampled_from(SCORE_VALUES) | st.integers(0, 1000).map(lambda k: k / 1000), min_size=n, max_size=n)))
+    r = np.array(
+        draw(st.lists(st.sampled_from(SCORE_VALUES) | st.integers(0, 1000).map(lambda k: k / 1000), min_size=n, max_size=n))
+    )
     assume(float(np.sum(s - w)) != 0.0)
     return r, s, w
 
@@ -76,7 +78,7 @@ def test_reversed_ranking_mirrors_apgr(data):
 def test_monotone_transform_does_not_change_exact_metrics(data):
     r, s, w = data
     a = M.per_prompt_curve(r, s, w)
-    b = M.per_prompt_curve(r ** 3 / 2 + 0.1, s, w)
+    b = M.per_prompt_curve(r**3 / 2 + 0.1, s, w)
     assert M.apgr(a) == M.apgr(b)
     assert [M.cpt(a, p) for p in (0.2, 0.5, 0.8)] == [M.cpt(b, p) for p in (0.2, 0.5, 0.8)]
 

@@ -47,8 +47,15 @@ def _free_port() -> int:
 def serve(settings: ServerSettings) -> Iterator[ServedApp]:
     app = create_app(settings)
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
-                            http=http_protocol(settings.header_timeout, settings.body_timeout))
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http=http_protocol(settings.header_timeout, settings.body_timeout),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -65,8 +72,9 @@ def serve(settings: ServerSettings) -> Iterator[ServedApp]:
 
 
 def make_settings(upstream: EchoUpstream, **overrides) -> ServerSettings:
-    values = dict(routers=["random"], strong_model=STRONG, weak_model=WEAK, base_url=upstream.base_url, api_key="sk-upstream",
-                  timeout=10.0)
+    values = dict(
+        routers=["random"], strong_model=STRONG, weak_model=WEAK, base_url=upstream.base_url, api_key="sk-upstream", timeout=10.0
+    )
     values.update(overrides)
     return ServerSettings(**values)
 

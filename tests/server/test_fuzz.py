@@ -16,37 +16,88 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                           max_leaves=20)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
 
 model_names = st.one_of(
     st.text(max_size=40),
     st.from_regex(r"\Arouter-[a-z_.-]{0,10}-[0-9a-zA-Z.+\-eE]{0,10}\Z"),
     st.builds(lambda t: f"router-random-{t}", st.floats(allow_nan=True, allow_infinity=True).map(repr)),
-    st.sampled_from(["router-random-0", "router-random-1", "router-random-0.5", "router-random-.5", "router-random-1.",
-                     "router-random-1e-3", "router-random-0x1", "router-random-٣", "router-mf-0.1", "router--0.5"]),
+    st.sampled_from(
+        [
+            "router-random-0",
+            "router-random-1",
+            "router-random-0.5",
+            "router-random-.5",
+            "router-random-1.",
+            "router-random-1e-3",
+            "router-random-0x1",
+            "router-random-٣",
+            "router-mf-0.1",
+            "router--0.5",
+        ]
+    ),
     json_values,
 )
 
 contents = st.one_of(
     st.text(max_size=60),
-    st.lists(st.one_of(st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=20)}),
-                       st.fixed_dictionaries({"type": st.just("image_url"), "image_url": st.fixed_dictionaries({"url": st.text(max_size=20)})}),
-                       json_values), max_size=3),
+    st.lists(
+        st.one_of(
+            st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=20)}),
+            st.fixed_dictionaries(
+                {"type": st.just("image_url"), "image_url": st.fixed_dictionaries({"url": st.text(max_size=20)})}
+            ),
+            json_values,
+        ),
+        max_size=3,
+    ),
     json_values,
 )
 messages = st.one_of(
-    st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant", "tool", ""]) | st.text(max_size=10),
-                                    "content": contents}), max_size=4),
+    st.lists(
+        st.fixed_dictionaries(
+            {"role": st.sampled_from(["user", "system", "assistant", "tool", ""]) | st.text(max_size=10), "content": contents}
+        ),
+        max_size=4,
+    ),
     st.lists(json_values, max_size=3),
     json_values,
 )
 params = st.dictionaries(
-    st.sampled_from(["temperature", "top_p", "n", "max_tokens", "stop", "seed", "user", "logit_bias", "tools", "tool_choice",
-                     "response_format", "stream_options", "presence_penalty", "logprobs", "top_logprobs", "extra_key"]),
-    json_values, max_size=4)
-bodies = st.builds(lambda m, msgs, p, stream: {"model": m, "messages": msgs, **p, **({"stream": stream} if stream is not None else {})},
-                   model_names, messages, params, st.none() | st.booleans() | json_values)
+    st.sampled_from(
+        [
+            "temperature",
+            "top_p",
+            "n",
+            "max_tokens",
+            "stop",
+            "seed",
+            "user",
+            "logit_bias",
+            "tools",
+            "tool_choice",
+            "response_format",
+            "stream_options",
+            "presence_penalty",
+            "logprobs",
+            "top_logprobs",
+            "extra_key",
+        ]
+    ),
+    json_values,
+    max_size=4,
+)
+bodies = st.builds(
+    lambda m, msgs, p, stream: {"model": m, "messages": msgs, **p, **({"stream": stream} if stream is not None else {})},
+    model_names,
+    messages,
+    params,
+    st.none() | st.booleans() | json_values,
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +121,9 @@ def check(response: httpx.Response, upstream_calls: int = 0) -> None:
         assert response.text.rstrip().endswith("data: [DONE]")
 
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @FUZZ
@@ -103,13 +156,20 @@ def test_fuzz_model_names_and_text(http, model, text):
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(auth=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40)
-       .map(lambda s: "Bearer " + s) | st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40))
+@given(
+    auth=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40).map(
+        lambda s: "Bearer " + s
+    )
+    | st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40)
+)
 def test_fuzz_auth_header(served_auth, auth):
     header = auth.strip().encode("latin-1")
     with httpx.Client(base_url=served_auth.base_url) as client:
-        r = client.post("/v1/chat/completions", headers={"Authorization": header},
-                        json={"model": "router-random-0", "messages": [{"role": "user", "content": "x"}]})
+        r = client.post(
+            "/v1/chat/completions",
+            headers={"Authorization": header},
+            json={"model": "router-random-0", "messages": [{"role": "user", "content": "x"}]},
+        )
     assert r.status_code in (200, 401, 400), r.text
 
 
@@ -135,17 +195,48 @@ HUGE, TINY = "\x00HUGE\x00", "\x00TINY\x00"  # written into the JSON text as 1e4
 surrogates = st.integers(0xD800, 0xDFFF).map(chr)
 hostile_strings = st.lists(st.one_of(st.text(max_size=6), surrogates), max_size=4).map("".join)
 hostile_scalars = json_scalars | hostile_strings | st.sampled_from([HUGE, TINY])
-hostile_values = st.recursive(hostile_scalars, lambda inner: st.lists(inner, max_size=3)
-                              | st.dictionaries(hostile_strings, inner, max_size=3), max_leaves=12)
-hostile_messages = st.lists(st.fixed_dictionaries(
-    {"role": st.sampled_from(["user", "system", "assistant"]) | hostile_strings,
-     "content": hostile_strings | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": hostile_strings}), max_size=2)
-     | hostile_values},
-    optional={"name": hostile_values, "extra": hostile_values}), min_size=1, max_size=3)
+hostile_values = st.recursive(
+    hostile_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_strings, inner, max_size=3),
+    max_leaves=12,
+)
+hostile_messages = st.lists(
+    st.fixed_dictionaries(
+        {
+            "role": st.sampled_from(["user", "system", "assistant"]) | hostile_strings,
+            "content": hostile_strings
+            | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": hostile_strings}), max_size=2)
+            | hostile_values,
+        },
+        optional={"name": hostile_values, "extra": hostile_values},
+    ),
+    min_size=1,
+    max_size=3,
+)
 hostile_params = st.dictionaries(
-    st.sampled_from(["temperature", "top_p", "n", "max_tokens", "stop", "seed", "user", "logit_bias", "tools", "tool_choice",
-                     "response_format", "stream_options", "presence_penalty", "logprobs", "extra_key"]) | hostile_strings,
-    hostile_values, max_size=3)
+    st.sampled_from(
+        [
+            "temperature",
+            "top_p",
+            "n",
+            "max_tokens",
+            "stop",
+            "seed",
+            "user",
+            "logit_bias",
+            "tools",
+            "tool_choice",
+            "response_format",
+            "stream_options",
+            "presence_penalty",
+            "logprobs",
+            "extra_key",
+        ]
+    )
+    | hostile_strings,
+    hostile_values,
+    max_size=3,
+)
 
 
 def hostile_json(body: dict) -> bytes:
@@ -199,8 +290,13 @@ def upstream_count(upstream) -> int:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(router=st.sampled_from(ROUTERS), threshold=st.sampled_from(["0", "0.5", "1"]), messages=hostile_messages,
-       params=hostile_params, stream=st.booleans())
+@given(
+    router=st.sampled_from(ROUTERS),
+    threshold=st.sampled_from(["0", "0.5", "1"]),
+    messages=hostile_messages,
+    params=hostile_params,
+    stream=st.booleans(),
+)
 def test_fuzz_hostile_values_every_router(every_router, router, threshold, messages, params, stream):
     http, upstream = every_router
     body = {"model": f"router-{router}-{threshold}", "messages": messages, **params, "stream": stream}

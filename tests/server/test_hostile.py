@@ -62,8 +62,13 @@ def test_too_much_text_is_a_413_naming_the_limit(upstream):
         ok = client(s).chat.completions.create(model="router-random-0", messages=[{"role": "user", "content": "x" * 1000}])
         assert ok.model == STRONG
         with pytest.raises(openai.APIStatusError) as info:
-            client(s).chat.completions.create(model="router-random-0", messages=[
-                {"role": "system", "content": "y" * 600}, {"role": "user", "content": [{"type": "text", "text": "x" * 401}]}])
+            client(s).chat.completions.create(
+                model="router-random-0",
+                messages=[
+                    {"role": "system", "content": "y" * 600},
+                    {"role": "user", "content": [{"type": "text", "text": "x" * 401}]},
+                ],
+            )
         assert info.value.status_code == 413
         assert info.value.body["code"] == "text_too_long" and "max_text_chars" in info.value.message
 
@@ -106,16 +111,20 @@ def test_limits_are_settings():
 
 # -- 2, 3. invalid unicode and out-of-range numbers are the client's 400s -------------------------------
 def post_raw(served, text: str) -> httpx.Response:
-    return httpx.post(served.v1 + "/chat/completions", content=text.encode(), headers={"Content-Type": "application/json"},
-                      timeout=30)
+    return httpx.post(
+        served.v1 + "/chat/completions", content=text.encode(), headers={"Content-Type": "application/json"}, timeout=30
+    )
 
 
-@pytest.mark.parametrize("content, field", [
-    ('"\\ud8b6"', "messages.0.content"),
-    ('"a\\ud800b"', "messages.0.content"),
-    ('"\\udc00 low alone"', "messages.0.content"),
-    ('[{"type": "text", "text": "x\\udfff"}]', "messages.0.content.0.text"),
-])
+@pytest.mark.parametrize(
+    "content, field",
+    [
+        ('"\\ud8b6"', "messages.0.content"),
+        ('"a\\ud800b"', "messages.0.content"),
+        ('"\\udc00 low alone"', "messages.0.content"),
+        ('[{"type": "text", "text": "x\\udfff"}]', "messages.0.content.0.text"),
+    ],
+)
 def test_lone_surrogates_are_400_naming_the_field(served, upstream, content, field):
     before, errors_before = upstream_calls(upstream), metrics_text(served).count("routellm_upstream_errors_total{")
     r = post_raw(served, '{"model": "router-random-0", "messages": [{"role": "user", "content": %s}]}' % content)
@@ -155,12 +164,18 @@ def test_lone_surrogate_with_mf_is_400_not_500(upstream):
         assert "router_error" not in text and 'status="500"' not in text
 
 
-@pytest.mark.parametrize("where, field", [
-    ('"response_format": {"type": "json_object", "x": 1e400}', "response_format.x"),
-    ('"tools": [{"type": "function", "function": {"name": "f", "parameters": {"max": -1e999}}}]', "tools.0.function.parameters.max"),
-    ('"messages": [{"role": "user", "content": "x", "weight": 1e400}]', "messages.0.weight"),
-    ('"temperature": 1e400', "temperature"),
-])
+@pytest.mark.parametrize(
+    "where, field",
+    [
+        ('"response_format": {"type": "json_object", "x": 1e400}', "response_format.x"),
+        (
+            '"tools": [{"type": "function", "function": {"name": "f", "parameters": {"max": -1e999}}}]',
+            "tools.0.function.parameters.max",
+        ),
+        ('"messages": [{"role": "user", "content": "x", "weight": 1e400}]', "messages.0.weight"),
+        ('"temperature": 1e400', "temperature"),
+    ],
+)
 def test_out_of_range_numbers_are_400_naming_the_field(served, upstream, where, field):
     body = '{"model": "router-random-0", "messages": [{"role": "user", "content": "x"}], %s}' % where
     if where.startswith('"messages"'):
@@ -179,9 +194,12 @@ HUGE = [{"role": "user", "content": "x" * (5 * 1024 * 1024)}]  # still being sen
 def test_async_clients_receive_the_413(served, upstream):
     async def main():
         async with httpx.AsyncClient(base_url=served.v1, timeout=30) as http:
-            responses = await asyncio.gather(*[
-                http.post("/chat/completions", json={"model": "router-random-0", "messages": messages})
-                for messages in [BIG, HUGE] * 5])
+            responses = await asyncio.gather(
+                *[
+                    http.post("/chat/completions", json={"model": "router-random-0", "messages": messages})
+                    for messages in [BIG, HUGE] * 5
+                ]
+            )
         sdk = openai.AsyncOpenAI(base_url=served.v1, api_key="unused", max_retries=2)
         try:
             with pytest.raises(openai.APIStatusError) as info:
@@ -250,8 +268,7 @@ def test_client_disconnecting_mid_upload_is_counted_as_such(served):
         return sample(metrics_text(served), "routellm_errors_total", router="none", model="none", type="client_disconnected") or 0
 
     before = counted()
-    head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n")
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
     raw_exchange(served, head + b'{"model": "router-random-0", "mess', close_after_send=True)
     assert wait_for(lambda: counted() == before + 1)
     text = metrics_text(served)
@@ -282,16 +299,22 @@ def test_body_shorter_than_its_content_length_gets_408(impatient):
 
 
 def test_chunked_body_that_never_ends_gets_408(impatient):
-    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-    status, _, body = parse_raw_response(raw_exchange(impatient, head + b"5\r\n{\"mod\r\n"))
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    status, _, body = parse_raw_response(raw_exchange(impatient, head + b'5\r\n{"mod\r\n'))
     assert status == 408 and body["error"]["code"] == "body_timeout"
 
 
-@pytest.mark.parametrize("raw", [
-    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",  # bad chunk size
-    b"GARBAGE\r\n\r\n",
-    b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost:"
+        b" x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",  # bad chunk size
+        b"GARBAGE\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n",
+    ],
+)
 def test_malformed_http_gets_a_json_400(impatient, raw):
     status, headers, body = parse_raw_response(raw_exchange(impatient, raw))
     assert status == 400 and headers["content-type"] == "application/json"
@@ -313,10 +336,18 @@ def test_head_on_get_routes(served):
             assert r.content == b""
 
 
-@pytest.mark.parametrize("content_type, status", [
-    (None, 200), ("application/json", 200), ("application/json; charset=utf-8", 200), ("application/vnd.api+json", 200),
-    ("text/plain", 415), ("application/x-www-form-urlencoded", 415), ("multipart/form-data; boundary=x", 415),
-])
+@pytest.mark.parametrize(
+    "content_type, status",
+    [
+        (None, 200),
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ("application/vnd.api+json", 200),
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("multipart/form-data; boundary=x", 415),
+    ],
+)
 def test_content_type(served, content_type, status):
     body = json.dumps({"model": "router-random-0", "messages": USER}).encode()
     headers = {"Content-Type": content_type} if content_type else {}
@@ -343,8 +374,10 @@ def test_what_litellm_refuses_before_calling_is_a_400(upstream):
     """litellm checks user content part types itself; its refusal is the client's error, not a failed upstream call."""
     with serve(make_settings(upstream, upstream_client="litellm")) as s:
         before = upstream_calls(upstream)
-        r = httpx.post(s.v1 + "/chat/completions", json={"model": "router-random-0", "messages": [
-            {"role": "user", "content": [{"type": "no-such-part", "text": "x"}]}]})
+        r = httpx.post(
+            s.v1 + "/chat/completions",
+            json={"model": "router-random-0", "messages": [{"role": "user", "content": [{"type": "no-such-part", "text": "x"}]}]},
+        )
         assert assert_openai_error(r, 400, "invalid_messages")["param"] == "messages"
         assert upstream_calls(upstream) == before
         assert "routellm_upstream_errors_total{" not in metrics_text(s)

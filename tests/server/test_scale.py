@@ -32,9 +32,32 @@ def start_serve(upstream: EchoUpstream, workers: int, tmp_path: Path, *extra: st
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env["TMPDIR"] = str(tmp_path)  # the serve command's metrics directory goes here
-    cmd = [sys.executable, "-m", "routellm_core.cli", "serve", "--routers", "random", "--strong-model", "openai/strong",
-           "--weak-model", "openai/weak", "--base-url", upstream.base_url, "--api-key", "sk-x", "--port", str(port),
-           "--workers", str(workers), "--graceful-timeout", str(GRACE), "--no-access-log", "--log-level", "warning", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "routellm_core.cli",
+        "serve",
+        "--routers",
+        "random",
+        "--strong-model",
+        "openai/strong",
+        "--weak-model",
+        "openai/weak",
+        "--base-url",
+        upstream.base_url,
+        "--api-key",
+        "sk-x",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--graceful-timeout",
+        str(GRACE),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -77,11 +100,15 @@ def test_ready_and_metrics_count_every_request_once(workers, tmp_path):
                 assert httpx.post(base + "/v1/chat/completions", json=body(i, stream=i % 4 == 0)).status_code == 200
             for _ in range(5):  # every worker's /metrics shows the same sum
                 text = httpx.get(base + "/metrics").text
-                total = sum(value(text, "routellm_requests_total", router="random", model=m, status="200") or 0
-                            for m in ("openai/strong", "openai/weak"))
+                total = sum(
+                    value(text, "routellm_requests_total", router="random", model=m, status="200") or 0
+                    for m in ("openai/strong", "openai/weak")
+                )
                 assert total == n
-                decisions = sum(value(text, "routellm_routing_decisions_total", router="random", model=m, tier=t) or 0
-                                for m, t in (("openai/strong", "strong"), ("openai/weak", "weak")))
+                decisions = sum(
+                    value(text, "routellm_routing_decisions_total", router="random", model=m, tier=t) or 0
+                    for m, t in (("openai/strong", "strong"), ("openai/weak", "weak"))
+                )
                 assert decisions == n
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(GRACE + 10) == 0

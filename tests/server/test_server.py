@@ -63,21 +63,26 @@ def test_decision_headers(served):
 
 def test_same_prompt_same_score(served):
     c = client(served)
-    scores = {c.chat.completions.with_raw_response.create(model="router-random-0.3", messages=USER).headers["x-routellm-score"]
-              for _ in range(3)}
+    scores = {
+        c.chat.completions.with_raw_response.create(model="router-random-0.3", messages=USER).headers["x-routellm-score"]
+        for _ in range(3)
+    }
     assert len(scores) == 1
 
 
 def test_content_as_list_of_parts(served):
-    messages = [{"role": "system", "content": "be brief"},
-                {"role": "user", "content": [{"type": "text", "text": "hello"}, {"type": "text", "text": "there"}]}]
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"type": "text", "text": "hello"}, {"type": "text", "text": "there"}]},
+    ]
     r = client(served).chat.completions.create(model="router-random-0", messages=messages)
     assert r.choices[0].message.content == "[strong-echo] hello there"
 
 
 def test_forwarded_parameters(served, upstream):
-    client(served).chat.completions.create(model="router-random-0", messages=USER, temperature=0.2, max_tokens=7,
-                                           stop=["\n"], seed=3)
+    client(served).chat.completions.create(
+        model="router-random-0", messages=USER, temperature=0.2, max_tokens=7, stop=["\n"], seed=3
+    )
     sent = upstream.calls[-1]
     assert sent["temperature"] == 0.2 and sent["max_tokens"] == 7 and sent["stop"] == ["\n"] and sent["seed"] == 3
     assert sent["model"] == "strong-echo"
@@ -94,8 +99,9 @@ def test_streaming(served):
 
 def test_streaming_with_usage_and_raw_sse(served, http):
     c = client(served)
-    chunks = list(c.chat.completions.create(model="router-random-0", messages=USER, stream=True,
-                                            stream_options={"include_usage": True}))
+    chunks = list(
+        c.chat.completions.create(model="router-random-0", messages=USER, stream=True, stream_options={"include_usage": True})
+    )
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     with http.stream("POST", "/v1/chat/completions", json={"model": "router-random-0", "messages": USER, "stream": True}) as r:
         assert r.status_code == 200
@@ -112,8 +118,9 @@ def test_async_client_concurrent(served):
     async def main():
         c = openai.AsyncOpenAI(base_url=served.v1, api_key="unused", max_retries=0)
         prompts = [f"question {i}" for i in range(20)]
-        results = await asyncio.gather(*[
-            c.chat.completions.create(model="router-random-0.5", messages=[{"role": "user", "content": p}]) for p in prompts])
+        results = await asyncio.gather(
+            *[c.chat.completions.create(model="router-random-0.5", messages=[{"role": "user", "content": p}]) for p in prompts]
+        )
         stream = await c.chat.completions.create(model="router-random-0", messages=USER, stream=True)
         text = "".join([ch.choices[0].delta.content or "" async for ch in stream if ch.choices])
         await c.close()
@@ -148,8 +155,9 @@ def samples(text: str) -> dict[tuple[str, frozenset], float]:
     """The exposition text parsed by prometheus_client: {(sample name, labels): value}."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    return {(s.name, frozenset(s.labels.items())): s.value for family in text_string_to_metric_families(text)
-            for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value for family in text_string_to_metric_families(text) for s in family.samples
+    }
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -159,8 +167,7 @@ def sample(text: str, name: str, **labels: str) -> float | None:
 def test_metrics(served, http):
     c = client(served)
     c.chat.completions.create(model="router-random-0", messages=USER)
-    list(c.chat.completions.create(model="router-random-1", messages=USER, stream=True,
-                                   stream_options={"include_usage": True}))
+    list(c.chat.completions.create(model="router-random-1", messages=USER, stream=True, stream_options={"include_usage": True}))
     http.post("/v1/chat/completions", json={"model": "router-bogus-0.5", "messages": USER})
     r = http.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
@@ -178,7 +185,7 @@ def test_metrics(served, http):
     # the exposition parses: every sample line is 'name{labels} value'
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            assert re.fullmatch(r'[a-z_]+(\{[^}]*\})? [-+0-9.e]+|[a-z_]+(\{[^}]*\})? \+Inf', line), line
+            assert re.fullmatch(r"[a-z_]+(\{[^}]*\})? [-+0-9.e]+|[a-z_]+(\{[^}]*\})? \+Inf", line), line
 
 
 def test_cost_is_estimated_for_mapped_models(served):
@@ -200,8 +207,15 @@ def test_auth(served_auth):
         missing = http.post("/v1/chat/completions", json={"model": "router-random-0", "messages": USER})
         assert_openai_error(missing, 401, "missing_api_key")
         assert missing.headers["www-authenticate"] == "Bearer"
-        assert_openai_error(http.post("/v1/chat/completions", headers={"Authorization": "Bearer " + SERVER_KEY[:-1]},
-                                      json={"model": "router-random-0", "messages": USER}), 401, "invalid_api_key")
+        assert_openai_error(
+            http.post(
+                "/v1/chat/completions",
+                headers={"Authorization": "Bearer " + SERVER_KEY[:-1]},
+                json={"model": "router-random-0", "messages": USER},
+            ),
+            401,
+            "invalid_api_key",
+        )
         assert_openai_error(http.get("/v1/models"), 401)
         assert_openai_error(http.get("/metrics"), 401)
         assert http.get("/metrics", headers={"x-api-key": SERVER_KEY}).status_code == 200
@@ -210,23 +224,27 @@ def test_auth(served_auth):
 
 
 def test_settings_repr_hides_keys():
-    s = ServerSettings(routers=["random"], strong_model="a", weak_model="b", api_key="sk-secret-upstream",
-                       server_api_keys=["sk-secret-server"])
+    s = ServerSettings(
+        routers=["random"], strong_model="a", weak_model="b", api_key="sk-secret-upstream", server_api_keys=["sk-secret-server"]
+    )
     assert "sk-secret" not in repr(s)
     assert ServerSettings.from_json(s.to_json()) == s
 
 
 # -- bad input ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("model, code", [
-    ("gpt-4", "invalid_model"),
-    ("router-random", "invalid_model"),
-    ("router-random-1.5", "invalid_model"),
-    ("router-random-abc", "invalid_model"),
-    ("router-random--0.5", "invalid_model"),
-    ("router-random-nan", "invalid_model"),
-    ("router-mf-0.5", "invalid_model"),  # router not enabled here
-    ("", "invalid_model"),
-])
+@pytest.mark.parametrize(
+    "model, code",
+    [
+        ("gpt-4", "invalid_model"),
+        ("router-random", "invalid_model"),
+        ("router-random-1.5", "invalid_model"),
+        ("router-random-abc", "invalid_model"),
+        ("router-random--0.5", "invalid_model"),
+        ("router-random-nan", "invalid_model"),
+        ("router-mf-0.5", "invalid_model"),  # router not enabled here
+        ("", "invalid_model"),
+    ],
+)
 def test_bad_model_names_via_sdk(served, model, code):
     with pytest.raises(openai.BadRequestError) as info:
         client(served).chat.completions.create(model=model, messages=USER)
@@ -235,31 +253,46 @@ def test_bad_model_names_via_sdk(served, model, code):
     assert "router-" in info.value.message or "router" in info.value.message
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"model": "router-random-0.5", "messages": []}, "invalid_request"),
-    ({"model": "router-random-0.5"}, "invalid_request"),
-    ({"messages": USER}, "invalid_request"),
-    ({"model": 5, "messages": USER}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": "hello"}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": [{"content": "no role"}]}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": [{"role": "user", "content": 42}]}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": [{"role": "user", "content": [7]}]}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": [{"role": "system", "content": "only system"}]}, "invalid_messages"),
-    ({"model": "router-random-0.5", "messages": USER, "stream": "yes"}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": USER, "temperature": "hot"}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": USER, "temperature": 5}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": USER, "max_tokens": -1}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": USER, "n": 0}, "invalid_request"),
-    ({"model": "router-random-0.5", "messages": USER, "stop": [1, 2]}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"model": "router-random-0.5", "messages": []}, "invalid_request"),
+        ({"model": "router-random-0.5"}, "invalid_request"),
+        ({"messages": USER}, "invalid_request"),
+        ({"model": 5, "messages": USER}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": "hello"}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": [{"content": "no role"}]}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": [{"role": "user", "content": 42}]}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": [{"role": "user", "content": [7]}]}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": [{"role": "system", "content": "only system"}]}, "invalid_messages"),
+        ({"model": "router-random-0.5", "messages": USER, "stream": "yes"}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": USER, "temperature": "hot"}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": USER, "temperature": 5}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": USER, "max_tokens": -1}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": USER, "n": 0}, "invalid_request"),
+        ({"model": "router-random-0.5", "messages": USER, "stop": [1, 2]}, "invalid_request"),
+    ],
+)
 def test_bad_bodies(http, body, code):
     error = assert_openai_error(http.post("/v1/chat/completions", json=body), 400, code)
     assert len(error["message"]) < 2000
 
 
-@pytest.mark.parametrize("raw", [b"", b"not json", b"{", b"[1, 2]", b'"text"', b"null", b'{"model": NaN}',
-                                 b'{"model": "router-random-0", "messages": [{"role": "user", "content": "x"}], "temperature": Infinity}',
-                                 b"\xff\xfe\x00garbage", b"[" * 50000])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not json",
+        b"{",
+        b"[1, 2]",
+        b'"text"',
+        b"null",
+        b'{"model": NaN}',
+        b'{"model": "router-random-0", "messages": [{"role": "user", "content": "x"}], "temperature": Infinity}',
+        b"\xff\xfe\x00garbage",
+        b"[" * 50000,
+    ],
+)
 def test_non_json_bodies(http, raw):
     r = http.post("/v1/chat/completions", content=raw, headers={"Content-Type": "application/json"})
     assert_openai_error(r, 400, "invalid_json")
@@ -277,10 +310,12 @@ def test_deeply_nested_json(http):
 def test_huge_body_413(served, http):
     big = {"model": "router-random-0", "messages": [{"role": "user", "content": "x" * (200 * 1024)}]}
     assert_openai_error(http.post("/v1/chat/completions", json=big), 413, "request_too_large")
+
     # chunked upload without Content-Length is cut off while reading
     def chunks():
         for _ in range(100):
             yield b"x" * 4096
+
     assert_openai_error(http.post("/v1/chat/completions", content=chunks()), 413, "request_too_large")
     with pytest.raises(openai.APIStatusError) as info:
         client(served).chat.completions.create(model="router-random-0", messages=big["messages"])
@@ -320,8 +355,9 @@ def test_upstream_stall_is_504():
 
 
 def test_unreachable_upstream_is_502():
-    settings = ServerSettings(routers=["random"], strong_model=STRONG, weak_model=WEAK, base_url="http://127.0.0.1:9/v1",
-                              api_key="x", timeout=5)
+    settings = ServerSettings(
+        routers=["random"], strong_model=STRONG, weak_model=WEAK, base_url="http://127.0.0.1:9/v1", api_key="x", timeout=5
+    )
     with serve(settings) as s:
         with pytest.raises(openai.APIStatusError) as info:
             client(s).chat.completions.create(model="router-random-0", messages=USER)
@@ -330,8 +366,15 @@ def test_unreachable_upstream_is_502():
 
 def test_fallback_on_and_off():
     with EchoUpstream() as good, EchoUpstream(fail_rate=1.0) as bad:
-        common = dict(routers=["random"], strong_model=STRONG, weak_model=WEAK, api_key="x", timeout=5,
-                      strong_base_url=bad.base_url, weak_base_url=good.base_url)
+        common = dict(
+            routers=["random"],
+            strong_model=STRONG,
+            weak_model=WEAK,
+            api_key="x",
+            timeout=5,
+            strong_base_url=bad.base_url,
+            weak_base_url=good.base_url,
+        )
         with serve(ServerSettings(**common)) as s:  # off by default
             with pytest.raises(openai.APIStatusError) as info:
                 client(s).chat.completions.create(model="router-random-0", messages=USER)
@@ -346,8 +389,10 @@ def test_fallback_on_and_off():
             weak = client(s).chat.completions.with_raw_response.create(model="router-random-1", messages=USER)
             assert weak.headers["x-routellm-fallback"] == "false" and weak.parse().model == WEAK
             text = httpx.get(s.base_url + "/metrics").text
-            assert sample(text, "routellm_fallbacks_total", router="random", from_model=STRONG, to_model=WEAK,
-                          outcome="success") == 2
+            assert (
+                sample(text, "routellm_fallbacks_total", router="random", from_model=STRONG, to_model=WEAK, outcome="success")
+                == 2
+            )
 
 
 def test_fallback_both_fail():
@@ -358,8 +403,10 @@ def test_fallback_both_fail():
             assert info.value.status_code == 502
             assert "routed model failed" in info.value.message and "fallback failed" in info.value.message
             text = httpx.get(s.base_url + "/metrics").text
-            assert sample(text, "routellm_fallbacks_total", router="random", from_model=STRONG, to_model=WEAK,
-                          outcome="failure") == 1
+            assert (
+                sample(text, "routellm_fallbacks_total", router="random", from_model=STRONG, to_model=WEAK, outcome="failure")
+                == 1
+            )
 
 
 # -- construction --------------------------------------------------------------------------------
@@ -394,8 +441,11 @@ def test_upstream_clients_agree(mode):
             c = client(s)
             r = c.chat.completions.create(model="router-random-0", messages=USER, max_tokens=5)
             assert r.model == STRONG and r.choices[0].message.content == "[strong-echo] What is 2 + 2?"
-            chunks = list(c.chat.completions.create(model="router-random-1", messages=USER, stream=True,
-                                                    stream_options={"include_usage": True}))
+            chunks = list(
+                c.chat.completions.create(
+                    model="router-random-1", messages=USER, stream=True, stream_options={"include_usage": True}
+                )
+            )
             assert {ch.model for ch in chunks} == {WEAK}
             assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == "[weak-echo] What is 2 + 2?"
             assert s.server.metrics.tokens.get(model=WEAK, kind="completion") > 0
@@ -420,8 +470,9 @@ def test_upstream_client_openai_needs_compatible_endpoint():
 def test_stream_stalling_mid_way_ends_with_an_error_event():
     with EchoUpstream(stream_stall_after=2, stall_seconds=8) as up, serve(make_settings(up, timeout=2)) as s:
         with httpx.Client(base_url=s.base_url, timeout=10) as http:
-            with http.stream("POST", "/v1/chat/completions",
-                             json={"model": "router-random-0", "messages": USER, "stream": True}) as r:
+            with http.stream(
+                "POST", "/v1/chat/completions", json={"model": "router-random-0", "messages": USER, "stream": True}
+            ) as r:
                 assert r.status_code == 200
                 events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
         assert len(events) == 4 and events[-1] == "[DONE]"
@@ -451,9 +502,26 @@ def test_serve_cli_settings(monkeypatch):
     from routellm_core.cli.serve_cmd import settings_from_args
 
     monkeypatch.setenv("ROUTELLM_SERVER_API_KEY", "k1, k2")
-    args = build_parser().parse_args(["serve", "--routers", "random", "--strong-model", "s", "--weak-model", "w",
-                                      "--base-url", "http://127.0.0.1:1/v1", "--fallback", "--timeout", "7",
-                                      "--threshold", "random=0.25", "--upstream-client", "litellm"])
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "--routers",
+            "random",
+            "--strong-model",
+            "s",
+            "--weak-model",
+            "w",
+            "--base-url",
+            "http://127.0.0.1:1/v1",
+            "--fallback",
+            "--timeout",
+            "7",
+            "--threshold",
+            "random=0.25",
+            "--upstream-client",
+            "litellm",
+        ]
+    )
     settings = settings_from_args(args)
     assert settings.server_api_keys == ["k1", "k2"] and settings.fallback and settings.timeout == 7
     assert settings.threshold_for("random") == 0.25 and settings.upstream_client == "litellm"
@@ -463,8 +531,9 @@ def test_serve_cli_settings(monkeypatch):
 def test_client_disconnect_mid_stream_releases_the_upstream():
     with EchoUpstream(stream_stall_after=1, stall_seconds=3) as up, serve(make_settings(up, timeout=10)) as s:
         with httpx.Client(base_url=s.base_url, timeout=10) as http:
-            with http.stream("POST", "/v1/chat/completions",
-                             json={"model": "router-random-0", "messages": USER, "stream": True}) as r:
+            with http.stream(
+                "POST", "/v1/chat/completions", json={"model": "router-random-0", "messages": USER, "stream": True}
+            ) as r:
                 first = next(line for line in r.iter_lines() if line.startswith("data: "))
                 assert json.loads(first[6:])["choices"][0]["delta"]["content"] == "[strong-echo]"
         # the client is gone while the upstream stalls (3 s): the server notices at once and closes its side
@@ -516,8 +585,14 @@ def test_batch_scorer_isolates_a_failing_prompt():
 def test_server_scores_match_the_controller(served):
     async def main():
         c = openai.AsyncOpenAI(base_url=served.v1, api_key="unused", max_retries=0)
-        raws = await asyncio.gather(*[c.chat.completions.with_raw_response.create(
-            model="router-random-0.5", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(30)])
+        raws = await asyncio.gather(
+            *[
+                c.chat.completions.with_raw_response.create(
+                    model="router-random-0.5", messages=[{"role": "user", "content": f"q{i}"}]
+                )
+                for i in range(30)
+            ]
+        )
         await c.close()
         return raws
 

@@ -33,10 +33,15 @@ def synthetic_battles(seed, n_prompts=60, n_models=7, per_prompt=5, dim=12):
     return emb, np.array(pi), np.array(a), np.array(b), np.array(y)
 
 
-@pytest.mark.parametrize("weighting", [Weighting(sharpness=1.0, relative_to_max=True, ridge=0.0),  # RouteLLM's
-                                       Weighting(sharpness=4.0, ridge=0.0),
-                                       Weighting(sharpness=2.0, min_similarity=0.1, ridge=0.0),
-                                       Weighting(sharpness=4.0, ridge=0.0, same_tier="ignore")])
+@pytest.mark.parametrize(
+    "weighting",
+    [
+        Weighting(sharpness=1.0, relative_to_max=True, ridge=0.0),  # RouteLLM's
+        Weighting(sharpness=4.0, ridge=0.0),
+        Weighting(sharpness=2.0, min_similarity=0.1, ridge=0.0),
+        Weighting(sharpness=4.0, ridge=0.0, same_tier="ignore"),
+    ],
+)
 def test_parity_with_routellm_refit(weighting):
     emb, pi, a, b, y = synthetic_battles(0)
     models = [f"m{i}" for i in range(7)]
@@ -105,9 +110,18 @@ def test_tiers_minimise_total_within_tier_variance(ratings, num_tiers):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.text(min_size=0, max_size=30), st.floats(0.0, 20.0), st.floats(-1.0, 0.9),
-       st.sampled_from([0.0, 1e-3, 0.1]), st.integers(1, 5), st.sampled_from(["routellm", "ignore"]))
-def test_a_strong_win_on_the_query_itself_never_lowers_its_score(seed, query, sharpness, min_similarity, ridge, copies, same_tier):
+@given(
+    st.integers(0, 10_000),
+    st.text(min_size=0, max_size=30),
+    st.floats(0.0, 20.0),
+    st.floats(-1.0, 0.9),
+    st.sampled_from([0.0, 1e-3, 0.1]),
+    st.integers(1, 5),
+    st.sampled_from(["routellm", "ignore"]),
+)
+def test_a_strong_win_on_the_query_itself_never_lowers_its_score(
+    seed, query, sharpness, min_similarity, ridge, copies, same_tier
+):
     """Adding a battle won by the strong tier, on a prompt identical to the query, never lowers the query's score."""
     rng = np.random.default_rng(seed)
     embedder = HashEmbedder(8)
@@ -118,8 +132,15 @@ def test_a_strong_win_on_the_query_itself_never_lowers_its_score(seed, query, sh
     weighting = Weighting(sharpness=sharpness, min_similarity=min_similarity, ridge=ridge, same_tier=same_tier)
 
     def index_of(e, tb):
-        return SWIndex(embeddings=e, tables=tb, models=models, model_tiers=np.arange(t), model_ratings=np.zeros(t),
-                       num_tiers=t, weighting=weighting)
+        return SWIndex(
+            embeddings=e,
+            tables=tb,
+            models=models,
+            model_tiers=np.arange(t),
+            model_ratings=np.zeros(t),
+            num_tiers=t,
+            weighting=weighting,
+        )
 
     q = embedder.embed([query])
     strong, weak = 0, 3

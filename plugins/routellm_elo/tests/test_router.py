@@ -29,9 +29,20 @@ def small_index(dim=16, weighting=None):
                 pi.append(p), a.append(i), b.append(j)
                 y.append(1.0 if text in HARD else 0.5)
     pi[0], y[0] = 0, 0.0  # one upset keeps every rating finite
-    return build_index(emb, np.array(pi), np.array(a), np.array(b), np.array(y), MODELS, num_tiers=5,
-                       weighting=weighting or Weighting(sharpness=2.0, min_similarity=0.0), embedder={"name": "hash"},
-                       default_strong="big", default_weak="small", aliases={"openai/gpt-4o": "big"})
+    return build_index(
+        emb,
+        np.array(pi),
+        np.array(a),
+        np.array(b),
+        np.array(y),
+        MODELS,
+        num_tiers=5,
+        weighting=weighting or Weighting(sharpness=2.0, min_similarity=0.0),
+        embedder={"name": "hash"},
+        default_strong="big",
+        default_weak="small",
+        aliases={"openai/gpt-4o": "big"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +87,7 @@ def test_projection_to_fewer_dimensions():
     full, reduced = small_index(), None
     prompts = HARD + EASY
     emb = HashEmbedder(16).embed(prompts)
-    reduced = build_index(emb, *[np.asarray(x) for x in _battles_of(full)], MODELS, num_tiers=5, dim=6,
-                          weighting=full.weighting)
+    reduced = build_index(emb, *[np.asarray(x) for x in _battles_of(full)], MODELS, num_tiers=5, dim=6, weighting=full.weighting)
     assert reduced.embeddings.shape == (24, 6) and reduced.input_dim == 16
     assert np.allclose(np.linalg.norm(reduced.project(emb), axis=1), 1.0, atol=1e-5)
 
@@ -100,8 +110,13 @@ def test_unknown_models_list_the_known_ones(index_dir):
     assert "gpt-9" in str(err.value) and "big, large, mid, small, tiny" in str(err.value)
     with pytest.raises(ConfigError, match="weak_model 'nope'.*known models"):
         SWRankingRouter(index=str(index_dir), embedder=HashEmbedder(16), weak_model="nope")
-    r = SWRankingRouter(index=str(index_dir), embedder=HashEmbedder(16), strong_model="openai/gpt-4o",
-                        weak_model="cheap", model_aliases={"cheap": "tiny"})
+    r = SWRankingRouter(
+        index=str(index_dir),
+        embedder=HashEmbedder(16),
+        strong_model="openai/gpt-4o",
+        weak_model="cheap",
+        model_aliases={"cheap": "tiny"},
+    )
     assert r.describe()["strong_model"] == "big" and r.describe()["weak_model"] == "tiny"
 
 
@@ -113,9 +128,17 @@ def test_dimension_mismatch_names_both(index_dir):
 
 def test_config_errors(index_dir, tmp_path):
     reg = get_registry()
-    for bad in ({"sharpness": -1}, {"min_similarity": "x"}, {"min_similarity": -2}, {"index": str(index_dir), "battles": "b.jsonl", "embeddings": "e.npy"},
-                {"battles": "b.jsonl"}, {"same_tier": "maybe"}, {"model_aliases": ["x"]}, {"num_tiers": 5},
-                {"relative_to_max": "yes"}):
+    for bad in (
+        {"sharpness": -1},
+        {"min_similarity": "x"},
+        {"min_similarity": -2},
+        {"index": str(index_dir), "battles": "b.jsonl", "embeddings": "e.npy"},
+        {"battles": "b.jsonl"},
+        {"same_tier": "maybe"},
+        {"model_aliases": ["x"]},
+        {"num_tiers": 5},
+        {"relative_to_max": "yes"},
+    ):
         with pytest.raises(ConfigError):
             reg.create_router("sw_ranking", {"index": str(index_dir), "embedder": HashEmbedder(16), **bad})
     with pytest.raises(ConfigError, match="accepted keys"):
@@ -133,8 +156,12 @@ def test_same_tier_pair_is_refused(index_dir):
     two.save(index_dir.parent / "two")
     same = [m for m in MODELS if two.tier_of(MODELS.index(m)) == two.tier_of(0)]
     with pytest.raises(ConfigError, match="same tier"):
-        SWRankingRouter(index=str(index_dir.parent / "two"), embedder=HashEmbedder(16), strong_model=same[0],
-                        weak_model=same[-1] if len(same) > 1 else same[0])
+        SWRankingRouter(
+            index=str(index_dir.parent / "two"),
+            embedder=HashEmbedder(16),
+            strong_model=same[0],
+            weak_model=same[-1] if len(same) > 1 else same[0],
+        )
 
 
 def write_routellm_battles(d, n=300, dim=1536, flags=False):
@@ -150,8 +177,9 @@ def write_routellm_battles(d, n=300, dim=1536, flags=False):
         winner = "model_a" if u < 0.8 * p else "model_b" if u > 1 - 0.8 * (1 - p) else "tie"
         row = {"model_a": names[i], "model_b": names[j], "prompt": json.dumps(["hello"])}
         if flags:
-            row.update(winner_model_a=int(winner == "model_a"), winner_model_b=int(winner == "model_b"),
-                       winner_tie=int(winner == "tie"))
+            row.update(
+                winner_model_a=int(winner == "model_a"), winner_model_b=int(winner == "model_b"), winner_tie=int(winner == "tie")
+            )
         else:
             row["winner"] = winner
         rows.append(row)
@@ -163,9 +191,16 @@ def write_routellm_battles(d, n=300, dim=1536, flags=False):
 @pytest.mark.parametrize("flags", [False, True])
 def test_routellm_inputs_build_a_router_without_training(tmp_path, flags):
     battles, emb = write_routellm_battles(tmp_path, flags=flags)
-    router = get_registry().create_router("sw_ranking", {
-        "battles": str(battles), "embeddings": str(emb), "embedder": HashEmbedder(1536),
-        "strong_model": "gpt-4-1106-preview", "weak_model": "mixtral-8x7b-instruct-v0.1"})
+    router = get_registry().create_router(
+        "sw_ranking",
+        {
+            "battles": str(battles),
+            "embeddings": str(emb),
+            "embedder": HashEmbedder(1536),
+            "strong_model": "gpt-4-1106-preview",
+            "weak_model": "mixtral-8x7b-instruct-v0.1",
+        },
+    )
     s = router.score(["What is 2+2?", "Prove Fermat's last theorem."])
     assert s.shape == (2,) and np.all((s > 0.5) & (s < 1))  # the strong tier is better overall
     assert router.index.weighting.relative_to_max and router.index.input_dim == 1536
@@ -185,21 +220,39 @@ def test_routellm_inputs_bad_rows(tmp_path):
     with pytest.raises(ConfigError, match="one row per battle"):
         SWRankingRouter(battles=str(battles2), embeddings=str(tmp_path / "short.npy"), embedder=HashEmbedder(1536))
     with pytest.raises(ConfigError, match="1536-d embeddings"):
-        SWRankingRouter(battles=str(battles2), embeddings=str(emb), embedder=HashEmbedder(64),
-                        strong_model="gpt-4-1106-preview", weak_model="vicuna-7b")
+        SWRankingRouter(
+            battles=str(battles2),
+            embeddings=str(emb),
+            embedder=HashEmbedder(64),
+            strong_model="gpt-4-1106-preview",
+            weak_model="vicuna-7b",
+        )
 
 
 def test_length_scale_needs_lengths_and_prefers_prompts_of_similar_length(tmp_path):
     prompts = HARD + EASY
     pi, a, b, y = _battles_of(None)
     emb = HashEmbedder(16).embed(prompts)
-    plain = build_index(emb, pi, a, b, y, MODELS, num_tiers=5, embedder={"name": "hash"}, default_strong="big",
-                        default_weak="small")
+    plain = build_index(
+        emb, pi, a, b, y, MODELS, num_tiers=5, embedder={"name": "hash"}, default_strong="big", default_weak="small"
+    )
     plain.save(tmp_path / "plain")
     with pytest.raises(ConfigError, match="prompt lengths"):
         SWRankingRouter(index=str(tmp_path / "plain"), embedder=HashEmbedder(16), length_scale=1.0)
-    with_len = build_index(emb, pi, a, b, y, MODELS, num_tiers=5, embedder={"name": "hash"}, default_strong="big",
-                           default_weak="small", prompts=prompts, weighting=Weighting(sharpness=4.0, length_scale=2.0))
+    with_len = build_index(
+        emb,
+        pi,
+        a,
+        b,
+        y,
+        MODELS,
+        num_tiers=5,
+        embedder={"name": "hash"},
+        default_strong="big",
+        default_weak="small",
+        prompts=prompts,
+        weighting=Weighting(sharpness=4.0, length_scale=2.0),
+    )
     with_len.save(tmp_path / "len")
     router = SWRankingRouter(index=str(tmp_path / "len"), embedder=HashEmbedder(16))
     assert router.weighting.length_scale == 2.0

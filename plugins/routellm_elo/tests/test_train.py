@@ -11,10 +11,12 @@ from routellm_elo.train import merge_models
 from routellm_core.cli import main
 from routellm_core.plugins import get_registry
 
-HARD = ["Prove that the sum of the reciprocals of the primes diverges, with full detail.",
-        "Derive the Black-Scholes equation from first principles and solve it.",
-        "Implement a lock-free concurrent hash map in C++ and argue its correctness.",
-        "Compute the homology groups of the real projective plane."]
+HARD = [
+    "Prove that the sum of the reciprocals of the primes diverges, with full detail.",
+    "Derive the Black-Scholes equation from first principles and solve it.",
+    "Implement a lock-free concurrent hash map in C++ and argue its correctness.",
+    "Compute the homology groups of the real projective plane.",
+]
 EASY = ["What is 2 + 2?", "Say hello.", "What colour is the sky?", "Name a fruit."]
 
 
@@ -61,13 +63,38 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setenv("ROUTELLM_CACHE_DIR", str(tmp_path / "cache"))
     files = write_data(tmp_path / "data")
     write_eval_dir(tmp_path / "evals")
-    argv = ["train", "sw_ranking", "--data", *map(str, files), "--eval-data-dir", str(tmp_path / "evals"),
-            "--num-tiers", "3", "--sharpness", "8", "--min-similarity", "0.2", "--default-strong", "big", "--default-weak", "small",
-            "--alias", "Big-Model=big", "--quiet", "--report-texts"]
+    argv = [
+        "train",
+        "sw_ranking",
+        "--data",
+        *map(str, files),
+        "--eval-data-dir",
+        str(tmp_path / "evals"),
+        "--num-tiers",
+        "3",
+        "--sharpness",
+        "8",
+        "--min-similarity",
+        "0.2",
+        "--default-strong",
+        "big",
+        "--default-weak",
+        "small",
+        "--alias",
+        "Big-Model=big",
+        "--quiet",
+        "--report-texts",
+    ]
     assert main([*argv, "--output", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"
-    for name in ("config.json", "index.safetensors", "training_summary.json", "decontamination.json", "DECONTAMINATION.md",
-                 "TRAINING_DATA.md"):
+    for name in (
+        "config.json",
+        "index.safetensors",
+        "training_summary.json",
+        "decontamination.json",
+        "DECONTAMINATION.md",
+        "TRAINING_DATA.md",
+    ):
         assert (out / name).is_file(), name
     report = json.loads((out / "decontamination.json").read_text())
     assert [d["train_prompt"] for d in report["items"]] == ["What is the capital of France?"]
@@ -90,7 +117,9 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
 
 
 def test_train_cli_bad_input(tmp_path, capsys):
-    assert main(["train", "sw_ranking", "--data", str(tmp_path / "missing.json"), "--output", str(tmp_path / "o"), "--quiet"]) != 0
+    assert (
+        main(["train", "sw_ranking", "--data", str(tmp_path / "missing.json"), "--output", str(tmp_path / "o"), "--quiet"]) != 0
+    )
     (tmp_path / "b.jsonl").write_text(json.dumps({"prompt": "p", "model_a": "a", "model_b": "b", "winner": "??"}) + "\n")
     assert main(["train", "sw_ranking", "--data", str(tmp_path / "b.jsonl"), "--output", str(tmp_path / "o"), "--quiet"]) != 0
     err = capsys.readouterr().err

@@ -47,8 +47,12 @@ def _free_port() -> int:
 
 def proxy_config(upstream_url: str) -> dict:
     """model_list with a strong and a weak group on the echo server, and the routellm hook."""
+
     def deployment(group: str, served: str) -> dict:
-        return {"model_name": group, "litellm_params": {"model": f"openai/{served}", "api_base": upstream_url, "api_key": "unused"}}
+        return {
+            "model_name": group,
+            "litellm_params": {"model": f"openai/{served}", "api_base": upstream_url, "api_key": "unused"},
+        }
 
     return {
         "model_list": [deployment("strong", "strong-echo"), deployment("weak", "weak-echo")],
@@ -76,11 +80,22 @@ def proxy(tmp_path_factory: pytest.TempPathFactory):
         config.write_text(yaml.safe_dump(proxy_config(upstream.base_url)))
         port, key = _free_port(), "sk-" + secrets.token_hex(24)
         # offline: the bundled model cost map, telemetry vetoed, loopback never sent through an HTTP proxy
-        env = {**os.environ, "LITELLM_MASTER_KEY": key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-               "LITELLM_TELEMETRY_DISABLED": "True", "NO_PROXY": "127.0.0.1,localhost"}
+        env = {
+            **os.environ,
+            "LITELLM_MASTER_KEY": key,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_TELEMETRY_DISABLED": "True",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
         log = tmp / "proxy.log"
         with log.open("wb") as out:
-            process = subprocess.Popen([cli, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)], cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [cli, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+                cwd=tmp,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_ready(process, f"{base_url}/health/liveliness", log)

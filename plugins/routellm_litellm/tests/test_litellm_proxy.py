@@ -32,8 +32,10 @@ def random_scores(prompts: list[str]) -> list[float]:
     return [float(s) for s in get_registry().create_router("random", {"seed": 1}).score(prompts)]
 
 
-@pytest.mark.parametrize(("model", "group"), [("router-random-0", "strong"), ("router-random-1", "weak"),
-                                              ("router-length-0.0", "strong"), ("router-length-1.0", "weak")])
+@pytest.mark.parametrize(
+    ("model", "group"),
+    [("router-random-0", "strong"), ("router-random-1", "weak"), ("router-length-0.0", "strong"), ("router-length-1.0", "weak")],
+)
 def test_threshold_zero_sends_to_strong_and_one_to_weak(client, model, group):
     raw, answer = ask(client, model)
     assert answer == f"{ANSWERED_BY[group]} {PROMPT}"
@@ -53,7 +55,9 @@ def test_threshold_in_between_follows_the_routers_own_decision(client):
     candidates = [f"Question {i}: how do tides work?" for i in range(40)]
     scores = random_scores(candidates)
     # prompts on both sides of 0.5, so a hook that ignored the score could not pass
-    chosen = [p for p, s in zip(candidates, scores, strict=True) if s >= 0.5][:3] + [p for p, s in zip(candidates, scores, strict=True) if s < 0.5][:3]
+    chosen = [p for p, s in zip(candidates, scores, strict=True) if s >= 0.5][:3] + [
+        p for p, s in zip(candidates, scores, strict=True) if s < 0.5
+    ][:3]
     assert len(chosen) == 6
     for prompt, score in zip(chosen, random_scores(chosen), strict=True):
         group = "strong" if score >= 0.5 else "weak"
@@ -71,25 +75,34 @@ def test_named_model_routes_like_its_router_and_threshold(client):
 
 
 def test_routing_uses_the_last_user_turn(client):
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "first question"},
-                {"role": "assistant", "content": "first answer"}, {"role": "user", "content": PROMPT}]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "first answer"},
+        {"role": "user", "content": PROMPT},
+    ]
     raw = client.chat.completions.with_raw_response.create(model="router-random-0.5", messages=messages)
     assert float(raw.headers["x-routellm-score"]) == random_scores([PROMPT])[0]
 
 
 def test_other_models_pass_through_untouched(client, proxy):
     # metadata sent by a client is not taken for a routing decision
-    raw, answer = ask(client, "weak", extra_body={"metadata": {"routellm": {"router": "x", "threshold": 0, "score": 1, "model": "strong"}}})
+    raw, answer = ask(
+        client, "weak", extra_body={"metadata": {"routellm": {"router": "x", "threshold": 0, "score": 1, "model": "strong"}}}
+    )
     assert answer == f"[weak-echo] {PROMPT}"
     assert not any(name.startswith("x-routellm-") for name in raw.headers)
 
 
-@pytest.mark.parametrize(("model", "message"), [
-    ("router-random-1.5", "outside [0, 1]"),
-    ("router-random-abc", "invalid threshold"),
-    ("router-random-", "invalid model name"),
-    ("router-mf-0.5", "router 'mf' is not enabled here"),
-])
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("router-random-1.5", "outside [0, 1]"),
+        ("router-random-abc", "invalid threshold"),
+        ("router-random-", "invalid model name"),
+        ("router-mf-0.5", "router 'mf' is not enabled here"),
+    ],
+)
 def test_bad_routed_model_is_litellms_400(client, model, message):
     with pytest.raises(openai.BadRequestError) as bad:
         client.chat.completions.create(model=model, messages=[{"role": "user", "content": PROMPT}])
@@ -109,7 +122,11 @@ def test_request_without_a_user_turn_is_a_400(client):
 
 
 def test_routed_model_on_another_endpoint_is_a_400(proxy):
-    response = httpx.post(f"{proxy.base_url}/v1/embeddings", headers={"Authorization": f"Bearer {proxy.api_key}"},
-                          json={"model": "router-random-0.5", "input": "hello"}, timeout=60)
+    response = httpx.post(
+        f"{proxy.base_url}/v1/embeddings",
+        headers={"Authorization": f"Bearer {proxy.api_key}"},
+        json={"model": "router-random-0.5", "input": "hello"},
+        timeout=60,
+    )
     assert response.status_code == 400
     assert "routes chat completions only" in response.json()["error"]["message"]

@@ -19,9 +19,15 @@ def test_minimal_settings_get_defaults():
 
 
 def test_full_settings():
-    settings = parse_settings({**BASE, "routers": "random", "routing_policy": "conversation",
-                               "config": {"random": {"seed": 3}},
-                               "models": {"smart": "router-random-0.25", "thrifty": {"router": "random", "threshold": 0.75}}})
+    settings = parse_settings(
+        {
+            **BASE,
+            "routers": "random",
+            "routing_policy": "conversation",
+            "config": {"random": {"seed": 3}},
+            "models": {"smart": "router-random-0.25", "thrifty": {"router": "random", "threshold": 0.75}},
+        }
+    )
     assert settings.routers == ("random",)
     assert settings.routing_policy == "conversation"
     assert settings.config == {"random": {"seed": 3}}
@@ -37,22 +43,25 @@ def test_config_from_a_routellm_file_and_environment(tmp_path, monkeypatch):
     assert settings.strong_model == "gpt-4o"
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    (None, "callback_settings.routellm is missing"),
-    (["random"], "must be a mapping"),
-    ({**BASE, "weak_modle": "weak"}, "unknown key(s) weak_modle"),
-    ({**BASE, "routers": []}, "callback_settings.routellm.routers"),
-    ({k: v for k, v in BASE.items() if k != "weak_model"}, "callback_settings.routellm.weak_model"),
-    ({**BASE, "weak_model": "strong"}, "both 'strong'"),
-    ({**BASE, "routing_policy": "first_user"}, "routing_policy"),
-    ({**BASE, "config": ["random"]}, "callback_settings.routellm.config"),
-    ({**BASE, "config": "no/such/routellm.yaml"}, "cannot read config file"),
-    ({**BASE, "models": {"smart": "router-random-2"}}, "models.smart: threshold 2"),
-    ({**BASE, "models": {"smart": {"router": "random"}}}, "models.smart must be"),
-    ({**BASE, "models": {"smart": "router-mf-0.5"}}, "router 'mf' is not in routers"),
-    ({**BASE, "models": {"router-random-0.5": "router-random-0.5"}}, "routed by their own threshold"),
-    ({**BASE, "models": {"weak": "router-random-0.5"}}, "also the strong or weak model group"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (None, "callback_settings.routellm is missing"),
+        (["random"], "must be a mapping"),
+        ({**BASE, "weak_modle": "weak"}, "unknown key(s) weak_modle"),
+        ({**BASE, "routers": []}, "callback_settings.routellm.routers"),
+        ({k: v for k, v in BASE.items() if k != "weak_model"}, "callback_settings.routellm.weak_model"),
+        ({**BASE, "weak_model": "strong"}, "both 'strong'"),
+        ({**BASE, "routing_policy": "first_user"}, "routing_policy"),
+        ({**BASE, "config": ["random"]}, "callback_settings.routellm.config"),
+        ({**BASE, "config": "no/such/routellm.yaml"}, "cannot read config file"),
+        ({**BASE, "models": {"smart": "router-random-2"}}, "models.smart: threshold 2"),
+        ({**BASE, "models": {"smart": {"router": "random"}}}, "models.smart must be"),
+        ({**BASE, "models": {"smart": "router-mf-0.5"}}, "router 'mf' is not in routers"),
+        ({**BASE, "models": {"router-random-0.5": "router-random-0.5"}}, "routed by their own threshold"),
+        ({**BASE, "models": {"weak": "router-random-0.5"}}, "also the strong or weak model group"),
+    ],
+)
 def test_bad_settings_name_the_field(raw, message):
     with pytest.raises(ConfigError) as error:
         parse_settings(raw)

@@ -35,5 +35,3 @@ def data_dir() -> Path | None:
         if (cand / "routellm-evals").is_dir():
             return cand.resolve()
     return None
-
-

@@ -20,8 +20,9 @@ def make_routellm_checkpoint(directory, dim=16, num_models=64, text_dim=1536, se
         "classifier.0.weight": rng.standard_normal((1, dim)).astype(np.float32),
     }
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps({"dim": dim, "num_models": num_models, "text_dim": text_dim,
-                                                       "num_classes": 1, "use_proj": True}))
+    (directory / "config.json").write_text(
+        json.dumps({"dim": dim, "num_models": num_models, "text_dim": text_dim, "num_classes": 1, "use_proj": True})
+    )
     if fmt == "safetensors":
         from safetensors.numpy import save_file
 
@@ -58,8 +59,13 @@ def test_routellm_format_loads_and_scores(tmp_path, fmt):
 
 def test_routellm_format_any_pair_and_aliases(tmp_path):
     make_routellm_checkpoint(tmp_path / "ck")
-    r = MFRouter(checkpoint=str(tmp_path / "ck"), embedder=HashEmbedder(1536), strong_model="openai/gpt-4o",
-                 weak_model="llama-2-70b-chat", model_aliases={"openai/gpt-4o": "gpt-4-0613"})
+    r = MFRouter(
+        checkpoint=str(tmp_path / "ck"),
+        embedder=HashEmbedder(1536),
+        strong_model="openai/gpt-4o",
+        weak_model="llama-2-70b-chat",
+        model_aliases={"openai/gpt-4o": "gpt-4-0613"},
+    )
     assert r.describe()["strong_model"] == "gpt-4-0613"
     assert r.score(["hi"]).shape == (1,)
 
@@ -79,10 +85,19 @@ def test_wrong_embedding_dimension(tmp_path):
 
 def test_own_format_roundtrip(tmp_path):
     rng = np.random.default_rng(1)
-    ck = MFCheckpoint(P=rng.standard_normal((3, 4, 8)), text_proj=rng.standard_normal((3, 8, 34)),
-                      classifier=rng.standard_normal((3, 8)), models=["a", "b", "c", "d"], features=["log_chars", "bias"],
-                      feature_mean=[5.0, 0.0], feature_std=[1.0, 1.0], default_strong="a", default_weak="d",
-                      aliases={"openai/gpt-4o": "a"}, embedder={"name": "hash", "kwargs": {}})
+    ck = MFCheckpoint(
+        P=rng.standard_normal((3, 4, 8)),
+        text_proj=rng.standard_normal((3, 8, 34)),
+        classifier=rng.standard_normal((3, 8)),
+        models=["a", "b", "c", "d"],
+        features=["log_chars", "bias"],
+        feature_mean=[5.0, 0.0],
+        feature_std=[1.0, 1.0],
+        default_strong="a",
+        default_weak="d",
+        aliases={"openai/gpt-4o": "a"},
+        embedder={"name": "hash", "kwargs": {}},
+    )
     ck.save(tmp_path / "own")
     assert not list(tmp_path.rglob("*.pkl")) and not list(tmp_path.rglob("*.bin"))
     back = load_checkpoint(tmp_path / "own")
@@ -134,5 +149,10 @@ def test_bad_config_values(tmp_path):
     with pytest.raises(ConfigError, match="model_aliases: Input should be a valid dictionary"):
         get_registry().create_router("mf", {"checkpoint": str(tmp_path / "ck"), "model_aliases": ["x"]})
     with pytest.raises(ValueError, match="same trained model"):
-        MFRouter(checkpoint=str(tmp_path / "ck"), embedder=HashEmbedder(1536), strong_model="gpt-4-0613",
-                 weak_model="gpt4", model_aliases={"gpt4": "gpt-4-0613"})
+        MFRouter(
+            checkpoint=str(tmp_path / "ck"),
+            embedder=HashEmbedder(1536),
+            strong_model="gpt-4-0613",
+            weak_model="gpt4",
+            model_aliases={"gpt4": "gpt-4-0613"},
+        )

@@ -55,8 +55,14 @@ class TestDefaultRouterContract(RouterContractTests):
 @needs_minilm
 def test_default_router_aliases_and_unknown_model():
     reg = get_registry()
-    r = reg.create_router("mf", {"strong_model": "openai/gpt-4o", "weak_model": "mistralai/Mixtral-8x7B-Instruct-v0.1",
-                                 "model_aliases": {"openai/gpt-4o": "gpt-4-1106-preview"}})
+    r = reg.create_router(
+        "mf",
+        {
+            "strong_model": "openai/gpt-4o",
+            "weak_model": "mistralai/Mixtral-8x7B-Instruct-v0.1",
+            "model_aliases": {"openai/gpt-4o": "gpt-4-1106-preview"},
+        },
+    )
     assert r.describe()["weak_model"] == "mistralai/mixtral-8x7b-chat"
     s = r.score(["hi", "Prove that there are infinitely many primes."])
     assert s.shape == (2,) and np.all((s >= 0) & (s <= 1))

@@ -31,5 +31,7 @@ def test_bad_settings_fail_before_the_checkpoint_is_read(settings, message):
 
 
 def test_embedder_settings_are_validated_too():
-    with pytest.raises(ConfigError, match=r"invalid config for embedder 'litellm': timeout: Input should be greater than 0 \(got -1\)"):
+    with pytest.raises(
+        ConfigError, match=r"invalid config for embedder 'litellm': timeout: Input should be greater than 0 \(got -1\)"
+    ):
         get_registry().create_router("mf", {"embedder": "litellm", "embedder_kwargs": {"timeout": -1}})

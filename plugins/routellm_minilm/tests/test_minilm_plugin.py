@@ -9,8 +9,10 @@ from routellm_core.plugins import get_registry
 from routellm_core.testing import check_config_model
 
 
-@pytest.mark.parametrize("config, embedder", [(MiniLMConfig, MiniLMEmbedder), (MiniLMOnnxConfig, MiniLMOnnxEmbedder),
-                                              (MiniLML3Config, MiniLML3Embedder)])
+@pytest.mark.parametrize(
+    "config, embedder",
+    [(MiniLMConfig, MiniLMEmbedder), (MiniLMOnnxConfig, MiniLMOnnxEmbedder), (MiniLML3Config, MiniLML3Embedder)],
+)
 def test_config_models_mirror_the_embedders(config, embedder):
     check_config_model(config, embedder)
 

@@ -24,16 +24,28 @@ from .common import Subparsers, add_router_config_argument, build_router, fracti
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser = sub.add_parser("calibrate", help="threshold that sends a given fraction of your prompts to the strong model")
     parser.add_argument("--router", required=True, help="router name")
-    parser.add_argument("--strong-fraction", required=True, type=fraction,
-                        help="target fraction of strong calls, in [0, 1] (with --labelled: the strong-call budget)")
+    parser.add_argument(
+        "--strong-fraction",
+        required=True,
+        type=fraction,
+        help="target fraction of strong calls, in [0, 1] (with --labelled: the strong-call budget)",
+    )
     parser.add_argument("--prompts", metavar="FILE", help="JSONL, CSV or text file (one prompt per line)")
-    parser.add_argument("--labelled", metavar="FILE",
-                        help="JSONL/CSV with a prompt column and one score column per model: report the threshold "
-                        "that maximises quality with at most --strong-fraction strong calls")
+    parser.add_argument(
+        "--labelled",
+        metavar="FILE",
+        help="JSONL/CSV with a prompt column and one score column per model: report the threshold "
+        "that maximises quality with at most --strong-fraction strong calls",
+    )
     parser.add_argument("--strong-model", metavar="M", help="strong model column of --labelled (default: best mean)")
     parser.add_argument("--weak-model", metavar="M", help="weak model column of --labelled (default: worst mean)")
-    parser.add_argument("--bootstrap", type=non_negative_int, default=2000, metavar="B",
-                        help="bootstrap resamples for the strong-fraction interval (default 2000; 0: off)")
+    parser.add_argument(
+        "--bootstrap",
+        type=non_negative_int,
+        default=2000,
+        metavar="B",
+        help="bootstrap resamples for the strong-fraction interval (default 2000; 0: off)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_router_config_argument(parser)
@@ -65,13 +77,15 @@ def run(args: argparse.Namespace) -> int:
         scores = router.score_checked(prompts)
         threshold = calibrate_threshold(scores, args.strong_fraction)
         achieved = strong_fraction(scores, threshold)
-        result.update({
-            "prompts": len(prompts),
-            "target_strong_fraction": args.strong_fraction,
-            "threshold": threshold,
-            "strong_fraction_on_sample": achieved,
-            "model": format_model_name(args.router, threshold),
-        })
+        result.update(
+            {
+                "prompts": len(prompts),
+                "target_strong_fraction": args.strong_fraction,
+                "threshold": threshold,
+                "strong_fraction_on_sample": achieved,
+                "model": format_model_name(args.router, threshold),
+            }
+        )
         lines += [
             f"threshold: {threshold!r}",
             f"model name: {result['model']}",
@@ -84,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
             result["strong_fraction_interval"] = iv.as_list()
             result["interval_level"] = iv.level
             result["bootstrap_resamples"] = args.bootstrap
-            lines.append(f"strong fraction on traffic like this sample: {iv.low:.4f} to {iv.high:.4f} "
-                         f"({100 * iv.level:g}% bootstrap interval, {args.bootstrap} resamples)")
+            lines.append(
+                f"strong fraction on traffic like this sample: {iv.low:.4f} to {iv.high:.4f} "
+                f"({100 * iv.level:g}% bootstrap interval, {args.bootstrap} resamples)"
+            )
     if labelled is not None:
         from ..evaluation.metrics import best_threshold_under_budget
 

@@ -28,16 +28,37 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--benchmark", required=True, metavar="NAME", help="benchmark name, or file:PATH")
     parser.add_argument("--strong-model", metavar="M", help="strong model (a model of the benchmark)")
     parser.add_argument("--weak-model", metavar="M", help="weak model (a model of the benchmark)")
-    parser.add_argument("--data-dir", metavar="DIR", help="directory with the benchmark files (default: $ROUTELLM_DATA_DIR, then the user cache)")
-    parser.add_argument("--download", action="store_true", help="if the files are not found, fetch RouteLLM's published files (checksum-verified)")
-    parser.add_argument("--output", metavar="DIR", default="routellm-eval", help="where to write JSON, CSV and PNG (default: ./routellm-eval)")
-    parser.add_argument("--overwrite-cache", nargs="*", metavar="R", default=None,
-                        help="rescore these routers instead of using cached scores (no names: all)")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="directory with the benchmark files (default: $ROUTELLM_DATA_DIR, then the user cache)"
+    )
+    parser.add_argument(
+        "--download", action="store_true", help="if the files are not found, fetch RouteLLM's published files (checksum-verified)"
+    )
+    parser.add_argument(
+        "--output", metavar="DIR", default="routellm-eval", help="where to write JSON, CSV and PNG (default: ./routellm-eval)"
+    )
+    parser.add_argument(
+        "--overwrite-cache",
+        nargs="*",
+        metavar="R",
+        default=None,
+        help="rescore these routers instead of using cached scores (no names: all)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
-    parser.add_argument("--num-points", type=positive_int, default=10, metavar="N",
-                        help="bins of the paper-style curve and APGR (default 10, as in the RouteLLM paper)")
-    parser.add_argument("--bootstrap", type=non_negative_int, default=1000, metavar="B",
-                        help="bootstrap resamples for confidence intervals (default 1000; 0 turns them off)")
+    parser.add_argument(
+        "--num-points",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="bins of the paper-style curve and APGR (default 10, as in the RouteLLM paper)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=non_negative_int,
+        default=1000,
+        metavar="B",
+        help="bootstrap resamples for confidence intervals (default 1000; 0 turns them off)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="prompts per router.score call (default 256)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
@@ -83,10 +104,27 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     scored = []
     for name, router in zip(args.routers, routers, strict=True):
-        scored.append(score_router(router, benchmark, cache=cache, overwrite=name in overwrite, config=config.get(name),
-                                   plugin=_plugin_tag(registry, name), batch_size=args.batch_size, label=name))
-    report = evaluate_scores(benchmark, scored, strong_model=strong, weak_model=weak, num_points=args.num_points,
-                             resamples=args.bootstrap, seed=args.seed)
+        scored.append(
+            score_router(
+                router,
+                benchmark,
+                cache=cache,
+                overwrite=name in overwrite,
+                config=config.get(name),
+                plugin=_plugin_tag(registry, name),
+                batch_size=args.batch_size,
+                label=name,
+            )
+        )
+    report = evaluate_scores(
+        benchmark,
+        scored,
+        strong_model=strong,
+        weak_model=weak,
+        num_points=args.num_points,
+        resamples=args.bootstrap,
+        seed=args.seed,
+    )
     print(format_table(report))
     try:
         paths = write_outputs(report, args.output, plot=not args.no_plot)
@@ -94,8 +132,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"routellm eval: warning: plot skipped: {exc}", file=sys.stderr)
         paths = write_outputs(report, args.output, plot=False)
     hits = sum(1 for s in scored if s.cached)
-    print(f"scores: {hits} of {len(scored)} router(s) from the cache"
-          + (f" ({cache.root})" if cache is not None else " (cache off)")
-          + f"; total {time.perf_counter() - start:.2f} s", file=sys.stderr)
+    print(
+        f"scores: {hits} of {len(scored)} router(s) from the cache"
+        + (f" ({cache.root})" if cache is not None else " (cache off)")
+        + f"; total {time.perf_counter() - start:.2f} s",
+        file=sys.stderr,
+    )
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

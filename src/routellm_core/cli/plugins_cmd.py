@@ -11,8 +11,11 @@ from .common import Subparsers
 
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser = sub.add_parser("plugins", help="list installed plugins, what they register and load errors")
-    parser.add_argument("--json", action="store_true",
-                        help="print JSON instead of a table (with each router's and embedder's settings as JSON schema)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON instead of a table (with each router's and embedder's settings as JSON schema)",
+    )
     return parser
 
 
@@ -21,13 +24,24 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = {
             "plugins": [
-                {"name": p.name, "distribution": p.distribution, "version": p.version, "hooks": p.hooks, "registered": p.registered}
+                {
+                    "name": p.name,
+                    "distribution": p.distribution,
+                    "version": p.version,
+                    "hooks": p.hooks,
+                    "registered": p.registered,
+                }
                 for p in registry.plugins
             ],
             "registrations": [
-                {"kind": kind, "name": name, "plugin": reg.plugin, "distribution": reg.distribution,
-                 "description": reg.description,
-                 "settings_schema": reg.config.model_json_schema() if reg.config is not None else None}
+                {
+                    "kind": kind,
+                    "name": name,
+                    "plugin": reg.plugin,
+                    "distribution": reg.distribution,
+                    "description": reg.description,
+                    "settings_schema": reg.config.model_json_schema() if reg.config is not None else None,
+                }
                 for kind in KINDS
                 for name in registry.names(kind)
                 for reg in [registry.get(kind, name)]

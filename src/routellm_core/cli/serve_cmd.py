@@ -30,8 +30,6 @@ def _threshold_pair(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-
-
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     from ..server.settings import (
         DEFAULT_BODY_TIMEOUT,
@@ -47,9 +45,11 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "serve",
         help="run the OpenAI-compatible router server",
         description="Serve POST /v1/chat/completions: the model name 'router-<router>-<threshold>' picks the router, "
-                    "which sends each request to the strong or the weak model (strong iff score >= threshold).",
+        "which sends each request to the strong or the weak model (strong iff score >= threshold).",
     )
-    parser.add_argument("--routers", nargs="+", required=True, metavar="ROUTER", help="routers to enable (see `routellm plugins`)")
+    parser.add_argument(
+        "--routers", nargs="+", required=True, metavar="ROUTER", help="routers to enable (see `routellm plugins`)"
+    )
     parser.add_argument("--strong-model", required=True, help="litellm model id of the strong model")
     parser.add_argument("--weak-model", required=True, help="litellm model id of the weak model")
     parser.add_argument("--config", metavar="FILE", help="YAML file: router name -> keyword arguments")
@@ -62,35 +62,90 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     parser.add_argument("--port", type=int, default=6060, help="port (default 6060)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
-    parser.add_argument("--graceful-timeout", type=positive_float, default=30.0,
-                        help="on SIGTERM/SIGINT: stop accepting, then give in-flight requests (streams too) this many "
-                             "seconds to finish before closing them (default 30)")
-    parser.add_argument("--server-api-key", action="append", default=None, metavar="KEY",
-                        help=f"require 'Authorization: Bearer KEY' (repeatable; or set {SERVER_API_KEY_ENV}, comma-separated)")
+    parser.add_argument(
+        "--graceful-timeout",
+        type=positive_float,
+        default=30.0,
+        help="on SIGTERM/SIGINT: stop accepting, then give in-flight requests (streams too) this many "
+        "seconds to finish before closing them (default 30)",
+    )
+    parser.add_argument(
+        "--server-api-key",
+        action="append",
+        default=None,
+        metavar="KEY",
+        help=f"require 'Authorization: Bearer KEY' (repeatable; or set {SERVER_API_KEY_ENV}, comma-separated)",
+    )
     parser.add_argument("--fallback", action="store_true", help="if the routed model fails, retry once on the other model")
     parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds allowed per upstream call (default 60)")
-    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
-                        help=f"larger request bodies get HTTP 413 (default {DEFAULT_MAX_BODY_BYTES})")
-    parser.add_argument("--max-messages", type=int, default=DEFAULT_MAX_MESSAGES,
-                        help=f"requests with more messages get HTTP 413 (default {DEFAULT_MAX_MESSAGES})")
-    parser.add_argument("--max-text-chars", type=int, default=DEFAULT_MAX_TEXT_CHARS,
-                        help=f"requests with more characters of message text get HTTP 413 (default {DEFAULT_MAX_TEXT_CHARS})")
-    parser.add_argument("--header-timeout", type=positive_float, default=DEFAULT_HEADER_TIMEOUT,
-                        help=f"seconds a client has to send a request's headers (default {DEFAULT_HEADER_TIMEOUT:g})")
-    parser.add_argument("--body-timeout", type=positive_float, default=DEFAULT_BODY_TIMEOUT,
-                        help=f"seconds a client has to send a request's body after its headers (default {DEFAULT_BODY_TIMEOUT:g})")
-    parser.add_argument("--default-threshold", type=validate_threshold, default=DEFAULT_THRESHOLD,
-                        help=f"threshold listed by /v1/models for each router (default {DEFAULT_THRESHOLD})")
-    parser.add_argument("--threshold", type=_threshold_pair, action="append", default=[], metavar="ROUTER=T",
-                        help="threshold listed by /v1/models for one router (repeatable)")
-    parser.add_argument("--routing-policy", choices=("last_user", "conversation"), default="last_user",
-                        help="what the router scores: the last user turn (default) or the whole conversation")
-    parser.add_argument("--upstream-client", choices=("auto", "litellm", "openai"), default="auto",
-                        help="auto (default): pooled direct HTTP calls for 'openai/<model>' with a base URL, litellm otherwise")
-    parser.add_argument("--score-batch-size", type=int, default=64,
-                        help="at most this many concurrent requests are scored in one router call (default 64)")
-    parser.add_argument("--timeout-keep-alive", type=int, default=75,
-                        help="seconds an idle client connection is kept open (default 75, above common client pool expiries)")
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"larger request bodies get HTTP 413 (default {DEFAULT_MAX_BODY_BYTES})",
+    )
+    parser.add_argument(
+        "--max-messages",
+        type=int,
+        default=DEFAULT_MAX_MESSAGES,
+        help=f"requests with more messages get HTTP 413 (default {DEFAULT_MAX_MESSAGES})",
+    )
+    parser.add_argument(
+        "--max-text-chars",
+        type=int,
+        default=DEFAULT_MAX_TEXT_CHARS,
+        help=f"requests with more characters of message text get HTTP 413 (default {DEFAULT_MAX_TEXT_CHARS})",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=positive_float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        help=f"seconds a client has to send a request's headers (default {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=positive_float,
+        default=DEFAULT_BODY_TIMEOUT,
+        help=f"seconds a client has to send a request's body after its headers (default {DEFAULT_BODY_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--default-threshold",
+        type=validate_threshold,
+        default=DEFAULT_THRESHOLD,
+        help=f"threshold listed by /v1/models for each router (default {DEFAULT_THRESHOLD})",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=_threshold_pair,
+        action="append",
+        default=[],
+        metavar="ROUTER=T",
+        help="threshold listed by /v1/models for one router (repeatable)",
+    )
+    parser.add_argument(
+        "--routing-policy",
+        choices=("last_user", "conversation"),
+        default="last_user",
+        help="what the router scores: the last user turn (default) or the whole conversation",
+    )
+    parser.add_argument(
+        "--upstream-client",
+        choices=("auto", "litellm", "openai"),
+        default="auto",
+        help="auto (default): pooled direct HTTP calls for 'openai/<model>' with a base URL, litellm otherwise",
+    )
+    parser.add_argument(
+        "--score-batch-size",
+        type=int,
+        default=64,
+        help="at most this many concurrent requests are scored in one router call (default 64)",
+    )
+    parser.add_argument(
+        "--timeout-keep-alive",
+        type=int,
+        default=75,
+        help="seconds an idle client connection is kept open (default 75, above common client pool expiries)",
+    )
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
     return parser
@@ -103,16 +158,30 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     if not keys and os.environ.get(SERVER_API_KEY_ENV):
         keys = [k.strip() for k in os.environ[SERVER_API_KEY_ENV].split(",") if k.strip()]
     return ServerSettings(
-        routers=list(args.routers), strong_model=args.strong_model, weak_model=args.weak_model,
+        routers=list(args.routers),
+        strong_model=args.strong_model,
+        weak_model=args.weak_model,
         config=os.path.abspath(args.config) if args.config else None,
-        base_url=args.base_url, api_key=args.api_key,
-        strong_base_url=args.strong_base_url, strong_api_key=args.strong_api_key,
-        weak_base_url=args.weak_base_url, weak_api_key=args.weak_api_key,
-        server_api_keys=keys, fallback=args.fallback, timeout=args.timeout, max_body_bytes=args.max_body_bytes,
-        max_messages=args.max_messages, max_text_chars=args.max_text_chars, header_timeout=args.header_timeout,
+        base_url=args.base_url,
+        api_key=args.api_key,
+        strong_base_url=args.strong_base_url,
+        strong_api_key=args.strong_api_key,
+        weak_base_url=args.weak_base_url,
+        weak_api_key=args.weak_api_key,
+        server_api_keys=keys,
+        fallback=args.fallback,
+        timeout=args.timeout,
+        max_body_bytes=args.max_body_bytes,
+        max_messages=args.max_messages,
+        max_text_chars=args.max_text_chars,
+        header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
-        default_threshold=args.default_threshold, thresholds=dict(args.threshold), routing_policy=args.routing_policy,
-        upstream_client=args.upstream_client, score_batch_size=args.score_batch_size, workers=args.workers,
+        default_threshold=args.default_threshold,
+        thresholds=dict(args.threshold),
+        routing_policy=args.routing_policy,
+        upstream_client=args.upstream_client,
+        score_batch_size=args.score_batch_size,
+        workers=args.workers,
     )
 
 
@@ -135,11 +204,22 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings)  # builds the routers now: unknown routers and bad config fail before listening
     models = ", ".join(m["id"] for m in app.state.routellm.model_list()["data"])
     auth = f"{len(settings.server_api_keys)} API key(s) required" if settings.server_api_keys else "no API key required"
-    print(f"routellm serve: http://{args.host}:{args.port}/v1 — models {models}; strong={app.state.routellm.controller.strong.model}, "
-          f"weak={app.state.routellm.controller.weak.model}; {auth}; fallback {'on' if settings.fallback else 'off'}; "
-          f"timeout {settings.timeout:g}s", file=sys.stderr, flush=True)
-    common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=not args.no_access_log,
-                  timeout_graceful_shutdown=args.graceful_timeout, timeout_keep_alive=args.timeout_keep_alive)
+    print(
+        f"routellm serve: http://{args.host}:{args.port}/v1 — models {models};"
+        f" strong={app.state.routellm.controller.strong.model}, "
+        f"weak={app.state.routellm.controller.weak.model}; {auth}; fallback {'on' if settings.fallback else 'off'}; "
+        f"timeout {settings.timeout:g}s",
+        file=sys.stderr,
+        flush=True,
+    )
+    common = dict(
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        timeout_graceful_shutdown=args.graceful_timeout,
+        timeout_keep_alive=args.timeout_keep_alive,
+    )
     # uvicorn re-raises the SIGTERM it handled once it has drained; a drained shutdown is a clean exit (status 0)
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
     if args.workers == 1:
@@ -148,8 +228,9 @@ def run(args: argparse.Namespace) -> int:
     del app
     os.environ[SETTINGS_ENV] = settings.to_json()
     with multiprocess_metrics_dir():
-        config = uvicorn.Config("routellm_core.server.app:app_from_env", factory=True, workers=args.workers, http=ENV_PROTOCOL,
-                                **common)
+        config = uvicorn.Config(
+            "routellm_core.server.app:app_from_env", factory=True, workers=args.workers, http=ENV_PROTOCOL, **common
+        )
         sock = config.bind_socket()
         try:
             _draining_supervisor()(config, sockets=[sock]).run()

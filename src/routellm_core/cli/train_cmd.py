@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     trainer = getattr(args, "_trainer", None)
     if trainer is None:
         names = get_registry().names("trainers")
-        print("routellm train: choose a router to train: " + (", ".join(names) if names else "none installed (e.g. pip install routellm-mf)"))
+        print(
+            "routellm train: choose a router to train: "
+            + (", ".join(names) if names else "none installed (e.g. pip install routellm-mf)")
+        )
         return 2
     return int(trainer(args) or 0)

@@ -73,7 +73,9 @@ UPSTREAM_FILES: dict[str, str] = {
     "mmlu/responses/mmlu_high_school_computer_science.csv": "d156d9448a6e899f7f976a0afac148a928bf709a2baa573f0c407854a25bdb11",
     "mmlu/responses/mmlu_high_school_european_history.csv": "c64afd6c5e30ef0cd5c10beab961ac05e7ba55d6b48cd93bf6ad0a45f90515bf",
     "mmlu/responses/mmlu_high_school_geography.csv": "21b12044be4a6b9813880ad46372006dc0846e7f85fa46883bb73dbd90fba30a",
-    "mmlu/responses/mmlu_high_school_government_and_politics.csv": "2791689acc61775a5857f4f3a5fd248d30552553c3a96f6ee63dc28285437259",
+    "mmlu/responses/mmlu_high_school_government_and_politics.csv": (
+        "2791689acc61775a5857f4f3a5fd248d30552553c3a96f6ee63dc28285437259"
+    ),
     "mmlu/responses/mmlu_high_school_macroeconomics.csv": "73b931a2a06ba74a5c9f1e005d45a25004e36be5d075d98f8ebcf89b3fda367b",
     "mmlu/responses/mmlu_high_school_microeconomics.csv": "f7ea151efb4c9d96374db3358ac7e97e4d8349e26715f61dac98bc9d854ca046",
     "mmlu/responses/mmlu_high_school_physics.csv": "1e2103fc8f7f1cfac7c00952b26db2418acab092486af78a9c51c551ae2ff9be",
@@ -147,8 +149,7 @@ class _FetchError(Exception):
     """A download failed (as opposed to: it arrived with the wrong checksum)."""
 
 
-def download_files(relpaths: Iterable[str], dest: str | os.PathLike[str], *,
-                   fetch: Callable[[str], bytes] | None = None) -> Path:
+def download_files(relpaths: Iterable[str], dest: str | os.PathLike[str], *, fetch: Callable[[str], bytes] | None = None) -> Path:
     """Fetch ``relpaths`` from upstream into ``dest/routellm-evals`` with pooch, verifying each sha256.
 
     ``fetch(url) -> bytes`` defaults to an HTTPS GET (timeout 60 s). Files already
@@ -163,8 +164,9 @@ def download_files(relpaths: Iterable[str], dest: str | os.PathLike[str], *,
         if rel not in UPSTREAM_FILES:
             raise BenchmarkDataError(f"no published checksum for {rel!r}")
     urls = {rel: upstream_url(rel) for rel in relpaths}
-    store = pooch.create(path=root, base_url="", registry={rel: f"sha256:{UPSTREAM_FILES[rel]}" for rel in relpaths},
-                         urls=urls, retry_if_failed=0)
+    store = pooch.create(
+        path=root, base_url="", registry={rel: f"sha256:{UPSTREAM_FILES[rel]}" for rel in relpaths}, urls=urls, retry_if_failed=0
+    )
 
     def downloader(url: str, output_file: Any, _pooch: Any, check_only: bool = False) -> bool | None:
         if check_only:
@@ -218,7 +220,9 @@ def locate(benchmark: str, data_dir: str | os.PathLike[str] | None = None) -> Pa
     )
     if data_dir is not None:
         hint = "Check --data-dir (without it, $ROUTELLM_DATA_DIR, the user cache and downloads are used)"
-    raise BenchmarkDataError(f"benchmark {benchmark!r}: data not found; looked for {probe} in: " + "; ".join(looked) + f". {hint}")
+    raise BenchmarkDataError(
+        f"benchmark {benchmark!r}: data not found; looked for {probe} in: " + "; ".join(looked) + f". {hint}"
+    )
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -314,7 +318,7 @@ def load_mmlu(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     total = 0
     domains = []
     for path in files:
-        domain = path.stem[len("mmlu_"):]
+        domain = path.stem[len("mmlu_") :]
         domains.append(domain)
         p, m, r = _read_outcomes_csv(path)
         _check_pair(m, str(path))
@@ -380,7 +384,9 @@ def load_mt_bench(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkDa
             try:
                 model_scores.append((judgements[(qid, m, 1)] + judgements[(qid, m, 2)]) / 2.0)
             except KeyError as exc:
-                raise BenchmarkDataError(f"{jpath}: no judgement for question {qid}, model {m!r}, turn {exc.args[0][2]}") from None
+                raise BenchmarkDataError(
+                    f"{jpath}: no judgement for question {qid}, model {m!r}, turn {exc.args[0][2]}"
+                ) from None
         prompts.append(turns[0])
         second_turns.extend(turns[1:])
         ids.append(str(qid))

@@ -44,4 +44,9 @@ class RandomRouter(Router):
 
 @hookimpl
 def routellm_register_routers(register: RegisterRouter) -> None:
-    register("random", RandomRouter, config=RandomConfig, description="seeded random baseline (uniform scores, deterministic per prompt)")
+    register(
+        "random",
+        RandomRouter,
+        config=RandomConfig,
+        description="seeded random baseline (uniform scores, deterministic per prompt)",
+    )

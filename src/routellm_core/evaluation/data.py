@@ -127,8 +127,13 @@ def compute_digest(prompts: Sequence[str], models: Sequence[str], scores: np.nda
     """sha256 over a canonical encoding of the data (JSON text + little-endian float64 scores)."""
     h = hashlib.sha256()
     h.update(b"routellm-benchmark-v1\0")
-    h.update(json.dumps({"prompts": list(prompts), "models": list(models), "ids": None if ids is None else list(ids)},
-                        ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    h.update(
+        json.dumps(
+            {"prompts": list(prompts), "models": list(models), "ids": None if ids is None else list(ids)},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8", "surrogatepass")
+    )
     h.update(b"\0")
     h.update(np.ascontiguousarray(np.asarray(scores, dtype="<f8")).tobytes())
     return h.hexdigest()
@@ -166,7 +171,9 @@ def _split_record(record: dict[str, Any], where: str) -> tuple[str, str | None, 
     return prompt, ident, rest
 
 
-def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | None = None, weak_model: str | None = None) -> BenchmarkData:
+def load_file_benchmark(
+    path: str | os.PathLike[str], *, strong_model: str | None = None, weak_model: str | None = None
+) -> BenchmarkData:
     """Read a bring-your-own benchmark.
 
     Format: ``.jsonl`` (one JSON object per line) or ``.csv`` (header row). Each
@@ -181,7 +188,9 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
     """
     p = Path(path).expanduser()
     if p.suffix.lower() not in FILE_SUFFIXES:
-        raise BenchmarkDataError(f"benchmark file {str(p)!r}: unsupported extension {p.suffix.lower() or '(none)'!r}; use .jsonl or .csv")
+        raise BenchmarkDataError(
+            f"benchmark file {str(p)!r}: unsupported extension {p.suffix.lower() or '(none)'!r}; use .jsonl or .csv"
+        )
     text = read_text(p, BenchmarkDataError, what="benchmark file")
     records: list[tuple[str, dict[str, Any]]] = []
     for where, record in parse_records(text, str(p), p.suffix, BenchmarkDataError, FILE_SUFFIXES):
@@ -201,7 +210,8 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
             models = list(rest)
             if len(models) < 2:
                 raise BenchmarkDataError(
-                    f"{where}: found {len(models)} score column(s) ({', '.join(models) or 'none'}); need one per model, at least two"
+                    f"{where}: found {len(models)} score column(s) ({', '.join(models) or 'none'});"
+                    f" need one per model, at least two"
                 )
         elif set(rest) != set(models):
             missing = [m for m in models if m not in rest]
@@ -239,11 +249,12 @@ def load_file_benchmark(path: str | os.PathLike[str], *, strong_model: str | Non
 # -- lookup ---------------------------------------------------------------------------------
 
 
-def load_benchmark(name: str, data_dir: str | os.PathLike[str] | None = None, *, strong_model: str | None = None,
-                   weak_model: str | None = None) -> BenchmarkData:
+def load_benchmark(
+    name: str, data_dir: str | os.PathLike[str] | None = None, *, strong_model: str | None = None, weak_model: str | None = None
+) -> BenchmarkData:
     """Load a registered benchmark by name, or ``file:PATH`` for a user file."""
     if name.startswith(FILE_PREFIX):
-        path = name[len(FILE_PREFIX):]
+        path = name[len(FILE_PREFIX) :]
         if not path:
             raise BenchmarkDataError("file: benchmark needs a path, e.g. file:my_eval.jsonl")
         return load_file_benchmark(path, strong_model=strong_model, weak_model=weak_model)
@@ -256,5 +267,7 @@ def load_benchmark(name: str, data_dir: str | os.PathLike[str] | None = None, *,
         raise BenchmarkDataError(f"{exc}, or file:PATH for your own JSONL/CSV file") from None
     data = reg.factory(data_dir=data_dir)
     if not isinstance(data, BenchmarkData):
-        raise BenchmarkDataError(f"benchmark {name!r} ({reg.distribution}): loader returned {type(data).__name__}, not BenchmarkData")
+        raise BenchmarkDataError(
+            f"benchmark {name!r} ({reg.distribution}): loader returned {type(data).__name__}, not BenchmarkData"
+        )
     return data

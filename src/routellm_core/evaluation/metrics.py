@@ -195,8 +195,9 @@ def random_curve(strong: npt.ArrayLike, weak: npt.ArrayLike) -> Curve:
     s = _vector("strong-model quality", strong)
     w = _vector("weak-model quality", weak, s.size)
     total = float(np.sum(s - w))
-    return Curve(np.array([0.0, 1.0]), np.array([0.0, total]), np.array([np.nan, np.nan]), s.size,
-                 float(np.mean(w)), float(np.mean(s)))
+    return Curve(
+        np.array([0.0, 1.0]), np.array([0.0, total]), np.array([np.nan, np.nan]), s.size, float(np.mean(w)), float(np.mean(s))
+    )
 
 
 def oracle_curve(strong: npt.ArrayLike, weak: npt.ArrayLike) -> Curve:
@@ -296,8 +297,12 @@ class CurveMetrics:
     cpt: dict[float, float]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"apgr": self.apgr, "auc": self.auc, "aiq": self.aiq,
-                **{f"cpt_{round(level * 100):g}": value for level, value in self.cpt.items()}}
+        return {
+            "apgr": self.apgr,
+            "auc": self.auc,
+            "aiq": self.aiq,
+            **{f"cpt_{round(level * 100):g}": value for level, value in self.cpt.items()},
+        }
 
 
 def curve_metrics(curve: Curve, cpt_levels: Sequence[float] = DEFAULT_CPT_LEVELS) -> CurveMetrics:
@@ -410,9 +415,15 @@ class BootstrapResult:
         }
 
 
-def bootstrap_samples(routers_scores: Sequence[npt.ArrayLike], strong: npt.ArrayLike, weak: npt.ArrayLike, *,
-                      resamples: int = 1000, seed: int = 0,
-                      cpt_levels: Sequence[float] = DEFAULT_CPT_LEVELS) -> list[BootstrapSamples]:
+def bootstrap_samples(
+    routers_scores: Sequence[npt.ArrayLike],
+    strong: npt.ArrayLike,
+    weak: npt.ArrayLike,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    cpt_levels: Sequence[float] = DEFAULT_CPT_LEVELS,
+) -> list[BootstrapSamples]:
     """APGR and CPT of the per-prompt curve on ``resamples`` bootstrap resamples of the prompts.
 
     Prompts are resampled with replacement (each router's score travels with its
@@ -436,7 +447,10 @@ def bootstrap_samples(routers_scores: Sequence[npt.ArrayLike], strong: npt.Array
             apgrs[k].append(_rows_apgr(x, pgr))
             for p in cpts[k]:
                 cpts[k][p].append(_rows_cpt(x, pgr, p))
-    return [BootstrapSamples(np.concatenate(a), {p: np.concatenate(v) for p, v in c.items()}) for a, c in zip(apgrs, cpts, strict=True)]
+    return [
+        BootstrapSamples(np.concatenate(a), {p: np.concatenate(v) for p, v in c.items()})
+        for a, c in zip(apgrs, cpts, strict=True)
+    ]
 
 
 def summarize_bootstrap(samples: BootstrapSamples, level: float = 0.95) -> BootstrapResult:
@@ -451,9 +465,16 @@ def summarize_bootstrap(samples: BootstrapSamples, level: float = 0.95) -> Boots
     )
 
 
-def bootstrap(router_scores: npt.ArrayLike, strong: npt.ArrayLike, weak: npt.ArrayLike, *,
-              resamples: int = 1000, seed: int = 0, level: float = 0.95,
-              cpt_levels: Sequence[float] = DEFAULT_CPT_LEVELS) -> BootstrapResult:
+def bootstrap(
+    router_scores: npt.ArrayLike,
+    strong: npt.ArrayLike,
+    weak: npt.ArrayLike,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    cpt_levels: Sequence[float] = DEFAULT_CPT_LEVELS,
+) -> BootstrapResult:
     """Bootstrap percentile intervals (default 95 %) of the per-prompt APGR and CPT."""
     r, s, w = _inputs(router_scores, strong, weak)
     if float(np.sum(s - w)) == 0.0:  # APGR and CPT are undefined on the sample itself: no interval either
@@ -473,8 +494,13 @@ class PairedComparison:
     resamples: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"apgr_difference": self.difference, "interval": self.interval.as_list(), "level": self.interval.level,
-                "p_value": self.p_value, "resamples": self.resamples}
+        return {
+            "apgr_difference": self.difference,
+            "interval": self.interval.as_list(),
+            "level": self.interval.level,
+            "p_value": self.p_value,
+            "resamples": self.resamples,
+        }
 
 
 def compare_samples(difference: float, a: BootstrapSamples, b: BootstrapSamples, level: float = 0.95) -> PairedComparison:
@@ -487,9 +513,16 @@ def compare_samples(difference: float, a: BootstrapSamples, b: BootstrapSamples,
     return PairedComparison(difference, _percentile_interval(diff, level), p, int(a.apgr.size))
 
 
-def paired_bootstrap(scores_a: npt.ArrayLike, scores_b: npt.ArrayLike, strong: npt.ArrayLike, weak: npt.ArrayLike, *,
-                     resamples: int = 1000, seed: int = 0,
-                     level: float = 0.95) -> PairedComparison:
+def paired_bootstrap(
+    scores_a: npt.ArrayLike,
+    scores_b: npt.ArrayLike,
+    strong: npt.ArrayLike,
+    weak: npt.ArrayLike,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> PairedComparison:
     """Paired bootstrap of ``APGR(a) - APGR(b)``.
 
     Both routers are evaluated on the same resamples, so prompt difficulty
@@ -506,8 +539,9 @@ def paired_bootstrap(scores_a: npt.ArrayLike, scores_b: npt.ArrayLike, strong: n
     return compare_samples(diff_point, sa, sb, level)
 
 
-def strong_fraction_interval(scores: npt.ArrayLike, threshold: float, *, resamples: int = 2000, seed: int = 0,
-                             level: float = 0.95) -> Interval:
+def strong_fraction_interval(
+    scores: npt.ArrayLike, threshold: float, *, resamples: int = 2000, seed: int = 0, level: float = 0.95
+) -> Interval:
     """Bootstrap percentile interval of the fraction of prompts with ``score >= threshold``.
 
     Treats the prompts as a sample of traffic: the interval is where the strong
@@ -532,8 +566,13 @@ class BudgetChoice:
     budget: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {"threshold": self.threshold, "strong_fraction": self.strong_fraction, "quality": self.quality,
-                "pgr": self.pgr, "budget": self.budget}
+        return {
+            "threshold": self.threshold,
+            "strong_fraction": self.strong_fraction,
+            "quality": self.quality,
+            "pgr": self.pgr,
+            "budget": self.budget,
+        }
 
 
 def best_threshold_under_budget(
@@ -560,5 +599,6 @@ def best_threshold_under_budget(
     idx = np.flatnonzero(feasible)
     best = idx[np.argmax(quality[idx])]  # argmax takes the first maximum: the fewest strong calls
     pgr = curve.pgr[best]
-    return BudgetChoice(float(curve.thresholds[best]), float(curve.strong_fraction[best]), float(quality[best]),
-                        float(pgr), budget)
+    return BudgetChoice(
+        float(curve.thresholds[best]), float(curve.strong_fraction[best]), float(quality[best]), float(pgr), budget
+    )

@@ -24,21 +24,31 @@ def _num(value: float | None, digits: int = 4) -> str:
 def format_table(report: EvalReport) -> str:
     """A plain-text table: one row per router, baselines last."""
     levels = list(report.results[0].exact.cpt)
-    head = ["router", "APGR", "95% CI", f"APGR {report.num_points}-bin", *[f"CPT({round(p * 100):g}%)" for p in levels],
-            "AUC", "AIQ", "cache"]
+    head = [
+        "router",
+        "APGR",
+        "95% CI",
+        f"APGR {report.num_points}-bin",
+        *[f"CPT({round(p * 100):g}%)" for p in levels],
+        "AUC",
+        "AIQ",
+        "cache",
+    ]
     rows = []
     for r in report.results:
         ci = r.bootstrap.apgr if r.bootstrap is not None else None
-        rows.append([
-            r.name,
-            _num(r.exact.apgr),
-            f"[{_num(ci.low, 3)}, {_num(ci.high, 3)}]" if ci is not None else "",
-            _num(r.binned.apgr) if r.binned is not None else "",
-            *[_pct(r.exact.cpt[p]) for p in levels],
-            _num(r.exact.auc),
-            _num(r.exact.aiq),
-            "" if r.cached is None else ("hit" if r.cached else "scored"),
-        ])
+        rows.append(
+            [
+                r.name,
+                _num(r.exact.apgr),
+                f"[{_num(ci.low, 3)}, {_num(ci.high, 3)}]" if ci is not None else "",
+                _num(r.binned.apgr) if r.binned is not None else "",
+                *[_pct(r.exact.cpt[p]) for p in levels],
+                _num(r.exact.auc),
+                _num(r.exact.aiq),
+                "" if r.cached is None else ("hit" if r.cached else "scored"),
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
     lines = [
         f"{report.benchmark}: {report.n_prompts} prompts; strong {report.strong_model} = {report.strong_quality:.4f}, "
@@ -52,8 +62,10 @@ def format_table(report: EvalReport) -> str:
         lines.append(f"oracle peak: quality {peak['quality']:.4f} with {_pct(peak['strong_fraction'])} strong calls")
     for c in report.comparisons:
         iv = c["interval"]
-        lines.append(f"paired bootstrap APGR({c['a']}) - APGR({c['b']}) = {c['apgr_difference']:+.4f} "
-                     f"[{iv[0]:+.4f}, {iv[1]:+.4f}], p = {c['p_value']:.3f}")
+        lines.append(
+            f"paired bootstrap APGR({c['a']}) - APGR({c['b']}) = {c['apgr_difference']:+.4f} "
+            f"[{iv[0]:+.4f}, {iv[1]:+.4f}], p = {c['p_value']:.3f}"
+        )
     lines += [f"warning: {w}" for w in report.warnings]
     return "\n".join(lines)
 
@@ -80,14 +92,40 @@ def report_json(report: EvalReport, *, curves: bool = True) -> dict[str, Any]:
 
 
 def _curve_dict(curve: Curve) -> dict[str, Any]:
-    return {"strong_fraction": curve.strong_fraction.tolist(), "quality": curve.quality.tolist(),
-            "pgr": curve.pgr.tolist(), "threshold": curve.thresholds.tolist()}
+    return {
+        "strong_fraction": curve.strong_fraction.tolist(),
+        "quality": curve.quality.tolist(),
+        "pgr": curve.pgr.tolist(),
+        "threshold": curve.thresholds.tolist(),
+    }
 
 
-CSV_FIELDS = ["benchmark", "strong_model", "weak_model", "router", "kind", "apgr", "apgr_ci_low", "apgr_ci_high",
-              "apgr_binned", "cpt_20", "cpt_20_ci_low", "cpt_20_ci_high", "cpt_50", "cpt_50_ci_low", "cpt_50_ci_high",
-              "cpt_80", "cpt_80_ci_low", "cpt_80_ci_high", "cpt_20_binned", "cpt_50_binned", "cpt_80_binned", "auc", "aiq",
-              "cached"]
+CSV_FIELDS = [
+    "benchmark",
+    "strong_model",
+    "weak_model",
+    "router",
+    "kind",
+    "apgr",
+    "apgr_ci_low",
+    "apgr_ci_high",
+    "apgr_binned",
+    "cpt_20",
+    "cpt_20_ci_low",
+    "cpt_20_ci_high",
+    "cpt_50",
+    "cpt_50_ci_low",
+    "cpt_50_ci_high",
+    "cpt_80",
+    "cpt_80_ci_low",
+    "cpt_80_ci_high",
+    "cpt_20_binned",
+    "cpt_50_binned",
+    "cpt_80_binned",
+    "auc",
+    "aiq",
+    "cached",
+]
 
 
 def write_csv(report: EvalReport, path: Path) -> None:
@@ -96,9 +134,15 @@ def write_csv(report: EvalReport, path: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for r in report.results:
-            row = {"benchmark": report.benchmark, "strong_model": report.strong_model, "weak_model": report.weak_model,
-                   "router": r.name, "kind": r.kind, **r.exact.as_dict(),
-                   "cached": "" if r.cached is None else r.cached}
+            row = {
+                "benchmark": report.benchmark,
+                "strong_model": report.strong_model,
+                "weak_model": report.weak_model,
+                "router": r.name,
+                "kind": r.kind,
+                **r.exact.as_dict(),
+                "cached": "" if r.cached is None else r.cached,
+            }
             if r.binned is not None:
                 row.update({f"{k}_binned": v for k, v in r.binned.as_dict().items()})
             if r.bootstrap is not None:
@@ -119,7 +163,9 @@ def write_curves_csv(report: EvalReport, path: Path) -> None:
                 if curve is None:
                     continue
                 for x, q, p, t in zip(curve.strong_fraction, curve.quality, curve.pgr, curve.thresholds, strict=True):
-                    writer.writerow([r.name, label, repr(float(x)), repr(float(q)), repr(float(p)), "" if math.isnan(t) else repr(float(t))])
+                    writer.writerow(
+                        [r.name, label, repr(float(x)), repr(float(q)), repr(float(p)), "" if math.isnan(t) else repr(float(t))]
+                    )
 
 
 def write_plot(report: EvalReport, path: Path) -> None:
@@ -137,14 +183,25 @@ def write_plot(report: EvalReport, path: Path) -> None:
     for r in report.results:
         if r.kind == "router":
             assert r.binned_curve is not None  # every router result has its binned curve
-            ax.plot(100 * r.binned_curve.strong_fraction, r.binned_curve.quality, marker="o", markersize=3,
-                    label=f"{r.name} (APGR {r.exact.apgr:.3f})")
+            ax.plot(
+                100 * r.binned_curve.strong_fraction,
+                r.binned_curve.quality,
+                marker="o",
+                markersize=3,
+                label=f"{r.name} (APGR {r.exact.apgr:.3f})",
+            )
         elif r.kind == "random-expected":
-            ax.plot(100 * r.exact_curve.strong_fraction, r.exact_curve.quality, color="grey", linestyle=":",
-                    label="random (expected)")
+            ax.plot(
+                100 * r.exact_curve.strong_fraction, r.exact_curve.quality, color="grey", linestyle=":", label="random (expected)"
+            )
         elif r.kind == "oracle":
-            ax.plot(100 * r.exact_curve.strong_fraction, r.exact_curve.quality, color="black", linewidth=1,
-                    label=f"oracle (APGR {r.exact.apgr:.3f})")
+            ax.plot(
+                100 * r.exact_curve.strong_fraction,
+                r.exact_curve.quality,
+                color="black",
+                linewidth=1,
+                label=f"oracle (APGR {r.exact.apgr:.3f})",
+            )
     ax.axhline(report.strong_quality, color="tab:red", linestyle="--", linewidth=1, label=f"strong: {report.strong_model}")
     ax.axhline(report.weak_quality, color="tab:gray", linestyle="--", linewidth=1, label=f"weak: {report.weak_model}")
     ax.set_xlabel("strong model calls (%)")

@@ -29,8 +29,8 @@ def score_prompts(
     out = np.empty(len(prompts), dtype=np.float64)
     with progress_bar(len(prompts), desc, unit="prompt", disable=None) as bar:  # disable=None: only on a terminal
         for start in range(0, len(prompts), batch_size):
-            batch = prompts[start:start + batch_size]
-            out[start:start + len(batch)] = router.score_checked(batch)
+            batch = prompts[start : start + batch_size]
+            out[start : start + len(batch)] = router.score_checked(batch)
             bar.update(len(batch))
     return out
 
@@ -44,9 +44,17 @@ class ScoredRouter:
     describe: dict[str, Any] = field(default_factory=dict)
 
 
-def score_router(router: Router, benchmark: BenchmarkData, *, cache: ScoreCache | None = None, overwrite: bool = False,
-                 config: dict[str, Any] | None = None, plugin: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-                 label: str | None = None) -> ScoredRouter:
+def score_router(
+    router: Router,
+    benchmark: BenchmarkData,
+    *,
+    cache: ScoreCache | None = None,
+    overwrite: bool = False,
+    config: dict[str, Any] | None = None,
+    plugin: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    label: str | None = None,
+) -> ScoredRouter:
     """Scores of ``router`` on ``benchmark.prompts``, from the cache when valid."""
     label = label or getattr(router, "name", "") or type(router).__name__
     start = time.perf_counter()
@@ -125,9 +133,18 @@ class EvalReport:
         }
 
 
-def evaluate_scores(benchmark: BenchmarkData, scored: Sequence[ScoredRouter], *, strong_model: str | None = None,
-                    weak_model: str | None = None, num_points: int = 10, resamples: int = 1000, seed: int = 0,
-                    cpt_levels: Sequence[float] = M.DEFAULT_CPT_LEVELS, compare: bool = True) -> EvalReport:
+def evaluate_scores(
+    benchmark: BenchmarkData,
+    scored: Sequence[ScoredRouter],
+    *,
+    strong_model: str | None = None,
+    weak_model: str | None = None,
+    num_points: int = 10,
+    resamples: int = 1000,
+    seed: int = 0,
+    cpt_levels: Sequence[float] = M.DEFAULT_CPT_LEVELS,
+    compare: bool = True,
+) -> EvalReport:
     """Metrics of each scored router, plus the random baseline (expected value) and the oracle."""
     strong, weak, s, w = benchmark.pair(strong_model, weak_model)
     warnings: list[str] = []
@@ -136,19 +153,36 @@ def evaluate_scores(benchmark: BenchmarkData, scored: Sequence[ScoredRouter], *,
         resamples = 0  # no intervals around an undefined value
     elif np.mean(s) < np.mean(w):
         warnings.append(f"the 'strong' model {strong} scores lower than the 'weak' model {weak} on {benchmark.name}")
-    samples = (M.bootstrap_samples([item.scores for item in scored], s, w, resamples=resamples, seed=seed,
-                                   cpt_levels=cpt_levels) if resamples and scored else [None] * len(scored))
+    samples = (
+        M.bootstrap_samples([item.scores for item in scored], s, w, resamples=resamples, seed=seed, cpt_levels=cpt_levels)
+        if resamples and scored
+        else [None] * len(scored)
+    )
     results: list[RouterResult] = []
     for item, sample in zip(scored, samples, strict=True):
         exact_curve = M.per_prompt_curve(item.scores, s, w)
         binned_curve = M.binned_curve(item.scores, s, w, num_points)
         boot = M.summarize_bootstrap(sample) if sample is not None else None
-        results.append(RouterResult(item.name, "router", M.curve_metrics(exact_curve, cpt_levels),
-                                    M.curve_metrics(binned_curve, cpt_levels), exact_curve, binned_curve, boot,
-                                    item.cached, item.seconds, item.describe))
+        results.append(
+            RouterResult(
+                item.name,
+                "router",
+                M.curve_metrics(exact_curve, cpt_levels),
+                M.curve_metrics(binned_curve, cpt_levels),
+                exact_curve,
+                binned_curve,
+                boot,
+                item.cached,
+                item.seconds,
+                item.describe,
+            )
+        )
     rnd = M.random_curve(s, w)
-    results.append(RouterResult("random (expected)", "random-expected", M.curve_metrics(rnd, cpt_levels),
-                                M.curve_metrics(rnd, cpt_levels), rnd, rnd))
+    results.append(
+        RouterResult(
+            "random (expected)", "random-expected", M.curve_metrics(rnd, cpt_levels), M.curve_metrics(rnd, cpt_levels), rnd, rnd
+        )
+    )
     orc = M.oracle_curve(s, w)
     results.append(RouterResult("oracle", "oracle", M.curve_metrics(orc, cpt_levels), None, orc, None))
     gain = s - w
@@ -162,5 +196,17 @@ def evaluate_scores(benchmark: BenchmarkData, scored: Sequence[ScoredRouter], *,
                 assert sample_i is not None and sample_j is not None  # resamples > 0: every router has samples
                 cmp = M.compare_samples(diff, sample_i, sample_j)
                 comparisons.append({"a": scored[i].name, "b": scored[j].name, **cmp.as_dict()})
-    return EvalReport(benchmark.name, benchmark.digest, len(benchmark), strong, weak, float(np.mean(s)), float(np.mean(w)),
-                      num_points, results, comparisons, peak, warnings)
+    return EvalReport(
+        benchmark.name,
+        benchmark.digest,
+        len(benchmark),
+        strong,
+        weak,
+        float(np.mean(s)),
+        float(np.mean(w)),
+        num_points,
+        results,
+        comparisons,
+        peak,
+        warnings,
+    )

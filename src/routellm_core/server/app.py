@@ -73,10 +73,12 @@ def build_controller(settings: ServerSettings) -> Controller:
     registry = get_registry()
     for name in settings.routers:
         registry.get("routers", name)  # RoutingError naming the available routers
-    strong = build_endpoint(settings.strong_model, settings.strong_base_url or settings.base_url,
-                            settings.strong_api_key or settings.api_key)
-    weak = build_endpoint(settings.weak_model, settings.weak_base_url or settings.base_url,
-                          settings.weak_api_key or settings.api_key)
+    strong = build_endpoint(
+        settings.strong_model, settings.strong_base_url or settings.base_url, settings.strong_api_key or settings.api_key
+    )
+    weak = build_endpoint(
+        settings.weak_model, settings.weak_base_url or settings.base_url, settings.weak_api_key or settings.api_key
+    )
     litellm = import_litellm()
     for endpoint in (strong, weak):
         try:
@@ -103,27 +105,45 @@ class RouterServer:
         for endpoint in (controller.strong, controller.weak):
             clients.prepare(endpoint)  # upstream_client="openai" with an endpoint it cannot serve fails now
         redact = Redactor([settings.api_key, settings.strong_api_key, settings.weak_api_key, *settings.server_api_keys])
-        self.upstream = Upstream(controller.core, clients, self.metrics, timeout=settings.timeout, fallback=settings.fallback,
-                                 redact=redact)
-        self.chat = ChatCompletions(controller.core, self.upstream, self.metrics, self.usage, settings.score_batch_size,
-                                    record=controller.record, limits=settings.request_limits())
+        self.upstream = Upstream(
+            controller.core, clients, self.metrics, timeout=settings.timeout, fallback=settings.fallback, redact=redact
+        )
+        self.chat = ChatCompletions(
+            controller.core,
+            self.upstream,
+            self.metrics,
+            self.usage,
+            settings.score_batch_size,
+            record=controller.record,
+            limits=settings.request_limits(),
+        )
         self.metrics.in_flight.inc(0)
         self.ready = False  # set once uvicorn has started this app (lifespan startup)
 
     def readiness(self) -> dict[str, Any]:
         """Whether this worker serves, and how many of the expected workers do."""
         workers = self.metrics.ready_workers() if self.settings.workers > 1 else int(self.ready)
-        return {"ready": self.ready and workers >= self.settings.workers, "workers_ready": workers,
-                "workers": self.settings.workers}
+        return {
+            "ready": self.ready and workers >= self.settings.workers,
+            "workers_ready": workers,
+            "workers": self.settings.workers,
+        }
 
     def model_list(self) -> dict[str, Any]:
         return {"object": "list", "data": [self._model_object(name) for name in self.controller.routers]}
 
     def _model_object(self, router: str, threshold: float | None = None) -> dict[str, Any]:
         threshold = self.settings.threshold_for(router) if threshold is None else threshold
-        return {"id": format_model_name(router, threshold), "object": "model", "created": self.created,
-                "owned_by": "routellm", "router": router, "threshold": threshold,
-                "strong_model": self.controller.strong.model, "weak_model": self.controller.weak.model}
+        return {
+            "id": format_model_name(router, threshold),
+            "object": "model",
+            "created": self.created,
+            "owned_by": "routellm",
+            "router": router,
+            "threshold": threshold,
+            "strong_model": self.controller.strong.model,
+            "weak_model": self.controller.weak.model,
+        }
 
     def model_info(self, model: str) -> dict[str, Any]:
         try:
@@ -161,8 +181,15 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
             # this worker's live gauges stop counting (prometheus_client leaves the function untyped)
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
-    app = FastAPI(title="routellm", version=__version__, description="OpenAI-compatible LLM router server",
-                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="routellm",
+        version=__version__,
+        description="OpenAI-compatible LLM router server",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
     app.state.routellm = server
 
     def count_rejected(status: int) -> None:
@@ -190,7 +217,9 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # last resort; real causes get fixed
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return APIError(500, f"internal server error ({type(exc).__name__})", type="server_error", code="internal_error").response()
+        return APIError(
+            500, f"internal server error ({type(exc).__name__})", type="server_error", code="internal_error"
+        ).response()
 
     auth = Depends(server.auth)
 
@@ -221,9 +250,17 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
 
     @app.api_route("/health", methods=get)
     async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__, "routers": list(controller.routers),
-                             "strong_model": controller.strong.model, "weak_model": controller.weak.model,
-                             "fallback": settings.fallback, **server.readiness()})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "routers": list(controller.routers),
+                "strong_model": controller.strong.model,
+                "weak_model": controller.weak.model,
+                "fallback": settings.fallback,
+                **server.readiness(),
+            }
+        )
 
     @app.api_route("/ready", methods=get)
     async def ready() -> JSONResponse:
@@ -241,9 +278,14 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
     async def page() -> Response:
         if chat_page.is_file():
             return FileResponse(chat_page, media_type="text/html")
-        return JSONResponse({"name": "routellm", "version": __version__,
-                             "endpoints": ["/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics"],
-                             "models": [m["id"] for m in server.model_list()["data"]]})
+        return JSONResponse(
+            {
+                "name": "routellm",
+                "version": __version__,
+                "endpoints": ["/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics"],
+                "models": [m["id"] for m in server.model_list()["data"]],
+            }
+        )
 
     app.add_api_route("/", page, include_in_schema=False, methods=get)
     app.add_api_route("/chat", page, include_in_schema=False, methods=get)
@@ -257,5 +299,12 @@ def app_from_env() -> FastAPI:
     return create_app(ServerSettings.from_env())
 
 
-__all__ = ["create_app", "app_from_env", "build_controller", "build_endpoint", "RouterServer", "ServerSettings",
-           "parse_model_name"]
+__all__ = [
+    "create_app",
+    "app_from_env",
+    "build_controller",
+    "build_endpoint",
+    "RouterServer",
+    "ServerSettings",
+    "parse_model_name",
+]

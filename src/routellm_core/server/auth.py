@@ -37,8 +37,12 @@ class ApiKeyAuth:
         elif request.headers.get("x-api-key"):
             token = request.headers["x-api-key"].strip()
         if not token:
-            raise APIError(401, "missing API key: send 'Authorization: Bearer <key>'", code="missing_api_key",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise APIError(
+                401,
+                "missing API key: send 'Authorization: Bearer <key>'",
+                code="missing_api_key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         given = token.encode("utf-8", "surrogateescape")
         ok = False
         for key in self._keys:  # compare with every key, without stopping early

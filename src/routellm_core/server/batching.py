@@ -40,7 +40,7 @@ class BatchScorer:
 
     async def _drain(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             batch = [(p, f) for p, f in batch if not f.done()]  # callers that were cancelled meanwhile
             if not batch:
                 continue

@@ -35,9 +35,16 @@ logger = logging.getLogger("routellm.server")
 class ChatCompletions:
     """The chat completion endpoint over a :class:`RoutingCore`, with batched scoring."""
 
-    def __init__(self, core: RoutingCore, upstream: Upstream, metrics: ServerMetrics, usage: UsageMeter,
-                 score_batch_size: int = 64, record: Callable[[Decision, str], None] | None = None,
-                 limits: RequestLimits = RequestLimits()) -> None:
+    def __init__(
+        self,
+        core: RoutingCore,
+        upstream: Upstream,
+        metrics: ServerMetrics,
+        usage: UsageMeter,
+        score_batch_size: int = 64,
+        record: Callable[[Decision, str], None] | None = None,
+        limits: RequestLimits = RequestLimits(),
+    ) -> None:
         self.core = core
         self.limits = limits
         #: serialise the upstream body while parsing (in the same worker thread) when a direct client may send it
@@ -45,9 +52,10 @@ class ChatCompletions:
         self.upstream = upstream
         self.metrics = metrics
         self.usage = usage
-        self.scorers = {name: BatchScorer(router, score_batch_size,
-                                          on_batch=lambda n, name=name: metrics.batch_sizes.observe(n, router=name))
-                        for name, router in core.routers.items()}
+        self.scorers = {
+            name: BatchScorer(router, score_batch_size, on_batch=lambda n, name=name: metrics.batch_sizes.observe(n, router=name))
+            for name, router in core.routers.items()
+        }
         #: called with the decision and the answering model after each successful upstream call
         self.record = record
 
@@ -100,22 +108,28 @@ class ChatCompletions:
                 raise APIError(400, str(exc), param="messages", code="invalid_messages") from None
             except Exception as exc:
                 logger.exception("router %s failed", name)
-                raise APIError(500, f"router {name!r} failed to score the request: {first_line(exc)}", type="server_error",
-                               code="router_error") from None
+                raise APIError(
+                    500,
+                    f"router {name!r} failed to score the request: {first_line(exc)}",
+                    type="server_error",
+                    code="router_error",
+                ) from None
             metrics.routing_latency.observe(time.perf_counter() - t0, router=name)
             metrics.scores.observe(decision.score, router=name)
             tier = "strong" if decision.strong else "weak"
             metrics.decisions.inc(router=name, model=decision.model, tier=tier)
             model_label = decision.model
-            headers.update({
-                "x-routellm-router": name,
-                "x-routellm-threshold": format_threshold(threshold),
-                "x-routellm-score": repr(decision.score),
-                "x-routellm-tier": tier,
-                "x-routellm-routed-model": decision.model,
-                "x-routellm-model": decision.model,
-                "x-routellm-fallback": "false",
-            })
+            headers.update(
+                {
+                    "x-routellm-router": name,
+                    "x-routellm-threshold": format_threshold(threshold),
+                    "x-routellm-score": repr(decision.score),
+                    "x-routellm-tier": tier,
+                    "x-routellm-routed-model": decision.model,
+                    "x-routellm-model": decision.model,
+                    "x-routellm-fallback": "false",
+                }
+            )
             call = await self.upstream.call(decision, chat)
             model_label = call.endpoint.model
             headers["x-routellm-model"] = call.endpoint.model
@@ -124,8 +138,10 @@ class ChatCompletions:
                 self.record(decision, call.endpoint.model)
             if chat.stream:
                 response = StreamingResponse(
-                    sse_events(call, decision, self.upstream, metrics, self.usage), media_type="text/event-stream",
-                    headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                    sse_events(call, decision, self.upstream, metrics, self.usage),
+                    media_type="text/event-stream",
+                    headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                )
             else:
                 completion = call.response
                 assert completion is not None  # a non-streaming call always carries its response
@@ -137,8 +153,9 @@ class ChatCompletions:
         except Exception as exc:  # a bug, not an input problem: answer in OpenAI's format and count it
             logger.exception("unhandled error in chat completions")
             error_type = "internal_error"
-            response = APIError(500, f"internal server error ({type(exc).__name__})", type="server_error",
-                                code="internal_error").response(headers)
+            response = APIError(
+                500, f"internal server error ({type(exc).__name__})", type="server_error", code="internal_error"
+            ).response(headers)
         finally:
             metrics.in_flight.dec()
             if response is not None:
@@ -153,5 +170,8 @@ def check_content_type(value: str | None) -> None:
     media = value.split(";", 1)[0].strip().lower()
     if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
         return
-    raise APIError(415, f"Content-Type {clip(value, 100)!r} is not supported: send the body as JSON with "
-                        "'Content-Type: application/json'", code="unsupported_media_type")
+    raise APIError(
+        415,
+        f"Content-Type {clip(value, 100)!r} is not supported: send the body as JSON with 'Content-Type: application/json'",
+        code="unsupported_media_type",
+    )

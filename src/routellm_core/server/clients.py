@@ -105,8 +105,9 @@ def _error_text(data: bytes) -> str:
 class UpstreamClients:
     """``await clients.call(endpoint, request, timeout=...)``: a response dict or an :class:`UpstreamStream`."""
 
-    def __init__(self, controller: Controller, mode: str = "auto", retries: int = 0, max_connections: int = 1024,
-                 shards: int = 16) -> None:
+    def __init__(
+        self, controller: Controller, mode: str = "auto", retries: int = 0, max_connections: int = 1024, shards: int = 16
+    ) -> None:
         if mode not in CLIENT_CHOICES:
             raise ConfigError(f"upstream_client must be one of {', '.join(CLIENT_CHOICES)}, got {mode!r}")
         self.controller = controller
@@ -156,8 +157,12 @@ class UpstreamClients:
         target = self._targets.get(key)
         if target is None:
             url = httpx.URL((endpoint.api_base or "").rstrip("/") + "/chat/completions")
-            headers = {"Authorization": f"Bearer {endpoint.api_key or 'no-key'}", "Content-Type": "application/json",
-                       "Accept": "text/event-stream" if stream else "application/json", "User-Agent": f"routellm/{__version__}"}
+            headers = {
+                "Authorization": f"Bearer {endpoint.api_key or 'no-key'}",
+                "Content-Type": "application/json",
+                "Accept": "text/event-stream" if stream else "application/json",
+                "User-Agent": f"routellm/{__version__}",
+            }
             target = self._targets[key] = (url, headers, httpx.Timeout(timeout))
         if target[2].read != timeout:
             return target[0], target[1], httpx.Timeout(timeout)
@@ -178,8 +183,9 @@ class UpstreamClients:
         attempt = 0
         while True:
             try:
-                response = await client.send(client.build_request("POST", url, content=body, headers=headers,
-                                                                  timeout=timeouts), stream=True)
+                response = await client.send(
+                    client.build_request("POST", url, content=body, headers=headers, timeout=timeouts), stream=True
+                )
             except httpx.TransportError:
                 if attempt >= self.retries:
                     raise
@@ -203,8 +209,7 @@ class UpstreamClients:
 
     # -- litellm -------------------------------------------------------------------------------
     async def _call_litellm(self, endpoint: ModelEndpoint, request: ChatRequest, timeout: float) -> Any:
-        kwargs = dict(request.params, messages=request.messages, stream=request.stream, timeout=timeout,
-                      max_retries=self.retries)
+        kwargs = dict(request.params, messages=request.messages, stream=request.stream, timeout=timeout, max_retries=self.retries)
         if request.large:  # litellm builds the provider request in Python: keep that off the event loop
             await asyncio.to_thread(_litellm_precheck, request.messages)
             result = await asyncio.to_thread(self.controller.call_model, endpoint, **kwargs)

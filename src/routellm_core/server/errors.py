@@ -7,8 +7,16 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
-          413: "invalid_request_error", 429: "rate_limit_error", 502: "upstream_error", 504: "timeout_error"}
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+    502: "upstream_error",
+    504: "timeout_error",
+}
 
 
 class ErrorResponse(JSONResponse):
@@ -21,8 +29,17 @@ class ErrorResponse(JSONResponse):
 class APIError(Exception):
     """An error answered as ``{"error": {"message", "type", "param", "code"}}`` with ``status``."""
 
-    def __init__(self, status: int, message: str, *, type: str | None = None, code: str | None = None,
-                 param: str | None = None, headers: dict[str, str] | None = None, metric_type: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+        metric_type: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -39,7 +56,6 @@ class APIError(Exception):
     def response(self, extra_headers: dict[str, str] | None = None) -> ErrorResponse:
         headers = {**self.headers, **(extra_headers or {})}
         return ErrorResponse(self.body(), status_code=self.status, headers=headers)
-
 
 
 def first_line(exc: BaseException) -> str:

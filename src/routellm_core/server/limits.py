@@ -22,8 +22,12 @@ class RequestTooLarge(APIError):
     """A body over the limit (answered as 413, and the connection closed)."""
 
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"request body is larger than the server's limit of {max_bytes} bytes", code="request_too_large",
-                         headers={"Connection": "close"})
+        super().__init__(
+            413,
+            f"request body is larger than the server's limit of {max_bytes} bytes",
+            code="request_too_large",
+            headers={"Connection": "close"},
+        )
 
 
 async def drain(receive: Receive, limit: int) -> bool:
@@ -46,8 +50,9 @@ class BodySizeLimitMiddleware:
     bodies are counted while they are read (the app then answers the 413).
     """
 
-    def __init__(self, app: Any, max_bytes: int, on_reject: Callable[[int], None] | None = None,
-                 drain_bytes: int | None = None) -> None:
+    def __init__(
+        self, app: Any, max_bytes: int, on_reject: Callable[[int], None] | None = None, drain_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.on_reject = on_reject
@@ -77,8 +82,9 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 size = -1
             if size < 0:
-                await self._reject(scope, receive, send, APIError(400, "invalid Content-Length header", code="invalid_request"),
-                                   declared=0)
+                await self._reject(
+                    scope, receive, send, APIError(400, "invalid Content-Length header", code="invalid_request"), declared=0
+                )
                 return
             if size > self.max_bytes:
                 await self._reject(scope, receive, send, RequestTooLarge(self.max_bytes), declared=size)

@@ -95,40 +95,79 @@ class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         c, h = self._counter, self._histogram
-        self.requests = c("routellm_requests_total", "Chat completion requests by router, answering model and HTTP status.",
-                          ("router", "model", "status"))
+        self.requests = c(
+            "routellm_requests_total",
+            "Chat completion requests by router, answering model and HTTP status.",
+            ("router", "model", "status"),
+        )
         self.errors = c("routellm_errors_total", "Failed requests by router, model and error type.", ("router", "model", "type"))
-        self.decisions = c("routellm_routing_decisions_total", "Routing decisions by router and routed model.",
-                           ("router", "model", "tier"))
-        self.fallbacks = c("routellm_fallbacks_total", "Retries on the other model after the routed model failed.",
-                           ("router", "from_model", "to_model", "outcome"))
-        self.upstream_errors = c("routellm_upstream_errors_total", "Failed upstream calls by model and error type.",
-                                 ("model", "type"))
+        self.decisions = c(
+            "routellm_routing_decisions_total", "Routing decisions by router and routed model.", ("router", "model", "tier")
+        )
+        self.fallbacks = c(
+            "routellm_fallbacks_total",
+            "Retries on the other model after the routed model failed.",
+            ("router", "from_model", "to_model", "outcome"),
+        )
+        self.upstream_errors = c(
+            "routellm_upstream_errors_total", "Failed upstream calls by model and error type.", ("model", "type")
+        )
         self.tokens = c("routellm_tokens_total", "Tokens reported by the upstream models.", ("model", "kind"))
-        self.cost = c("routellm_cost_usd_total", "Estimated cost in USD from litellm's model cost map (0 for unmapped models).",
-                      ("model",))
-        self.in_flight = Gauge(_PGauge("routellm_in_flight_requests", "Chat completion requests being handled.",
-                                       registry=self.registry, multiprocess_mode="livesum"),
-                               "routellm_in_flight_requests", (), self.registry)
-        self.workers_ready = Gauge(_PGauge("routellm_workers_ready", "Worker processes whose routers are built and that serve.",
-                                           registry=self.registry, multiprocess_mode="livesum"),
-                                   "routellm_workers_ready", (), self.registry)
+        self.cost = c(
+            "routellm_cost_usd_total", "Estimated cost in USD from litellm's model cost map (0 for unmapped models).", ("model",)
+        )
+        self.in_flight = Gauge(
+            _PGauge(
+                "routellm_in_flight_requests",
+                "Chat completion requests being handled.",
+                registry=self.registry,
+                multiprocess_mode="livesum",
+            ),
+            "routellm_in_flight_requests",
+            (),
+            self.registry,
+        )
+        self.workers_ready = Gauge(
+            _PGauge(
+                "routellm_workers_ready",
+                "Worker processes whose routers are built and that serve.",
+                registry=self.registry,
+                multiprocess_mode="livesum",
+            ),
+            "routellm_workers_ready",
+            (),
+            self.registry,
+        )
         self.routing_latency = h("routellm_routing_latency_seconds", "Time to score a request and pick a model.", ("router",))
-        self.upstream_latency = h("routellm_upstream_latency_seconds",
-                                  "Upstream call duration (streams: until the last chunk).", ("model", "stream", "outcome"))
-        self.request_latency = h("routellm_request_latency_seconds", "Whole request duration (streams: until the response starts).",
-                                 ("router", "status"))
-        self.batch_sizes = h("routellm_score_batch_size", "Prompts per router scoring call (concurrent requests are batched).",
-                             ("router",), buckets=BATCH_BUCKETS)
-        self.scores = h("routellm_router_score", "Router scores (estimated P(strong model wins)).", ("router",),
-                        buckets=SCORE_BUCKETS)
+        self.upstream_latency = h(
+            "routellm_upstream_latency_seconds",
+            "Upstream call duration (streams: until the last chunk).",
+            ("model", "stream", "outcome"),
+        )
+        self.request_latency = h(
+            "routellm_request_latency_seconds",
+            "Whole request duration (streams: until the response starts).",
+            ("router", "status"),
+        )
+        self.batch_sizes = h(
+            "routellm_score_batch_size",
+            "Prompts per router scoring call (concurrent requests are batched).",
+            ("router",),
+            buckets=BATCH_BUCKETS,
+        )
+        self.scores = h(
+            "routellm_router_score", "Router scores (estimated P(strong model wins)).", ("router",), buckets=SCORE_BUCKETS
+        )
 
     def _counter(self, name: str, help_text: str, labels: Sequence[str]) -> Counter:
         return Counter(_PCounter(name, help_text, labels, registry=self.registry), name, labels, self.registry)
 
-    def _histogram(self, name: str, help_text: str, labels: Sequence[str], buckets: Sequence[float] = LATENCY_BUCKETS) -> Histogram:
-        return Histogram(_PHistogram(name, help_text, labels, registry=self.registry, buckets=buckets), name, labels,
-                         self.registry)
+    def _histogram(
+        self, name: str, help_text: str, labels: Sequence[str], buckets: Sequence[float] = LATENCY_BUCKETS
+    ) -> Histogram:
+        return Histogram(
+            _PHistogram(name, help_text, labels, registry=self.registry, buckets=buckets), name, labels, self.registry
+        )
 
     def ready_workers(self) -> int:
         """Workers that finished starting: this process (0 or 1), or every live worker in multi-process mode."""
@@ -139,7 +178,8 @@ class ServerMetrics:
 
         total = 0.0
         merged = multiprocess.MultiProcessCollector.merge(  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
-            _gauge_files(directory), accumulate=False)
+            _gauge_files(directory), accumulate=False
+        )
         for metric in merged:
             if metric.name == "routellm_workers_ready":
                 total += sum(sample.value for sample in metric.samples)

@@ -84,8 +84,9 @@ class ChatRequest:
         return b'{"model":' + json.dumps(model).encode() + b"," + self.body_tail
 
 
-def parse_request(body: bytes, limits: RequestLimits = RequestLimits(), *, serialise: bool = False,
-                  yielding: bool = False) -> ChatRequest:
+def parse_request(
+    body: bytes, limits: RequestLimits = RequestLimits(), *, serialise: bool = False, yielding: bool = False
+) -> ChatRequest:
     """Parse and validate a chat completion body (APIError 400/413 says what is wrong).
 
     ``serialise``: also build the upstream JSON body now (do it in the same worker
@@ -122,8 +123,9 @@ def parse_json_body(body: bytes, *, yielding: bool = False) -> dict[str, Any]:
     try:
         text = body.decode(json.detect_encoding(body))  # strict: invalid UTF-8 is an error, not a surrogate escape
     except UnicodeDecodeError as exc:
-        raise APIError(400, f"the request body is not valid UTF-8 (byte {exc.start}): send JSON as UTF-8",
-                       code="invalid_json") from None
+        raise APIError(
+            400, f"the request body is not valid UTF-8 (byte {exc.start}): send JSON as UTF-8", code="invalid_json"
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -194,8 +196,12 @@ def _raise_first_problem(data: Any) -> None:
                 raise _unicode_error(here, "")
             if kind is float and _bad_float(value):
                 name = field_name(here)
-                raise APIError(400, f"{name}: a number out of range (it overflows a 64-bit float); send finite numbers",
-                               param=name, code="invalid_number")
+                raise APIError(
+                    400,
+                    f"{name}: a number out of range (it overflows a 64-bit float); send finite numbers",
+                    param=name,
+                    code="invalid_number",
+                )
             if kind is dict or kind is list:
                 stack.append((value, here))
     raise APIError(400, "the request body is not valid", code="invalid_json")  # not reached: _clean found something
@@ -204,16 +210,21 @@ def _raise_first_problem(data: Any) -> None:
 def _unicode_error(path: tuple[Any, ...], where: str) -> APIError:
     name = field_name(path)
     subject = f"{where} {name}".strip()
-    return APIError(400, f"{subject}: invalid Unicode (a lone UTF-16 surrogate); send valid UTF-8 text",
-                    param=name, code="invalid_unicode")
+    return APIError(
+        400, f"{subject}: invalid Unicode (a lone UTF-16 surrogate); send valid UTF-8 text", param=name, code="invalid_unicode"
+    )
 
 
 # -- messages ----------------------------------------------------------------------------------
 def check_messages(messages: list[Any], limits: RequestLimits) -> None:
     """Each message an object with a ``role`` string and ``content`` that is text, parts or null; within the limits."""
     if len(messages) > limits.max_messages:
-        raise APIError(413, f"messages: {len(messages)} messages, more than the server's limit of {limits.max_messages} "
-                            "(max_messages)", param="messages", code="too_many_messages")
+        raise APIError(
+            413,
+            f"messages: {len(messages)} messages, more than the server's limit of {limits.max_messages} (max_messages)",
+            param="messages",
+            code="too_many_messages",
+        )
     total = 0
     for i, message in enumerate(messages):
         if type(message) is not dict:
@@ -239,8 +250,12 @@ def check_messages(messages: list[Any], limits: RequestLimits) -> None:
         elif content is not None:
             raise _invalid(f"messages.{i}.content", "must be a string, a list of parts, or null")
         if total > limits.max_text_chars:
-            raise APIError(413, f"messages: more than {limits.max_text_chars} characters of message text, the server's "
-                                "limit (max_text_chars)", param="messages", code="text_too_long")
+            raise APIError(
+                413,
+                f"messages: more than {limits.max_text_chars} characters of message text, the server's limit (max_text_chars)",
+                param="messages",
+                code="text_too_long",
+            )
 
 
 def _invalid(param: str, what: str) -> APIError:
@@ -269,7 +284,7 @@ def serialise_tail(messages: list[Any], params: dict[str, Any], stream: bool) ->
     for start in range(0, len(messages), _SERIALISE_CHUNK):
         if start:
             parts.append(",")
-        parts.append(_dumps(messages[start:start + _SERIALISE_CHUNK])[1:-1])
+        parts.append(_dumps(messages[start : start + _SERIALISE_CHUNK])[1:-1])
     parts.append("]")
     rest = dict(params)
     rest["stream"] = stream

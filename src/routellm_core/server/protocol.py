@@ -100,8 +100,7 @@ class RouterH11Protocol(H11Protocol):
             return
         if phase == "headers":
             if self.conn.their_state is h11.IDLE and self.conn.our_state is h11.IDLE and self._bytes_in_request:
-                self._write_raw_error(408, f"request headers not received within {self.header_timeout:g}s",
-                                      "header_timeout")
+                self._write_raw_error(408, f"request headers not received within {self.header_timeout:g}s", "header_timeout")
             self.logger.info("closing a connection: request headers not received within %gs", self.header_timeout)
             self.transport.close()
             return
@@ -149,8 +148,11 @@ class RouterH11Protocol(H11Protocol):
     # -- writing errors --------------------------------------------------------------------------
     def _send_error(self, status: int, message: str, code: str) -> None:
         body = _error_body(message, code)
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"connection", b"close")]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
         output = self.conn.send(h11.Response(status_code=status, headers=headers))
         output += self.conn.send(h11.Data(data=body))
         output += self.conn.send(h11.EndOfMessage())
@@ -160,8 +162,11 @@ class RouterH11Protocol(H11Protocol):
         """An answer written without h11 (which has no request to answer yet)."""
         body = _error_body(message, code)
         reason = {400: b"Bad Request", 408: b"Request Timeout"}[status]
-        head = (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
-                % (status, reason, len(body)))
+        head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % (
+            status,
+            reason,
+            len(body),
+        )
         self.transport.write(head + body)
 
     def _end_cycle(self) -> None:

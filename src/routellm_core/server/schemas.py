@@ -16,9 +16,25 @@ Number = Union[StrictInt, StrictFloat]
 
 #: optional OpenAI parameters forwarded to the upstream model when present
 FORWARDED = (
-    "temperature", "top_p", "n", "max_tokens", "max_completion_tokens", "stop", "presence_penalty", "frequency_penalty",
-    "logit_bias", "logprobs", "top_logprobs", "seed", "user", "response_format", "tools", "tool_choice",
-    "parallel_tool_calls", "stream_options", "reasoning_effort",
+    "temperature",
+    "top_p",
+    "n",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "seed",
+    "user",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "stream_options",
+    "reasoning_effort",
 )
 
 

@@ -18,8 +18,9 @@ from .usage import UsageMeter
 logger = logging.getLogger("routellm.server")
 
 
-async def sse_events(call: UpstreamCall, decision: Decision, upstream: Upstream, metrics: ServerMetrics,
-                     usage: UsageMeter) -> AsyncIterator[bytes]:
+async def sse_events(
+    call: UpstreamCall, decision: Decision, upstream: Upstream, metrics: ServerMetrics, usage: UsageMeter
+) -> AsyncIterator[bytes]:
     """``data: <chunk>`` events, then ``data: [DONE]``.
 
     The first chunk was read before the response started (so failures before it

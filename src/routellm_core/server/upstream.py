@@ -53,29 +53,51 @@ def upstream_error(exc: BaseException, endpoint: ModelEndpoint, timeout: float, 
 
     timeouts = (asyncio.TimeoutError, TimeoutError, openai.APITimeoutError, httpx.TimeoutException)
     if isinstance(exc, timeouts) or status in (408, 504):
-        return APIError(504, f"upstream model {model!r} did not answer within {timeout:g}s: {detail}",
-                        code="upstream_timeout", metric_type="upstream_timeout")
+        return APIError(
+            504,
+            f"upstream model {model!r} did not answer within {timeout:g}s: {detail}",
+            code="upstream_timeout",
+            metric_type="upstream_timeout",
+        )
     if isinstance(status, int):
         if status == 429:
-            return APIError(429, f"upstream model {model!r} is rate limited: {detail}", code="upstream_rate_limited",
-                            metric_type="upstream_rate_limited")
+            return APIError(
+                429,
+                f"upstream model {model!r} is rate limited: {detail}",
+                code="upstream_rate_limited",
+                metric_type="upstream_rate_limited",
+            )
         if status in (400, 413, 422):
-            return APIError(400, f"upstream model {model!r} rejected the request: {detail}", code="upstream_bad_request",
-                            metric_type="upstream_bad_request")
+            return APIError(
+                400,
+                f"upstream model {model!r} rejected the request: {detail}",
+                code="upstream_bad_request",
+                metric_type="upstream_bad_request",
+            )
         if status in (401, 403):
-            return APIError(502, f"upstream model {model!r} rejected the server's credentials (HTTP {status}): {detail}",
-                            code="upstream_auth_error", metric_type="upstream_error")
+            return APIError(
+                502,
+                f"upstream model {model!r} rejected the server's credentials (HTTP {status}): {detail}",
+                code="upstream_auth_error",
+                metric_type="upstream_error",
+            )
     if isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
-        return APIError(502, f"cannot reach upstream model {model!r}: {detail}", code="upstream_unreachable",
-                        metric_type="upstream_error")
+        return APIError(
+            502, f"cannot reach upstream model {model!r}: {detail}", code="upstream_unreachable", metric_type="upstream_error"
+        )
     if isinstance(exc, UpstreamProtocolError):
-        return APIError(502, f"upstream model {model!r} answered in an unexpected format: {detail}", code="upstream_error",
-                        metric_type="upstream_error")
+        return APIError(
+            502,
+            f"upstream model {model!r} answered in an unexpected format: {detail}",
+            code="upstream_error",
+            metric_type="upstream_error",
+        )
     if isinstance(exc, UpstreamHTTPError):  # an error event in a stream
         return APIError(502, f"upstream model {model!r} failed: {detail}", code="upstream_error", metric_type="upstream_error")
     shown = f"HTTP {status}" if isinstance(status, int) else type(exc).__name__
-    return APIError(502, f"upstream model {model!r} failed ({shown}): {detail}", code="upstream_error",
-                    metric_type="upstream_error")
+    return APIError(
+        502, f"upstream model {model!r} failed ({shown}): {detail}", code="upstream_error", metric_type="upstream_error"
+    )
 
 
 async def _anext(iterator: Any) -> tuple[bool, Any]:
@@ -125,8 +147,16 @@ async def within(awaitable: Awaitable[_T], timeout: float) -> _T:
 class Upstream:
     """Calls the routed model with ``timeout`` per call; on 429/502/504 retries once on the other model if ``fallback``."""
 
-    def __init__(self, core: RoutingCore, clients: UpstreamClients, metrics: ServerMetrics, *, timeout: float,
-                 fallback: bool, redact: Redactor) -> None:
+    def __init__(
+        self,
+        core: RoutingCore,
+        clients: UpstreamClients,
+        metrics: ServerMetrics,
+        *,
+        timeout: float,
+        fallback: bool,
+        redact: Redactor,
+    ) -> None:
         self.core = core
         self.clients = clients
         self.metrics = metrics
@@ -157,20 +187,26 @@ class Upstream:
         except asyncio.CancelledError:
             raise
         except RejectedByClient as exc:  # no call was made: the client's request is at fault
-            raise APIError(400, f"the request cannot be sent to {endpoint.model!r}: {self.redact(clip(str(exc)))}",
-                           param="messages", code="invalid_messages") from None
+            raise APIError(
+                400,
+                f"the request cannot be sent to {endpoint.model!r}: {self.redact(clip(str(exc)))}",
+                param="messages",
+                code="invalid_messages",
+            ) from None
         except Exception as exc:
             error = self.error(exc, endpoint)
             self.count_failure(error, endpoint.model)
-            self.metrics.upstream_latency.observe(time.perf_counter() - call.started, model=endpoint.model,
-                                                  stream=str(stream).lower(), outcome=error.metric_type)
+            self.metrics.upstream_latency.observe(
+                time.perf_counter() - call.started, model=endpoint.model, stream=str(stream).lower(), outcome=error.metric_type
+            )
             if call.source is not None:
                 await aclose_quietly(call.source)
             logger.warning("upstream call to %s failed: %s", endpoint.model, clip(error.message, 300))
             raise error from None
         if not stream:
-            self.metrics.upstream_latency.observe(time.perf_counter() - call.started, model=endpoint.model,
-                                                  stream="false", outcome="ok")
+            self.metrics.upstream_latency.observe(
+                time.perf_counter() - call.started, model=endpoint.model, stream="false", outcome="ok"
+            )
         return call
 
     async def call(self, decision: Decision, request: ChatRequest) -> UpstreamCall:

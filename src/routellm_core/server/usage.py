@@ -29,7 +29,8 @@ class UsageMeter:
         if (prompt or completion) and model not in self._unmapped:
             try:
                 prompt_cost, completion_cost = import_litellm().cost_per_token(
-                    model=model, prompt_tokens=prompt, completion_tokens=completion)
+                    model=model, prompt_tokens=prompt, completion_tokens=completion
+                )
                 cost = float(prompt_cost) + float(completion_cost)
             except Exception:  # not in litellm's cost map (local models): count 0, and do not ask again
                 self._unmapped.add(model)

@@ -84,8 +84,12 @@ def check_config_model(config: type[PluginConfig], factory: Callable[..., Any]) 
     )
     for name, field in fields.items():
         default = field.get_default(call_default_factory=True)
-        assert named[name].default is not inspect.Parameter.empty, f"{name}: the factory has no default, the model has {default!r}"
+        assert named[name].default is not inspect.Parameter.empty, (
+            f"{name}: the factory has no default, the model has {default!r}"
+        )
         assert named[name].default == default, f"{name}: default {default!r} in the model, {named[name].default!r} in the factory"
     takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
     allows_extra = config.model_config.get("extra") == "allow"
-    assert takes_kwargs == allows_extra, f"{config.__name__}: extra keys allowed={allows_extra}, factory takes **kwargs={takes_kwargs}"
+    assert takes_kwargs == allows_extra, (
+        f"{config.__name__}: extra keys allowed={allows_extra}, factory takes **kwargs={takes_kwargs}"
+    )

@@ -38,8 +38,18 @@ class EchoUpstream:
         seed: seed of the fault draw.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, fail_rate: float = 0.0, stall_rate: float = 0.0,
-                 stall_seconds: float = 30.0, delay: float = 0.0, seed: int = 0, stream_stall_after: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fail_rate: float = 0.0,
+        stall_rate: float = 0.0,
+        stall_seconds: float = 30.0,
+        delay: float = 0.0,
+        seed: int = 0,
+        stream_stall_after: int | None = None,
+    ) -> None:
         self.fail_rate, self.stall_rate, self.stall_seconds, self.delay = fail_rate, stall_rate, stall_seconds, delay
         #: when set, every streamed answer sleeps ``stall_seconds`` after sending this many chunks
         self.stream_stall_after = stream_stall_after
@@ -143,24 +153,54 @@ class EchoUpstream:
                     words = answer.split(" ")
                     for i, word in enumerate(words):
                         piece = word if i == 0 else " " + word
-                        chunk = {"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": created, "model": model,
-                                 "choices": [{"index": 0, "delta": ({"role": "assistant", "content": piece} if i == 0 else {"content": piece}), "finish_reason": None}]}
+                        chunk = {
+                            "id": "chatcmpl-echo",
+                            "object": "chat.completion.chunk",
+                            "created": created,
+                            "model": model,
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "delta": ({"role": "assistant", "content": piece} if i == 0 else {"content": piece}),
+                                    "finish_reason": None,
+                                }
+                            ],
+                        }
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                         if upstream.stream_stall_after is not None and i + 1 == upstream.stream_stall_after:
                             self.wfile.flush()
                             time.sleep(upstream.stall_seconds)
-                    final = {"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": created, "model": model,
-                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}}
+                    final = {
+                        "id": "chatcmpl-echo",
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": completion_tokens,
+                            "total_tokens": prompt_tokens + completion_tokens,
+                        },
+                    }
                     self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                self._send_json(200, {
-                    "id": "chatcmpl-echo", "object": "chat.completion", "created": created, "model": model,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
-                })
+                self._send_json(
+                    200,
+                    {
+                        "id": "chatcmpl-echo",
+                        "object": "chat.completion",
+                        "created": created,
+                        "model": model,
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": completion_tokens,
+                            "total_tokens": prompt_tokens + completion_tokens,
+                        },
+                    },
+                )
 
         return Handler
 
@@ -189,8 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    upstream = EchoUpstream(host=args.host, port=args.port, fail_rate=args.fail_rate, stall_rate=args.stall_rate,
-                            stall_seconds=args.stall_seconds, delay=args.delay, seed=args.seed)
+    upstream = EchoUpstream(
+        host=args.host,
+        port=args.port,
+        fail_rate=args.fail_rate,
+        stall_rate=args.stall_rate,
+        stall_seconds=args.stall_seconds,
+        delay=args.delay,
+        seed=args.seed,
+    )
     upstream.record_calls = False
     upstream.start()
     print(upstream.base_url, flush=True)

@@ -63,7 +63,9 @@ class SWRankingConfig:
         if k.get("index") is not None and (k.get("battles") is not None or k.get("embeddings") is not None):
             raise ConfigError("sw_ranking: give either index, or battles and embeddings, not both")
         if (k.get("battles") is None) != (k.get("embeddings") is None):
-            raise ConfigError("sw_ranking: battles and embeddings go together (a battles file and a .npy with one row per battle)")
+            raise ConfigError(
+                "sw_ranking: battles and embeddings go together (a battles file and a .npy with one row per battle)"
+            )
         if k.get("num_tiers") is not None:
             if k.get("battles") is None:
                 raise ConfigError("sw_ranking: num_tiers applies to battles + embeddings; an index has its tiers")

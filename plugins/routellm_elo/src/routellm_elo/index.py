@@ -84,8 +84,14 @@ class Weighting:
             raise ValueError(f"same_tier must be one of {', '.join(SAME_TIER)}, got {self.same_tier!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sharpness": self.sharpness, "min_similarity": self.min_similarity, "length_scale": self.length_scale, "ridge": self.ridge, "relative_to_max": self.relative_to_max,
-                "same_tier": self.same_tier}
+        return {
+            "sharpness": self.sharpness,
+            "min_similarity": self.min_similarity,
+            "length_scale": self.length_scale,
+            "ridge": self.ridge,
+            "relative_to_max": self.relative_to_max,
+            "same_tier": self.same_tier,
+        }
 
 
 @dataclass
@@ -134,15 +140,17 @@ class SWIndex:
         return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
     # -- scoring ---------------------------------------------------------------
-    def query_tables(self, vectors: np.ndarray, weighting: Weighting | None = None,
-                     log_chars: np.ndarray | None = None) -> np.ndarray:
+    def query_tables(
+        self, vectors: np.ndarray, weighting: Weighting | None = None, log_chars: np.ndarray | None = None
+    ) -> np.ndarray:
         """``(Q, T + 1, T + 1)`` similarity-weighted tier win tables of the queries (embedder vectors, and
         ``ln(1 + characters)`` of each query when the weighting has a ``length_scale``)."""
         wt = weighting or self.weighting
         return self.tables_for_similarities(self.similarities(vectors, wt, log_chars), wt)
 
-    def similarities(self, vectors: np.ndarray, weighting: Weighting | None = None,
-                     log_chars: np.ndarray | None = None) -> np.ndarray:
+    def similarities(
+        self, vectors: np.ndarray, weighting: Weighting | None = None, log_chars: np.ndarray | None = None
+    ) -> np.ndarray:
         """``(Q, P)`` similarities (float32) of the queries (embedder vectors) to the indexed prompts: cosine, less
         the length term of the weighting (see :class:`Weighting`)."""
         wt = weighting or self.weighting
@@ -233,13 +241,22 @@ class SWIndex:
             tensors["projection"] = np.ascontiguousarray(self.projection, dtype=np.float32)
         save_file(tensors, str(out / WEIGHTS_FILE))
         config = {
-            "format": FORMAT, "version": VERSION, "prompts": len(self.embeddings), "dimension": int(self.embeddings.shape[1]),
-            "input_dimension": self.input_dim, "num_tiers": self.num_tiers, "labels": self.labels,
+            "format": FORMAT,
+            "version": VERSION,
+            "prompts": len(self.embeddings),
+            "dimension": int(self.embeddings.shape[1]),
+            "input_dimension": self.input_dim,
+            "num_tiers": self.num_tiers,
+            "labels": self.labels,
             "models": self.models,
             "model_tiers": {m: int(t) for m, t in zip(self.models, self.model_tiers, strict=True)},
             "model_ratings": {m: round(float(r), 4) for m, r in zip(self.models, self.model_ratings, strict=True)},
-            "tables_value_scale": scale, "embedder": self.embedder, "weighting": self.weighting.as_dict(),
-            "default_strong": self.default_strong, "default_weak": self.default_weak, "aliases": self.aliases,
+            "tables_value_scale": scale,
+            "embedder": self.embedder,
+            "weighting": self.weighting.as_dict(),
+            "default_strong": self.default_strong,
+            "default_weak": self.default_weak,
+            "aliases": self.aliases,
             **({"meta": self.meta} if self.meta else {}),
         }
         (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
@@ -247,8 +264,12 @@ class SWIndex:
     def digest(self) -> str:
         """sha256 of the index's arrays and scoring configuration (cache keys)."""
         h = hashlib.sha256()
-        for arr in (self._emb, self._flat32, self.projection if self.projection is not None else np.zeros(0),
-                    np.asarray(self.model_tiers)):
+        for arr in (
+            self._emb,
+            self._flat32,
+            self.projection if self.projection is not None else np.zeros(0),
+            np.asarray(self.model_tiers),
+        ):
             h.update(np.ascontiguousarray(arr).tobytes())
         h.update(json.dumps([self.models, self.weighting.as_dict()], sort_keys=True).encode())
         return h.hexdigest()
@@ -283,19 +304,33 @@ def load_index(directory: str | os.PathLike[str]) -> SWIndex:
         ratings = np.asarray([cfg["model_ratings"][m] for m in models], np.float64)
     except KeyError as exc:
         raise SWIndexError(f"{d}: missing {exc.args[0]!r}") from None
-    if len(indptr) != len(emb) + 1 or len(cells) != len(values) or (len(cells) and (cells.min() < 0 or cells.max() >= (t + 1) ** 2)):
+    if (
+        len(indptr) != len(emb) + 1
+        or len(cells) != len(values)
+        or (len(cells) and (cells.min() < 0 or cells.max() >= (t + 1) ** 2))
+    ):
         raise SWIndexError(f"{weights_path}: inconsistent table arrays")
     flat = np.zeros((len(emb), (t + 1) ** 2), np.float64)
     rows = np.repeat(np.arange(len(emb)), np.diff(indptr.astype(np.int64)))
     flat[rows, cells.astype(np.int64)] = values.astype(np.float64) * float(cfg.get("tables_value_scale", 1.0))
     w = cfg.get("weighting") or {}
     return SWIndex(
-        embeddings=emb, tables=flat.reshape(len(emb), t + 1, t + 1), models=models, model_tiers=tiers, model_ratings=ratings,
-        num_tiers=t, projection=tensors["projection"].astype(np.float32) if "projection" in tensors else None,
+        embeddings=emb,
+        tables=flat.reshape(len(emb), t + 1, t + 1),
+        models=models,
+        model_tiers=tiers,
+        model_ratings=ratings,
+        num_tiers=t,
+        projection=tensors["projection"].astype(np.float32) if "projection" in tensors else None,
         log_chars=tensors["log_chars"].astype(np.float32) if "log_chars" in tensors else None,
-        embedder=dict(cfg.get("embedder") or {}), weighting=Weighting(**w), default_strong=cfg.get("default_strong"),
-        default_weak=cfg.get("default_weak"), aliases=dict(cfg.get("aliases") or {}), labels=cfg.get("labels", "hard"),
-        meta=dict(cfg.get("meta") or {}))
+        embedder=dict(cfg.get("embedder") or {}),
+        weighting=Weighting(**w),
+        default_strong=cfg.get("default_strong"),
+        default_weak=cfg.get("default_weak"),
+        aliases=dict(cfg.get("aliases") or {}),
+        labels=cfg.get("labels", "hard"),
+        meta=dict(cfg.get("meta") or {}),
+    )
 
 
 def log_chars(prompts) -> np.ndarray:
@@ -309,11 +344,24 @@ def hard_labels(label: np.ndarray) -> np.ndarray:
     return np.where(y > 0.5, 1.0, np.where(y < 0.5, 0.0, 0.5))
 
 
-def build_index(embeddings: np.ndarray, prompt_idx: np.ndarray, model_a: np.ndarray, model_b: np.ndarray,
-                label: np.ndarray, models: list[str], *, num_tiers: int = DEFAULT_NUM_TIERS, labels: str = "hard",
-                dim: int | None = None, weighting: Weighting | None = None, embedder: dict[str, Any] | None = None,
-                default_strong: str | None = None, default_weak: str | None = None,
-                aliases: dict[str, str] | None = None, prompts: list[str] | None = None) -> SWIndex:
+def build_index(
+    embeddings: np.ndarray,
+    prompt_idx: np.ndarray,
+    model_a: np.ndarray,
+    model_b: np.ndarray,
+    label: np.ndarray,
+    models: list[str],
+    *,
+    num_tiers: int = DEFAULT_NUM_TIERS,
+    labels: str = "hard",
+    dim: int | None = None,
+    weighting: Weighting | None = None,
+    embedder: dict[str, Any] | None = None,
+    default_strong: str | None = None,
+    default_weak: str | None = None,
+    aliases: dict[str, str] | None = None,
+    prompts: list[str] | None = None,
+) -> SWIndex:
     """An index from per-prompt battles.
 
     ``embeddings``: one unit row per prompt; ``prompt_idx``, ``model_a``, ``model_b``, ``label``: one entry per
@@ -350,8 +398,19 @@ def build_index(embeddings: np.ndarray, prompt_idx: np.ndarray, model_a: np.ndar
         projection = vt[:dim].T.astype(np.float32)
         emb = emb @ projection
         emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-    return SWIndex(embeddings=emb, tables=flat.reshape(len(emb), u, u), models=list(models), model_tiers=tiers,
-                   model_ratings=ratings, num_tiers=t, projection=projection, embedder=dict(embedder or {}),
-                   log_chars=None if prompts is None else log_chars(prompts),
-                   weighting=weighting or Weighting(), default_strong=default_strong, default_weak=default_weak,
-                   aliases=dict(aliases or {}), labels=labels)
+    return SWIndex(
+        embeddings=emb,
+        tables=flat.reshape(len(emb), u, u),
+        models=list(models),
+        model_tiers=tiers,
+        model_ratings=ratings,
+        num_tiers=t,
+        projection=projection,
+        embedder=dict(embedder or {}),
+        log_chars=None if prompts is None else log_chars(prompts),
+        weighting=weighting or Weighting(),
+        default_strong=default_strong,
+        default_weak=default_weak,
+        aliases=dict(aliases or {}),
+        labels=labels,
+    )

@@ -26,11 +26,24 @@ def make_router(
     """Keys and checks: :class:`routellm_elo.config.SWRankingConfig`."""
     from .router import SWRankingRouter
 
-    return SWRankingRouter(index=index, battles=battles, embeddings=embeddings, num_tiers=num_tiers,
-                           strong_model=strong_model, weak_model=weak_model, model_aliases=model_aliases,
-                           embedder=embedder, embedder_kwargs=embedder_kwargs, embedding_cache=embedding_cache,
-                           sharpness=sharpness, min_similarity=min_similarity, ridge=ridge, relative_to_max=relative_to_max,
-                           same_tier=same_tier, length_scale=length_scale)
+    return SWRankingRouter(
+        index=index,
+        battles=battles,
+        embeddings=embeddings,
+        num_tiers=num_tiers,
+        strong_model=strong_model,
+        weak_model=weak_model,
+        model_aliases=model_aliases,
+        embedder=embedder,
+        embedder_kwargs=embedder_kwargs,
+        embedding_cache=embedding_cache,
+        sharpness=sharpness,
+        min_similarity=min_similarity,
+        ridge=ridge,
+        relative_to_max=relative_to_max,
+        same_tier=same_tier,
+        length_scale=length_scale,
+    )
 
 
 def _add_arguments(parser):
@@ -47,11 +60,18 @@ def _run(args):
 
 @hookimpl
 def routellm_register_routers(register):
-    register("sw_ranking", make_router,
-             description="similarity-weighted Elo over model tiers (RouteLLM's sw_ranking); default index + local MiniLM embeddings")
+    register(
+        "sw_ranking",
+        make_router,
+        description="similarity-weighted Elo over model tiers (RouteLLM's sw_ranking); default index + local MiniLM embeddings",
+    )
 
 
 @hookimpl
 def routellm_register_trainers(register):
-    register("sw_ranking", add_arguments=_add_arguments, run=_run,
-             description="build a sw_ranking index from battles or per-prompt score matrices")
+    register(
+        "sw_ranking",
+        add_arguments=_add_arguments,
+        run=_run,
+        description="build a sw_ranking index from battles or per-prompt score matrices",
+    )

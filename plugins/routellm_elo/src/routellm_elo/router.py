@@ -46,17 +46,23 @@ def shared_embedder(name: str, kwargs: dict[str, Any] | None = None) -> Embedder
         return _EMBEDDERS[key]
 
 
-def pair_scores(index: SWIndex, vectors: np.ndarray, strong_tier: int, weak_tier: int,
-                weighting: Weighting | None = None, log_chars: np.ndarray | None = None) -> np.ndarray:
+def pair_scores(
+    index: SWIndex,
+    vectors: np.ndarray,
+    strong_tier: int,
+    weak_tier: int,
+    weighting: Weighting | None = None,
+    log_chars: np.ndarray | None = None,
+) -> np.ndarray:
     """P(strong tier beats weak tier) for each query vector (``(Q, D)`` embedder vectors), in chunks.
     ``log_chars``: ``ln(1 + characters)`` of each query (needed with a ``length_scale``)."""
     wt = weighting or index.weighting
     vectors = np.asarray(vectors, np.float32)
     out = np.empty(len(vectors), np.float64)
     for start in range(0, len(vectors), CHUNK):
-        lengths = None if log_chars is None else log_chars[start:start + CHUNK]
-        ratings = fit_ratings(index.query_tables(vectors[start:start + CHUNK], wt, lengths), ridge=wt.ridge)
-        out[start:start + CHUNK] = win_probability(ratings[:, strong_tier], ratings[:, weak_tier])
+        lengths = None if log_chars is None else log_chars[start : start + CHUNK]
+        ratings = fit_ratings(index.query_tables(vectors[start : start + CHUNK], wt, lengths), ridge=wt.ridge)
+        out[start : start + CHUNK] = win_probability(ratings[:, strong_tier], ratings[:, weak_tier])
     return out
 
 
@@ -73,8 +79,10 @@ def index_from_battles(battles_path: str, embeddings_path: str, num_tiers: int =
     except (OSError, ValueError) as exc:
         raise ConfigError(f"sw_ranking: cannot read embeddings {str(path)!r}: {exc}") from None
     if emb.ndim != 2 or len(emb) != len(battles.label):
-        raise ConfigError(f"sw_ranking: {path} holds an array of shape {emb.shape}; expected one row per battle "
-                          f"({len(battles.label)} rows in {battles_path})")
+        raise ConfigError(
+            f"sw_ranking: {path} holds an array of shape {emb.shape}; expected one row per battle "
+            f"({len(battles.label)} rows in {battles_path})"
+        )
     emb = np.asarray(emb, np.float32)
     emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
     models: list[str] = []
@@ -90,9 +98,19 @@ def index_from_battles(battles_path: str, embeddings_path: str, num_tiers: int =
     # RouteLLM's weighting (10 · 10 ** (s / max s)), design matrix and default pair; a small ridge keeps ratings finite
     weighting = Weighting(sharpness=1.0, relative_to_max=True, same_tier="routellm")
     strong, weak = ROUTELLM_PAIR
-    return build_index(emb, rows[keep], a[keep], b[keep], battles.label[keep], models, num_tiers=num_tiers,
-                       weighting=weighting, embedder={"name": "litellm", "kwargs": {"model": "text-embedding-3-small"}},
-                       default_strong=strong if strong in ids else None, default_weak=weak if weak in ids else None)
+    return build_index(
+        emb,
+        rows[keep],
+        a[keep],
+        b[keep],
+        battles.label[keep],
+        models,
+        num_tiers=num_tiers,
+        weighting=weighting,
+        embedder={"name": "litellm", "kwargs": {"model": "text-embedding-3-small"}},
+        default_strong=strong if strong in ids else None,
+        default_weak=weak if weak in ids else None,
+    )
 
 
 class SWRankingRouter(Router):
@@ -116,14 +134,17 @@ class SWRankingRouter(Router):
             ridge=base.ridge if cfg.ridge is None else cfg.ridge,
             relative_to_max=base.relative_to_max if cfg.relative_to_max is None else cfg.relative_to_max,
             same_tier=base.same_tier if cfg.same_tier is None else cfg.same_tier,
-            length_scale=base.length_scale if cfg.length_scale is None else cfg.length_scale)
+            length_scale=base.length_scale if cfg.length_scale is None else cfg.length_scale,
+        )
         if self.weighting.length_scale and idx.log_chars is None:
             raise ConfigError("sw_ranking: length_scale needs an index that stores prompt lengths (retrain it)")
         strong = cfg.strong_model or idx.default_strong
         weak = cfg.weak_model or idx.default_weak
         if not strong or not weak:
-            raise ConfigError(f"sw_ranking: the index has no default model pair; set strong_model and weak_model "
-                              f"(known models: {', '.join(idx.models)})")
+            raise ConfigError(
+                f"sw_ranking: the index has no default model pair; set strong_model and weak_model "
+                f"(known models: {', '.join(idx.models)})"
+            )
         self.strong_model, self.weak_model = strong, weak
         resolved = []
         for role, name in (("strong_model", strong), ("weak_model", weak)):
@@ -135,18 +156,26 @@ class SWRankingRouter(Router):
         self._models = (idx.models[resolved[0]], idx.models[resolved[1]])
         if self._strong_tier == self._weak_tier:
             same = [m for m, t in zip(idx.models, idx.model_tiers, strict=True) if t == self._strong_tier]
-            raise ConfigError(f"sw_ranking: {self._models[0]!r} and {self._models[1]!r} are in the same tier "
-                              f"({', '.join(same)}), so every prompt would score 0.5; choose models of different tiers")
+            raise ConfigError(
+                f"sw_ranking: {self._models[0]!r} and {self._models[1]!r} are in the same tier "
+                f"({', '.join(same)}), so every prompt would score 0.5; choose models of different tiers"
+            )
         if isinstance(cfg.embedder, Embedder):
             self.embedder = cfg.embedder
         else:
             spec = idx.embedder
             name = cfg.embedder or spec.get("name") or "minilm-l3"
-            kw = cfg.embedder_kwargs if cfg.embedder_kwargs is not None else (spec.get("kwargs") or {} if name == spec.get("name") else {})
+            kw = (
+                cfg.embedder_kwargs
+                if cfg.embedder_kwargs is not None
+                else (spec.get("kwargs") or {} if name == spec.get("name") else {})
+            )
             self.embedder = shared_embedder(name, kw)
         if self.embedder.dimension and self.embedder.dimension != idx.input_dim:
-            raise ConfigError(f"sw_ranking: embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "
-                              f"the index holds {idx.input_dim}-d embeddings")
+            raise ConfigError(
+                f"sw_ranking: embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "
+                f"the index holds {idx.input_dim}-d embeddings"
+            )
         self._cache = EmbeddingCache(self.embedder) if cfg.embedding_cache else None
 
     def embed(self, prompts: Sequence[str]) -> np.ndarray:
@@ -166,10 +195,16 @@ class SWRankingRouter(Router):
         return self.score_embeddings(self.embed(prompts), prompts)
 
     def describe(self) -> dict:
-        return {"router": "sw_ranking", **self._source, "index_digest": self.checkpoint_digest(),
-                "strong_model": self._models[0], "weak_model": self._models[1],
-                "tiers": [self._strong_tier, self._weak_tier], "weighting": self.weighting.as_dict(),
-                "embedder": self.embedder.describe()}
+        return {
+            "router": "sw_ranking",
+            **self._source,
+            "index_digest": self.checkpoint_digest(),
+            "strong_model": self._models[0],
+            "weak_model": self._models[1],
+            "tiers": [self._strong_tier, self._weak_tier],
+            "weighting": self.weighting.as_dict(),
+            "embedder": self.embedder.describe(),
+        }
 
     def checkpoint_digest(self) -> str | None:
         if not hasattr(self, "_digest"):

@@ -73,12 +73,18 @@ class RoutellmHook(CustomLogger):
         metadata = data.get("metadata")
         if not isinstance(metadata, dict):
             metadata = data["metadata"] = {}
-        metadata[METADATA_KEY] = RoutingRecord(requested_model=model, router=decision.router, threshold=decision.threshold,
-                                               score=decision.score, model=decision.model)
+        metadata[METADATA_KEY] = RoutingRecord(
+            requested_model=model,
+            router=decision.router,
+            threshold=decision.threshold,
+            score=decision.score,
+            model=decision.model,
+        )
         return data
 
-    async def async_post_call_response_headers_hook(self, data: dict, user_api_key_dict: Any, response: Any,
-                                                    request_headers: Any = None, litellm_call_info: Any = None) -> dict | None:
+    async def async_post_call_response_headers_hook(
+        self, data: dict, user_api_key_dict: Any, response: Any, request_headers: Any = None, litellm_call_info: Any = None
+    ) -> dict | None:
         """``x-routellm-router``, ``-threshold``, ``-score`` and ``-model`` on routed responses."""
         metadata = data.get("metadata")
         decision = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None

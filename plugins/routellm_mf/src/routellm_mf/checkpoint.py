@@ -50,17 +50,69 @@ KNOWN_FEATURES = ("log_chars", "log_words", "bias")
 #: RouteLLM's model-id table (``routellm/routers/matrix_factorization/model.py``: ``MODEL_IDS``),
 #: the Chatbot Arena models its published MF checkpoints were trained on, in id order.
 ROUTELLM_MODELS = (
-    "RWKV-4-Raven-14B", "alpaca-13b", "chatglm-6b", "chatglm2-6b", "chatglm3-6b", "claude-1", "claude-2.0", "claude-2.1",
-    "claude-instant-1", "codellama-34b-instruct", "deepseek-llm-67b-chat", "dolly-v2-12b", "dolphin-2.2.1-mistral-7b",
-    "falcon-180b-chat", "fastchat-t5-3b", "gemini-pro", "gemini-pro-dev-api", "gpt-3.5-turbo-0125", "gpt-3.5-turbo-0314",
-    "gpt-3.5-turbo-0613", "gpt-3.5-turbo-1106", "gpt-4-0125-preview", "gpt-4-0314", "gpt-4-0613", "gpt-4-1106-preview",
-    "gpt4all-13b-snoozy", "guanaco-33b", "koala-13b", "llama-13b", "llama-2-13b-chat", "llama-2-70b-chat", "llama-2-7b-chat",
-    "llama2-70b-steerlm-chat", "mistral-7b-instruct", "mistral-7b-instruct-v0.2", "mistral-medium",
-    "mixtral-8x7b-instruct-v0.1", "mpt-30b-chat", "mpt-7b-chat", "nous-hermes-2-mixtral-8x7b-dpo", "oasst-pythia-12b",
-    "openchat-3.5", "openchat-3.5-0106", "openhermes-2.5-mistral-7b", "palm-2", "pplx-70b-online", "pplx-7b-online",
-    "qwen-14b-chat", "qwen1.5-4b-chat", "qwen1.5-72b-chat", "solar-10.7b-instruct-v1.0", "stablelm-tuned-alpha-7b",
-    "starling-lm-7b-alpha", "stripedhyena-nous-7b", "tulu-2-dpo-70b", "vicuna-13b", "vicuna-33b", "vicuna-7b",
-    "wizardlm-13b", "wizardlm-70b", "yi-34b-chat", "zephyr-7b-alpha", "zephyr-7b-beta",
+    "RWKV-4-Raven-14B",
+    "alpaca-13b",
+    "chatglm-6b",
+    "chatglm2-6b",
+    "chatglm3-6b",
+    "claude-1",
+    "claude-2.0",
+    "claude-2.1",
+    "claude-instant-1",
+    "codellama-34b-instruct",
+    "deepseek-llm-67b-chat",
+    "dolly-v2-12b",
+    "dolphin-2.2.1-mistral-7b",
+    "falcon-180b-chat",
+    "fastchat-t5-3b",
+    "gemini-pro",
+    "gemini-pro-dev-api",
+    "gpt-3.5-turbo-0125",
+    "gpt-3.5-turbo-0314",
+    "gpt-3.5-turbo-0613",
+    "gpt-3.5-turbo-1106",
+    "gpt-4-0125-preview",
+    "gpt-4-0314",
+    "gpt-4-0613",
+    "gpt-4-1106-preview",
+    "gpt4all-13b-snoozy",
+    "guanaco-33b",
+    "koala-13b",
+    "llama-13b",
+    "llama-2-13b-chat",
+    "llama-2-70b-chat",
+    "llama-2-7b-chat",
+    "llama2-70b-steerlm-chat",
+    "mistral-7b-instruct",
+    "mistral-7b-instruct-v0.2",
+    "mistral-medium",
+    "mixtral-8x7b-instruct-v0.1",
+    "mpt-30b-chat",
+    "mpt-7b-chat",
+    "nous-hermes-2-mixtral-8x7b-dpo",
+    "oasst-pythia-12b",
+    "openchat-3.5",
+    "openchat-3.5-0106",
+    "openhermes-2.5-mistral-7b",
+    "palm-2",
+    "pplx-70b-online",
+    "pplx-7b-online",
+    "qwen-14b-chat",
+    "qwen1.5-4b-chat",
+    "qwen1.5-72b-chat",
+    "solar-10.7b-instruct-v1.0",
+    "stablelm-tuned-alpha-7b",
+    "starling-lm-7b-alpha",
+    "stripedhyena-nous-7b",
+    "tulu-2-dpo-70b",
+    "vicuna-13b",
+    "vicuna-33b",
+    "vicuna-7b",
+    "wizardlm-13b",
+    "wizardlm-70b",
+    "yi-34b-chat",
+    "zephyr-7b-alpha",
+    "zephyr-7b-beta",
 )
 ROUTELLM_DEFAULT_STRONG = "gpt-4-1106-preview"
 ROUTELLM_DEFAULT_WEAK = "mixtral-8x7b-instruct-v0.1"
@@ -119,8 +171,9 @@ class MFCheckpoint:
             self.P, self.text_proj, self.classifier = self.P[None], self.text_proj[None], self.classifier.reshape(1, -1)
         k, m, d = self.P.shape
         if self.text_proj.shape[:2] != (k, d) or self.classifier.shape != (k, d):
-            raise ValueError(f"inconsistent MF weights: P {self.P.shape}, text_proj {self.text_proj.shape}, "
-                             f"classifier {self.classifier.shape}")
+            raise ValueError(
+                f"inconsistent MF weights: P {self.P.shape}, text_proj {self.text_proj.shape}, classifier {self.classifier.shape}"
+            )
         if len(self.models) > m:
             raise ValueError(f"checkpoint names {len(self.models)} models but has embeddings for {m}")
         if len(self.features) != len(self.feature_mean) or len(self.features) != len(self.feature_std):
@@ -189,11 +242,20 @@ class MFCheckpoint:
     # -- saving ----------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "version": FORMAT_VERSION, "dim": self.dim, "text_dim": self.text_dim,
-            "members": self.members, "models": list(self.models), "features": list(self.features),
-            "feature_mean": [float(x) for x in self.feature_mean], "feature_std": [float(x) for x in self.feature_std],
-            "embedder": self.embedder, "aliases": dict(self.aliases), "default_strong": self.default_strong,
-            "default_weak": self.default_weak, **({"default_pairs": self.default_pairs} if self.default_pairs else {}),
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "dim": self.dim,
+            "text_dim": self.text_dim,
+            "members": self.members,
+            "models": list(self.models),
+            "features": list(self.features),
+            "feature_mean": [float(x) for x in self.feature_mean],
+            "feature_std": [float(x) for x in self.feature_std],
+            "embedder": self.embedder,
+            "aliases": dict(self.aliases),
+            "default_strong": self.default_strong,
+            "default_weak": self.default_weak,
+            **({"default_pairs": self.default_pairs} if self.default_pairs else {}),
             **({"meta": self.meta} if self.meta else {}),
         }
 
@@ -202,9 +264,15 @@ class MFCheckpoint:
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        save_file({"P": np.ascontiguousarray(self.P), "text_proj": np.ascontiguousarray(self.text_proj),
-                   "classifier": np.ascontiguousarray(self.classifier)}, str(out / "model.safetensors"),
-                  metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
+        save_file(
+            {
+                "P": np.ascontiguousarray(self.P),
+                "text_proj": np.ascontiguousarray(self.text_proj),
+                "classifier": np.ascontiguousarray(self.classifier),
+            },
+            str(out / "model.safetensors"),
+            metadata={"format": FORMAT, "version": str(FORMAT_VERSION)},
+        )
         (out / "config.json").write_text(json.dumps(self.config(), indent=1) + "\n")
         return out
 
@@ -237,14 +305,24 @@ def load_checkpoint(path: str | os.PathLike) -> MFCheckpoint:
     tensors = _read_tensors(directory)
     if cfg.get("format") == FORMAT:
         if int(cfg.get("version", 0)) > FORMAT_VERSION:
-            raise ValueError(f"MF checkpoint {directory} has format version {cfg['version']}; this routellm-mf reads <= {FORMAT_VERSION}")
+            raise ValueError(
+                f"MF checkpoint {directory} has format version {cfg['version']}; this routellm-mf reads <= {FORMAT_VERSION}"
+            )
         ckpt = MFCheckpoint(
-            P=tensors["P"], text_proj=tensors["text_proj"], classifier=tensors["classifier"], models=list(cfg["models"]),
-            features=list(cfg.get("features", [])), feature_mean=list(cfg.get("feature_mean", [])),
-            feature_std=list(cfg.get("feature_std", [])), embedder=dict(cfg.get("embedder") or {"name": "minilm", "kwargs": {}}),
-            aliases=dict(cfg.get("aliases") or {}), default_strong=cfg.get("default_strong"),
-            default_weak=cfg.get("default_weak"), default_pairs=[list(p) for p in cfg.get("default_pairs") or []],
-            source_format=FORMAT, meta=dict(cfg.get("meta") or {}),
+            P=tensors["P"],
+            text_proj=tensors["text_proj"],
+            classifier=tensors["classifier"],
+            models=list(cfg["models"]),
+            features=list(cfg.get("features", [])),
+            feature_mean=list(cfg.get("feature_mean", [])),
+            feature_std=list(cfg.get("feature_std", [])),
+            embedder=dict(cfg.get("embedder") or {"name": "minilm", "kwargs": {}}),
+            aliases=dict(cfg.get("aliases") or {}),
+            default_strong=cfg.get("default_strong"),
+            default_weak=cfg.get("default_weak"),
+            default_pairs=[list(p) for p in cfg.get("default_pairs") or []],
+            source_format=FORMAT,
+            meta=dict(cfg.get("meta") or {}),
         )
     elif {"dim", "num_models", "text_dim"} <= set(cfg):
         missing = [k for k in ("P.weight", "classifier.0.weight") if k not in tensors]
@@ -261,18 +339,25 @@ def load_checkpoint(path: str | os.PathLike) -> MFCheckpoint:
                 raise ValueError("use_proj=false needs text_dim == dim")
             proj = np.eye(dim, dtype=np.float32)
         if P.shape != (int(cfg["num_models"]), dim) or proj.shape != (dim, text_dim):
-            raise ValueError(f"RouteLLM MF checkpoint {directory}: tensor shapes {P.shape}, {proj.shape} do not match config {cfg}")
+            raise ValueError(
+                f"RouteLLM MF checkpoint {directory}: tensor shapes {P.shape}, {proj.shape} do not match config {cfg}"
+            )
         names = list(cfg.get("model_names") or ROUTELLM_MODELS)
         ckpt = MFCheckpoint(
-            P=P, text_proj=proj, classifier=tensors["classifier.0.weight"].reshape(-1), models=names[: P.shape[0]],
+            P=P,
+            text_proj=proj,
+            classifier=tensors["classifier.0.weight"].reshape(-1),
+            models=names[: P.shape[0]],
             embedder={"name": "litellm", "kwargs": {"model": cfg.get("embedding_model", "text-embedding-3-small")}},
             default_strong=ROUTELLM_DEFAULT_STRONG if ROUTELLM_DEFAULT_STRONG in names else None,
             default_weak=ROUTELLM_DEFAULT_WEAK if ROUTELLM_DEFAULT_WEAK in names else None,
             source_format="routellm",
         )
     else:
-        raise ValueError(f"{cfg_file}: neither a routellm-mf checkpoint (format={FORMAT!r}) nor RouteLLM's MF config "
-                         "(dim, num_models, text_dim)")
+        raise ValueError(
+            f"{cfg_file}: neither a routellm-mf checkpoint (format={FORMAT!r}) nor RouteLLM's MF config "
+            "(dim, num_models, text_dim)"
+        )
     ckpt.path = str(directory)
     return ckpt
 

@@ -49,11 +49,16 @@ def _run(args):
 
 @hookimpl
 def routellm_register_routers(register: RegisterRouter) -> None:
-    register("mf", make_router, config=MFConfig,
-             description="matrix factorisation (RouteLLM's mf); default checkpoint + local MiniLM embeddings")
+    register(
+        "mf",
+        make_router,
+        config=MFConfig,
+        description="matrix factorisation (RouteLLM's mf); default checkpoint + local MiniLM embeddings",
+    )
 
 
 @hookimpl
 def routellm_register_trainers(register: RegisterTrainer) -> None:
-    register("mf", add_arguments=_add_arguments, run=_run,
-             description="train an MF router from battles or per-prompt score matrices")
+    register(
+        "mf", add_arguments=_add_arguments, run=_run, description="train an MF router from battles or per-prompt score matrices"
+    )

