@@ -15,20 +15,14 @@ the ``routellm`` command turns them into a message and exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from routellm_core.errors import ConfigError, MissingDependencyError
-from routellm_core.hashing import sha256_file
-from routellm_core.paths import find_data_dir
 from routellm_core.progress import progress_iter
-from routellm_core.training_data import Comparisons, TrainingDataError
+from routellm_core.training_data import Comparisons
+from routellm_core.training_run import add_data_arguments, command_line, prepare, write_summary
 
 from .checkpoint import TRAIN_EXTRA, MFCheckpoint, prompt_features
 
@@ -39,21 +33,7 @@ DEFAULT_FEATURES = ("log_chars", "bias")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        nargs="+",
-        required=True,
-        metavar="FILE",
-        help="training files: battles (model_a, model_b, winner) or score matrices (.json/.jsonl/.csv)",
-    )
-    parser.add_argument("--output", required=True, metavar="DIR", help="directory for the checkpoint")
-    parser.add_argument("--embedder", default="minilm-l3", help="registered embedder name (default: minilm-l3)")
-    parser.add_argument(
-        "--embedder-kwargs",
-        default='{"head_tokens": 32}',
-        help='JSON keyword arguments of the embedder (default: {"head_tokens": 32}: of texts longer than '
-        "128 word pieces, the first 32 and the last 94, where few-shot and long prompts put the question)",
-    )
+    add_data_arguments(parser)
     parser.add_argument("--dim", type=int, default=8, help="model/text embedding dimension (default 8: capacity control)")
     parser.add_argument(
         "--features",
@@ -104,26 +84,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DEPLOYMENT=MODEL",
         help="deployment name -> trained model id, stored in the checkpoint (repeatable)",
     )
-    parser.add_argument(
-        "--eval-data-dir",
-        default=None,
-        help="RouteLLM evaluation data to decontaminate against (default: $ROUTELLM_DATA_DIR, then the "
-        "user cache's data directory, when they hold it); registered benchmarks are always used",
-    )
-    parser.add_argument("--cosine-threshold", type=float, default=0.95)
-    parser.add_argument("--no-decontaminate", action="store_true", help="skip decontamination (not for shipped checkpoints)")
-    parser.add_argument(
-        "--data-root",
-        default=None,
-        help="directory the --data paths are recorded relative to in the data card (default: common parent)",
-    )
-    parser.add_argument(
-        "--report-texts",
-        action="store_true",
-        help="write the dropped prompts' texts into the decontamination report (default: sha256 digests "
-        "and indices only, so the report can ship without copying the data)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _import_torch():
@@ -424,68 +384,14 @@ def _parse_pairs(items: Sequence[str], sep: str, flag: str, want: str) -> list[t
 
 
 def run(args: argparse.Namespace) -> int:
-    from routellm_core.decontamination import collect_eval_prompts, decontaminate
-    from routellm_core.embedders import EmbeddingCache
-    from routellm_core.plugins import get_registry
-    from routellm_core.training_data import load_files
-
     _import_torch()  # before reading data and embedding: without the train extra, fail at once
-    started = time.time()
-    log = (
-        (lambda *a, **k: None) if getattr(args, "quiet", False) else (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True))
-    )
-    progress = not getattr(args, "quiet", False)
-    paths = [Path(p) for p in args.data]
-    for p in paths:
-        if not p.is_file():
-            raise TrainingDataError(f"no such file: {p}")
-    try:
-        kwargs = json.loads(args.embedder_kwargs) if args.embedder_kwargs else {}
-        if not isinstance(kwargs, dict):
-            raise ValueError("not a JSON object")
-    except ValueError as exc:
-        raise ConfigError(f"--embedder-kwargs: {exc}") from None
     features = [f.strip() for f in (args.features or "").split(",") if f.strip()]
     aliases = dict(_parse_pairs(args.alias, "=", "--alias", "DEPLOYMENT=MODEL"))
     default_pairs = [list(p) for p in _parse_pairs(args.default_pair, ",", "--default-pair", "STRONG,WEAK")]
-    root = Path(args.data_root) if args.data_root else Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
-    sources = [
-        str(p.resolve().relative_to(root.resolve())) if p.resolve().is_relative_to(root.resolve()) else p.name for p in paths
-    ]
-    data = load_files(paths, sources, tier_pairs=args.tier_pairs)
-    log(f"read {len(data.prompts)} prompts, {len(data)} comparisons, {len(data.models)} models from {len(paths)} files")
-    if len(data) == 0:
-        raise TrainingDataError("no comparisons in the data")
-    embedder = get_registry().create_embedder(args.embedder, kwargs)
-    cache = EmbeddingCache(embedder)
-    emb = cache.embed(data.prompts, progress=progress)
-
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    report_json: dict[str, Any] = {"skipped": True}
-    if not args.no_decontaminate:
-        eval_dir = Path(args.eval_data_dir) if args.eval_data_dir else find_data_dir("mmlu")
-        evals = collect_eval_prompts(eval_dir)
-        for name, why in evals.skipped.items():
-            print(f"routellm train mf: warning: not decontaminating against benchmark {name!r}: {why}", file=sys.stderr)
-        if not evals:
-            raise ConfigError(
-                "no evaluation prompts to decontaminate against (give --eval-data-dir, set "
-                "ROUTELLM_DATA_DIR, or pass --no-decontaminate)"
-            )
-        n_before = len(data.prompts)
-        data, emb, report = decontaminate(
-            data,
-            emb,
-            evals,
-            lambda texts: cache.embed(texts, progress=progress),
-            threshold=args.cosine_threshold,
-            texts=args.report_texts,
-        )
-        log(f"decontamination: dropped {report.dropped_count} of {n_before} training prompts")
-        report_json = report.write(out)
+    prepared = prepare(args, "routellm train mf", tier_pairs=args.tier_pairs)
+    data, log = prepared.data, prepared.log
     ckpt, info = train_checkpoint(
-        emb,
+        prepared.embeddings,
         data,
         features=features,
         dim=args.dim,
@@ -499,8 +405,8 @@ def run(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         embedding_weight_decay=args.embedding_weight_decay,
         task_effects=args.task_effects,
-        embedder_spec={"name": args.embedder, "kwargs": kwargs},
-        progress=progress,
+        embedder_spec=prepared.embedder_spec,
+        progress=prepared.progress,
         log=log,
     )
     for model in [args.default_strong, args.default_weak, *aliases.values(), *(m for p in default_pairs for m in p)]:
@@ -508,91 +414,40 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{model!r} is not a trained model; known: {', '.join(ckpt.models)}")
     ckpt.default_strong, ckpt.default_weak, ckpt.aliases = args.default_strong, args.default_weak, aliases
     ckpt.default_pairs = default_pairs
-    ckpt.save(out)
-    files = [{"path": src, "sha256": sha256_file(p), "bytes": p.stat().st_size} for src, p in zip(sources, paths, strict=True)]
-    summary = {
-        "command": "routellm train mf " + " ".join(_argv_for_summary(args)),
-        "files": files,
-        "data": data.summary(),
-        "decontamination": {k: v for k, v in report_json.items() if k != "items"},
-        "embedder": embedder.describe(),
-        "training": info,
-        "checkpoint_sha256": ckpt.digest(),
-        "seconds": round(time.time() - started, 1),
-    }
-    (out / "training_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    _write_data_card(out, summary, ckpt)
-    log(f"saved {out} ({ckpt.members} members, {len(ckpt.models)} models) in {summary['seconds']} s")
+    ckpt.save(prepared.out)
+    command = command_line(
+        "routellm train mf",
+        args,
+        SUMMARY_OPTIONS,
+        flags=("task_effects", "tier_pairs"),
+        repeated=("default_pair", "alias"),
+    )
+    summary = write_summary(
+        prepared,
+        command,
+        {"training": info, "checkpoint_sha256": ckpt.digest()},
+        sections=[("Models", [", ".join(f"`{m}`" for m in ckpt.models)])],
+    )
+    log(f"saved {prepared.out} ({ckpt.members} members, {len(ckpt.models)} models) in {summary['seconds']} s")
     return 0
 
 
-def _argv_for_summary(args: argparse.Namespace) -> list[str]:
-    parts = ["--data", *args.data, "--output", str(args.output)]
-    for name in (
-        "embedder",
-        "embedder_kwargs",
-        "dim",
-        "features",
-        "members",
-        "seed",
-        "epochs",
-        "patience",
-        "batch_size",
-        "lr",
-        "weight_decay",
-        "embedding_weight_decay",
-        "val_fraction",
-        "default_strong",
-        "default_weak",
-        "cosine_threshold",
-    ):
-        value = getattr(args, name)
-        if value is not None:
-            parts += [f"--{name.replace('_', '-')}", json.dumps(value) if isinstance(value, str) and " " in value else str(value)]
-    if args.task_effects:
-        parts.append("--task-effects")
-    if args.tier_pairs:
-        parts.append("--tier-pairs")
-    for pair in args.default_pair:
-        parts += ["--default-pair", pair]
-    for alias in args.alias:
-        parts += ["--alias", alias]
-    return parts
-
-
-def _write_data_card(out: Path, summary: dict[str, Any], ckpt: MFCheckpoint) -> None:
-    d = summary["data"]
-    lines = [
-        "# Data card (generated by `routellm train mf`)",
-        "",
-        "## Training files",
-        "",
-        "| file | kind | prompts | comparisons | sha256 |",
-        "|---|---|---|---|---|",
-    ]
-    stats = {s["source"]: s for s in d["files"]}
-    for f in summary["files"]:
-        s = stats.get(f["path"], {})
-        lines.append(
-            f"| `{f['path']}` | {s.get('kind', '?')} | {s.get('prompts', '?')} |"
-            f" {s.get('comparisons', '?')} | `{f['sha256'][:16]}…` |"
-        )
-    dec = summary["decontamination"]
-    lines += [
-        "",
-        "## After decontamination",
-        "",
-        f"{d['prompts']} prompts, {d['comparisons']} pairwise comparisons ({d['ties']} ties), {len(d['models'])} models.",
-        "",
-        f"Decontamination: {json.dumps(dec)}",
-        "",
-        "## Models",
-        "",
-        ", ".join(f"`{m}`" for m in ckpt.models),
-        "",
-        "## Command",
-        "",
-        f"```\n{summary['command']}\n```",
-        "",
-    ]
-    (out / "TRAINING_DATA.md").write_text("\n".join(lines))
+#: options recorded in the reproducing command, in this order
+SUMMARY_OPTIONS = (
+    "embedder",
+    "embedder_kwargs",
+    "dim",
+    "features",
+    "members",
+    "seed",
+    "epochs",
+    "patience",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "embedding_weight_decay",
+    "val_fraction",
+    "default_strong",
+    "default_weak",
+    "cosine_threshold",
+)
