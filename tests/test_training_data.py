@@ -176,3 +176,24 @@ def test_subset_renumbers_prompts(tmp_path):
     assert part.label == y[want].tolist()
     with pytest.raises(ValueError, match="shape"):
         subset(data, keep[:-1])
+
+
+def test_pair_outcomes_take_the_first_pair_compared_in_either_order(tmp_path):
+    from routellm_core.training_data import TIER_STRONG, TIER_WEAK, load_files, pair_outcomes
+
+    path = tmp_path / "m.json"
+    rows = [
+        {"question": "p0", "scores": {"gpt4": 1.0, "mixtral": 0.0, "llama": 0.5}},
+        {"question": "p1", "scores": {"llama": 1.0, "qwen": 0.2}},
+        {"question": "p2", "scores": {"mixtral": 1.0, "gpt4": 0.5}},
+        {"question": "p3", "scores": {"qwen": 0.4}},
+    ]
+    path.write_text(json.dumps(rows))
+    data = load_files([path], tier_pairs=True)
+    assert data.scores[data.prompts.index("p1")] == {"llama": 1.0, "qwen": 0.2}
+    out = pair_outcomes(data, [("gpt4", "mixtral"), ("unknown", "mixtral"), ("llama", "qwen"), (TIER_STRONG, TIER_WEAK)])
+    got = {data.prompts[p]: (round(float(y), 6), int(k)) for p, y, k in zip(out.prompt, out.label, out.pair, strict=True)}
+    assert got["p0"] == (1.0, 0)  # the tier pair (gpt4 vs mixtral here) is compared too, but comes later
+    assert got["p2"] == (0.25, 0)  # (0.5 - 1.0 + 1) / 2, the pair compared as (mixtral, gpt4)
+    assert got["p1"] == (0.9, 2)
+    assert "p3" not in got

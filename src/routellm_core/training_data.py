@@ -68,6 +68,7 @@ class Comparisons:
     ``prompt_idx[k]``, ``model_a[k]`` and ``model_b[k]`` (indices into ``models``) and ``label[k]``
     in [0, 1] (1: a better, 0: b better, 0.5: tie; score matrices give soft labels).
     ``file_stats`` has one entry per file read (file, source, kind, prompts, comparisons).
+    ``scores[i]`` keeps a score-matrix prompt's raw scores by model name (empty for battles).
     """
 
     prompts: list[str] = field(default_factory=list)
@@ -79,6 +80,7 @@ class Comparisons:
     model_b: list[int] = field(default_factory=list)
     label: list[float] = field(default_factory=list)
     file_stats: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, float]] = field(default_factory=list)
 
     def model_id(self, name: str) -> int:
         """The index of model ``name``, added to :attr:`models` when new."""
@@ -90,11 +92,12 @@ class Comparisons:
             self.models.append(name)
         return ids[name]
 
-    def add_prompt(self, text: str, source: str, task: str | None = None) -> int:
-        """Append a prompt; returns its index."""
+    def add_prompt(self, text: str, source: str, task: str | None = None, scores: dict[str, float] | None = None) -> int:
+        """Append a prompt (with its raw scores by model, for a score matrix); returns its index."""
         self.prompts.append(text)
         self.sources.append(source)
         self.tasks.append(f"{source}:{task}" if task else source)
+        self.scores.append(dict(scores or {}))
         return len(self.prompts) - 1
 
     def add(self, p: int, a: int, b: int, label: float) -> None:
@@ -314,7 +317,7 @@ def _add_scores(
     present = [(data.model_id(m), s) for m, s in scores.items() if s is not None]
     if len(present) < 2:
         return None
-    p = data.add_prompt(prompt, source, task)
+    p = data.add_prompt(prompt, source, task, {m: s for m, s in scores.items() if s is not None})
     for x in range(len(present)):
         for y in range(x + 1, len(present)):
             (a, sa), (b, sb) = present[x], present[y]
@@ -347,6 +350,7 @@ def subset(data: Comparisons, keep_prompts: np.ndarray) -> Comparisons:
         prompts=[p for p, k in zip(data.prompts, keep_prompts, strict=True) if k],
         sources=[s for s, k in zip(data.sources, keep_prompts, strict=True) if k],
         tasks=[t for t, k in zip(data.tasks, keep_prompts, strict=True) if k],
+        scores=[s for s, k in zip(data.scores, keep_prompts, strict=True) if k],
         models=list(data.models),
         file_stats=list(data.file_stats),
     )
@@ -355,3 +359,39 @@ def subset(data: Comparisons, keep_prompts: np.ndarray) -> Comparisons:
     out.prompt_idx = new_index[pi[mask]].tolist()
     out.model_a, out.model_b, out.label = a[mask].tolist(), b[mask].tolist(), y[mask].tolist()
     return out
+
+
+@dataclass
+class PairOutcomes:
+    """Per prompt that compares one of the routing pairs: ``prompt[k]`` (index into the data's prompts),
+    ``label[k]`` = P(strong beats weak) averaged over that pair's comparisons on it, and ``pair[k]``
+    (index into the pairs given)."""
+
+    prompt: np.ndarray
+    label: np.ndarray
+    pair: np.ndarray
+
+
+def pair_outcomes(data: Comparisons, pairs: Iterable[tuple[str, str]]) -> PairOutcomes:
+    """Each prompt's outcome for the first of ``pairs`` (strong, weak) compared on it, in either order.
+
+    Prompts where none of the pairs was compared are left out. Typical pairs: the routing pair, its
+    aliases, then ``(TIER_STRONG, TIER_WEAK)`` for prompts without it (see ``tier_pairs`` of :func:`add_file`).
+    """
+    ids = {m: i for i, m in enumerate(data.models)}
+    pi, a, b, y = data.arrays()
+    y = y.astype(np.float64)
+    best_pair = np.full(len(data.prompts), np.iinfo(np.int64).max, np.int64)
+    total = np.zeros(len(data.prompts))
+    count = np.zeros(len(data.prompts))
+    for k, (strong, weak) in enumerate(pairs):
+        if strong not in ids or weak not in ids:
+            continue
+        s, w = ids[strong], ids[weak]
+        for mask, value in (((a == s) & (b == w), y), ((a == w) & (b == s), 1.0 - y)):
+            hit = mask & (best_pair[pi] >= k)  # pairs come in priority order: a prompt keeps its first
+            best_pair[pi[hit]] = k
+            np.add.at(total, pi[hit], value[hit])
+            np.add.at(count, pi[hit], 1.0)
+    found = np.nonzero(count > 0)[0]
+    return PairOutcomes(prompt=found, label=total[found] / count[found], pair=best_pair[found])
