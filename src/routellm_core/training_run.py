@@ -182,7 +182,7 @@ def command_line(
             parts += [f"--{name.replace('_', '-')}", json.dumps(value) if isinstance(value, str) and " " in value else str(value)]
     parts += [f"--{name.replace('_', '-')}" for name in flags if getattr(args, name)]
     for name in repeated:
-        for value in getattr(args, name):
+        for value in getattr(args, name) or ():
             parts += [f"--{name.replace('_', '-')}", value]
     return " ".join(parts)
 

@@ -1,0 +1,60 @@
+"""Registers the ``bert`` router and the ``bert`` trainer. Imports nothing heavy: torch loads in the factories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from routellm_core.config import PluginConfig
+from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl
+
+
+class BertConfig(PluginConfig):
+    """Settings of the ``bert`` router (see :class:`routellm_bert.router.BertRouter`)."""
+
+    checkpoint: str | None = Field(
+        None, min_length=1, description="checkpoint directory (this package's or a Hugging Face classifier's)"
+    )
+    max_length: int | None = Field(None, ge=3, le=512, description="word pieces read per prompt (default: the checkpoint's)")
+    head_tokens: int | None = Field(None, ge=0, le=510, description="of longer prompts, the first N word pieces are kept")
+    batch_size: int = Field(32, ge=1, le=4096)
+    num_threads: int | None = Field(None, ge=1, le=256, description="torch CPU threads")
+
+
+def make_router(**settings: Any):
+    from .router import BertRouter
+
+    return BertRouter(**settings)
+
+
+def _add_arguments(parser):
+    from .train import add_arguments
+
+    add_arguments(parser)
+
+
+def _run(args):
+    from .train import run
+
+    return run(args)
+
+
+@hookimpl
+def routellm_register_routers(register: RegisterRouter) -> None:
+    register(
+        "bert",
+        make_router,
+        config=BertConfig,
+        description="BERT classifier (RouteLLM's bert): P(strong wins) from a fine-tuned 3-layer MiniLM; shipped checkpoint",
+    )
+
+
+@hookimpl
+def routellm_register_trainers(register: RegisterTrainer) -> None:
+    register(
+        "bert",
+        add_arguments=_add_arguments,
+        run=_run,
+        description="fine-tune a BERT classifier router on battles or score matrices",
+    )

@@ -1,0 +1,82 @@
+"""``routellm train bert``: a tiny run end to end through the CLI, its outputs, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from bert_helpers import EASY, HARD, STRONG, WEAK, write_score_matrix
+from routellm_bert.router import BertRouter
+from routellm_bert.train import make_targets, routing_pairs, soft_targets
+
+from routellm_core.cli import main
+from routellm_core.training_data import TIER_STRONG, TIER_WEAK, load_files
+
+TINY = ["--epochs", "2", "--lr", "1e-3", "--no-decontaminate", "--quiet"]
+
+
+def test_cli_trains_a_checkpoint_the_router_loads(tmp_path):
+    data = write_score_matrix(tmp_path / "scores.json")
+    out = tmp_path / "ckpt"
+    assert main(["train", "bert", "--data", str(data), "--output", str(out), *TINY]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"routellm_bert.json", "trained.safetensors", "training_summary.json", "TRAINING_DATA.md"} <= names
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["labels"]["prompts"] == len(HARD) + len(EASY)
+    assert summary["command"].startswith("routellm train bert --data")
+    router = BertRouter(checkpoint=str(out))
+    assert router.score(HARD[:4]).mean() > router.score(EASY[:4]).mean()
+    again = tmp_path / "again"
+    assert main(["train", "bert", "--data", str(data), "--output", str(again), *TINY]) == 0
+    assert (again / "trained.safetensors").read_bytes() == (out / "trained.safetensors").read_bytes()
+
+
+def test_unknown_routing_model_lists_the_known_ones(tmp_path, capsys):
+    data = write_score_matrix(tmp_path / "scores.json")
+    code = main(["train", "bert", "--data", str(data), "--output", str(tmp_path / "o"), "--strong-model", "gpt-5", *TINY])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'gpt-5' is not a model of the training data" in err and STRONG in err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--max-length", "16", "--head-tokens", "15"], "head_tokens"),
+        (["--alias", "nonsense"], "--alias wants NAME=MODEL"),
+        (["--val-fraction", "1.5"], "--val-fraction"),
+    ],
+)
+def test_bad_options_are_one_line_errors(tmp_path, capsys, extra, message):
+    data = write_score_matrix(tmp_path / "scores.json")
+    assert main(["train", "bert", "--data", str(data), "--output", str(tmp_path / "o"), *TINY, *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_file_is_an_error(tmp_path, capsys):
+    assert main(["train", "bert", "--data", str(tmp_path / "nope.json"), "--output", str(tmp_path / "o"), *TINY]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_soft_targets_map_outcomes_to_three_labels():
+    np.testing.assert_allclose(soft_targets(np.array([1.0, 0.5, 0.0, 0.75])), [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0]])
+
+
+def test_targets_prefer_the_routing_pair_then_the_tier_pair(tmp_path):
+    path = tmp_path / "m.json"
+    rows = [
+        {"question": "pair", "scores": {STRONG: 1.0, "mistralai/Mixtral-8x7B-Instruct-v0.1": 0.0, "llama": 0.5}},
+        {"question": "tier only", "scores": {STRONG: 1.0, "llama": 0.0, "phi": 0.5}},  # tier: STRONG vs llama
+    ]
+    path.write_text(json.dumps(rows))
+    data = load_files([path], tier_pairs=True)
+    pairs = routing_pairs(STRONG, WEAK, {"mistralai/Mixtral-8x7B-Instruct-v0.1": WEAK}, tier=True)
+    assert pairs[-1] == (TIER_STRONG, TIER_WEAK)
+    labelled = make_targets(data, pairs)
+    rows = zip(labelled.prompts, labelled.targets, labelled.from_pair, strict=True)
+    got = {data.prompts[p]: (t.tolist(), bool(r)) for p, t, r in rows}
+    assert got["pair"] == ([1.0, 0.0, 0.0], True)
+    assert got["tier only"] == ([1.0, 0.0, 0.0], False)
+    only = make_targets(data, routing_pairs(STRONG, WEAK, {"mistralai/Mixtral-8x7B-Instruct-v0.1": WEAK}, tier=False))
+    assert [data.prompts[p] for p in only.prompts] == ["pair"]
