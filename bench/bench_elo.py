@@ -22,12 +22,9 @@ information first.
 from __future__ import annotations
 
 import argparse
-import csv
-import glob
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -36,56 +33,9 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).parent))
 
-
-def machine_info() -> dict:
-    import numpy
-
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import onnxruntime
-
-        ort_version = onnxruntime.__version__
-    except ImportError:
-        ort_version = None
-    try:
-        import sklearn
-
-        sk_version = sklearn.__version__
-    except ImportError:
-        sk_version = None
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "onnxruntime": ort_version,
-        "numpy": numpy.__version__,
-        "scikit-learn": sk_version,
-        "load_average": os.getloadavg(),
-    }
-
-
-def mmlu_prompts(data_dir: Path) -> list[str]:
-    root = data_dir / "routellm-evals" if (data_dir / "routellm-evals").is_dir() else data_dir
-    csv.field_size_limit(2**31 - 1)
-    prompts = []
-    for f in sorted(glob.glob(str(root / "mmlu" / "responses" / "*.csv"))):
-        with open(f, newline="", encoding="utf-8") as fh:
-            prompts += [r["prompt"] for r in csv.DictReader(fh)]
-    return prompts
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+from bench_common import machine_info, mmlu_prompts, percentile  # noqa: E402
 
 
 class RouteLLMReference:

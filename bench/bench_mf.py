@@ -13,11 +13,8 @@ Embedding caches are off: every prompt is embedded. Prints machine information f
 from __future__ import annotations
 
 import argparse
-import csv
-import glob
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -25,52 +22,9 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).parent))
 
-
-def machine_info(threads: int | None) -> dict:
-    import numpy
-    import torch
-
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import onnxruntime
-
-        ort_version = onnxruntime.__version__
-    except ImportError:
-        ort_version = None
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "onnxruntime": ort_version,
-        "numpy": numpy.__version__,
-        "requested_threads": threads,
-    }
-
-
-def mmlu_prompts(data_dir: Path) -> list[str]:
-    root = data_dir / "routellm-evals" if (data_dir / "routellm-evals").is_dir() else data_dir
-    csv.field_size_limit(2**31 - 1)
-    prompts = []
-    for f in sorted(glob.glob(str(root / "mmlu" / "responses" / "*.csv"))):
-        with open(f, newline="", encoding="utf-8") as fh:
-            prompts += [r["prompt"] for r in csv.DictReader(fh)]
-    return prompts
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+from bench_common import machine_info, mmlu_prompts, percentile  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -94,7 +48,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     from routellm_core.plugins import get_registry
 
-    info = machine_info(args.threads)
+    info = machine_info(requested_threads=args.threads)
     print("machine:", json.dumps(info))
     prompts = mmlu_prompts(Path(args.data_dir))
     if not prompts:

@@ -37,7 +37,10 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-GPT4, MIXTRAL = "gpt-4-1106-preview", "mistralai/mixtral-8x7b-chat"
+sys.path.insert(0, str(Path(__file__).parent))
+
+from task_folds import GPT4, MIXTRAL, family  # noqa: E402
+
 #: the same model under two names in different training files
 MERGES = {
     "mixtral": {"mistralai/Mixtral-8x7B-Instruct-v0.1": MIXTRAL},
@@ -64,21 +67,6 @@ DEFAULTS = {
 }
 #: keys that change the index (the rest only change how a query weighs it)
 STRUCTURE = ("tiers", "labels", "merge", "dim", "pair")
-
-
-def family(source: str) -> str:
-    s = source.lower()
-    if "arc_" in s:
-        return "arc"
-    if "mbpp" in s or "humaneval" in s or "javascript" in s:
-        return "mbpp"
-    if "winograde" in s:
-        return "wino"
-    if "gsm8k" in s or "math_" in s:
-        return "math"
-    if "arena-bench" in s:
-        return "chat"
-    return "other"
 
 
 def parse_grid(items: list[str]) -> list[dict]:

@@ -29,21 +29,11 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-GPT4, MIXTRAL = "gpt-4-1106-preview", "mistralai/mixtral-8x7b-chat"
+sys.path.insert(0, str(Path(__file__).parent))
+
+from task_folds import GPT4, MIXTRAL, family  # noqa: E402
+
 PAIRS = {"both": [(GPT4, MIXTRAL), ("tier:strong", "tier:weak")], "gm": [(GPT4, MIXTRAL)], "tier": [("tier:strong", "tier:weak")]}
-
-
-def family(source: str) -> str:
-    s = source.lower()
-    if "arc_" in s:
-        return "arc"
-    if "mbpp" in s or "humaneval" in s or "javascript" in s:
-        return "mbpp"
-    if "winograde" in s:
-        return "wino"
-    if "gsm8k" in s or "math_" in s:
-        return "math"
-    return "other"
 
 
 def main(argv=None) -> int:
