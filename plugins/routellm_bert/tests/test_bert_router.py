@@ -144,3 +144,18 @@ def test_load_classifier_is_deterministic(tiny_checkpoint):
     a = load_classifier(tiny_checkpoint).score(HARD[:3] + EASY[:3])
     b = load_classifier(tiny_checkpoint).score(HARD[:3] + EASY[:3])
     np.testing.assert_array_equal(a, b)
+
+
+def test_first_token_shortcut_equals_the_full_model():
+    import torch
+    from routellm_bert.classifier import ClassifierSpec, bottom_hidden, build_base_model, top_logits
+    from routellm_bert.train import encode_prompts
+
+    spec = ClassifierSpec()
+    model = build_base_model(spec).eval()
+    for row in encode_prompts(["What is 2 + 2?", "Explain, step by step, why the sky looks blue at noon."], spec):
+        ids = torch.tensor([row])
+        with torch.no_grad():
+            full = model(input_ids=ids).logits
+            for first in range(model.config.num_hidden_layers + 1):
+                torch.testing.assert_close(top_logits(model, bottom_hidden(model, ids, first), first), full, rtol=1e-5, atol=1e-6)

@@ -106,7 +106,16 @@ def width_batches(rows: Sequence[Sequence[int]], batch_size: int) -> list[list[i
 class Classifier:
     """A loaded 3-label classifier with its tokenizer; :meth:`score` gives P(strong wins) per text."""
 
-    def __init__(self, model: Any, encode: Any, max_length: int, head_tokens: int, digest: str, describe: dict[str, Any]):
+    def __init__(
+        self,
+        model: Any,
+        encode: Any,
+        max_length: int,
+        head_tokens: int,
+        digest: str,
+        describe: dict[str, Any],
+        bert_layout: bool = False,
+    ):
         import torch
 
         self.model = model.eval()
@@ -117,6 +126,7 @@ class Classifier:
         self.description = describe
         self._torch = torch
         self._lock = threading.Lock()
+        self._bert_layout = bert_layout  # a BertForSequenceClassification: the last layer runs for the first token only
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Word-piece ids of each text (lone surrogates read as U+FFFD), truncated by the head + tail rule."""
@@ -130,7 +140,12 @@ class Classifier:
         with self._lock, torch.inference_mode():
             for idx in width_batches(rows, batch_size):
                 ids = torch.tensor([list(rows[i]) for i in idx], dtype=torch.long)
-                out[idx] = self.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.double().numpy()
+                if self._bert_layout:
+                    layers = len(self.model.bert.encoder.layer)
+                    logits = top_logits(self.model, bottom_hidden(self.model, ids, layers - 1), layers - 1)
+                else:
+                    logits = self.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+                out[idx] = logits.double().numpy()
         return out
 
     def score(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -221,6 +236,7 @@ def _load_own(directory: Path, max_length: int | None, head_tokens: int | None) 
         head,
         sha256_file(weights_file),
         {"format": FORMAT, "base": spec.base, "max_length": length, "head_tokens": head},
+        bert_layout=True,
     )
 
 
@@ -275,12 +291,37 @@ def _load_hf(directory: Path, max_length: int | None, head_tokens: int | None) -
 
 def top_logits(model: Any, hidden: torch.Tensor, first_layer: int) -> torch.Tensor:
     """Logits from hidden states entering encoder layer ``first_layer`` (no padding): the rest of the
-    encoder, the pooler, dropout and the classifier, as ``model(input_ids=...)`` computes them."""
-    for layer in model.bert.encoder.layer[first_layer:]:
+    encoder, the pooler, dropout and the classifier, as ``model(input_ids=...)`` computes them.
+
+    The pooler reads only the first token, so the last layer is computed for that token alone
+    (its keys and values still come from every token): about a sixth of the layer's cost.
+    """
+    layers = model.bert.encoder.layer
+    for layer in layers[first_layer:-1]:
         out = layer(hidden)
         hidden = out[0] if isinstance(out, tuple) else out
+    if first_layer < len(layers):
+        hidden = first_token_layer(layers[-1], hidden)
     pooled = model.bert.pooler(hidden)
     return model.classifier(model.dropout(pooled))
+
+
+def first_token_layer(layer: Any, hidden: torch.Tensor) -> torch.Tensor:
+    """A BERT layer's output at the first position only, shape ``(batch, 1, hidden)``, for unpadded rows."""
+    import torch
+
+    att = layer.attention.self
+    batch, tokens, _ = hidden.shape
+    heads, size = att.num_attention_heads, att.attention_head_size
+    first = hidden[:, :1]
+    q = att.query(first).view(batch, 1, heads, size).transpose(1, 2)
+    k = att.key(hidden).view(batch, tokens, heads, size).transpose(1, 2)
+    v = att.value(hidden).view(batch, tokens, heads, size).transpose(1, 2)
+    probs = torch.softmax((q @ k.transpose(-1, -2)) * size**-0.5, dim=-1)
+    probs = torch.nn.functional.dropout(probs, att.dropout.p, training=layer.training)
+    context = (probs @ v).transpose(1, 2).reshape(batch, 1, heads * size)
+    attended = layer.attention.output(context, first)
+    return layer.output(layer.intermediate(attended), attended)
 
 
 def bottom_hidden(model: Any, ids: torch.Tensor, first_layer: int) -> torch.Tensor:
