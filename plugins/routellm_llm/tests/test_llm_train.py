@@ -153,3 +153,26 @@ def test_bad_pair_flag_is_a_config_error(tmp_path, capsys, tiny_base):
     data = _write(tmp_path, "s.json", [{"question": "q", "scores": {"big": 1.0, "small": 0.0}}])
     rc = main(["train", "causal_llm", "--data", str(data), "--output", str(tmp_path / "o"), "--pair", "big", "--quiet"])
     assert rc == 2 and "--pair" in capsys.readouterr().err
+
+
+def test_max_steps_stops_training_and_keeps_the_best_step(tiny_base):
+    from routellm_llm.model import PromptFormat
+    from routellm_llm.train import train_adapter
+
+    texts = ["Prove it.", "hi", "What is 2 + 2?", "Parse this."] * 3
+    targets = np.tile(np.eye(5, dtype=np.float32)[[0, 4, 4, 0]], (3, 1))
+    _, info = train_adapter(
+        texts,
+        targets,
+        np.array([1.0, 0.0, 0.0, 1.0] * 3),
+        base_model=str(tiny_base),
+        prompt_format=PromptFormat(max_prompt_tokens=16, head_tokens=4),
+        epochs=5,
+        max_steps=3,
+        batch_size=2,
+        val_fraction=0.25,
+        progress=False,
+        log=lambda *a: None,
+    )
+    assert info["steps"] == 3 and info["history"][-1]["step"] == 3
+    assert info["best"]["step"] in {h["step"] for h in info["history"]}

@@ -19,6 +19,7 @@ Only this module and :mod:`routellm_llm.train` import torch and transformers, in
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -275,7 +276,8 @@ def load_base(base: str | Path, *, dtype: str = "float32"):
                 raise ConfigError(f"causal_llm: base model file {gguf} not found")
             _require("gguf", "loading a GGUF base model")
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch_dtype)
+            with _quiet_gguf():
+                model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch_dtype)
         else:
             path = Path(base)
             if not (path / "config.json").is_file():
@@ -288,6 +290,22 @@ def load_base(base: str | Path, *, dtype: str = "float32"):
             hf_logging.enable_progress_bar()
     model.eval()
     return model, tokenizer
+
+
+@contextlib.contextmanager
+def _quiet_gguf():
+    """transformers' GGUF reader draws its own tqdm bar ("de-quantizing GGUF tensors"): none while routing."""
+    try:
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:  # another transformers layout: keep its bar
+        yield
+        return
+    original = getattr(gguf_utils, "tqdm", None)
+    gguf_utils.tqdm = lambda iterable, *a, **k: iterable
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
 
 
 def _require(module: str, needed_for: str) -> None:

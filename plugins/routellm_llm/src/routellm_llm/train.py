@@ -82,6 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lora-layers", type=int, default=None, help="adapt only the top N decoder layers (default: all; fewer is faster)"
     )
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps (a time budget)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=5e-4, help="LoRA learning rate")
     parser.add_argument("--label-lr", type=float, default=2e-3, help="learning rate of the five label rows")
@@ -254,6 +255,7 @@ def train_adapter(
     lora_targets: Sequence[str] = ("q_proj", "k_proj", "v_proj", "o_proj"),
     lora_layers: int | None = None,
     epochs: int = 1,
+    max_steps: int | None = None,
     batch_size: int = 8,
     lr: float = 5e-4,
     label_lr: float = 2e-3,
@@ -347,8 +349,12 @@ def train_adapter(
         best = {"step": 0, **first, "state": snapshot()}
         peft_model.train()
         step = 0
+        per_epoch = math.ceil(len(train) / batch_size)
+        total_steps = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
         for epoch in range(1, epochs + 1):
-            batches = _batches([lengths[i] for i in train], batch_size, rng)
+            if step >= total_steps:
+                break
+            batches = _batches([lengths[i] for i in train], batch_size, rng)[: total_steps - step]
             total, seen = 0.0, 0
             for b in progress_iter(batches, len(batches), f"epoch {epoch}", enabled=progress):
                 batch = train[b]
@@ -359,7 +365,7 @@ def train_adapter(
                 opt.step()
                 step += 1
                 total, seen = total + float(loss.detach()) * len(batch), seen + len(batch)
-                last = step == epochs * len(batches)
+                last = step == total_steps
                 if (eval_every and step % eval_every == 0) or (not eval_every and b is batches[-1]) or last:
                     if history[-1]["step"] == step:
                         continue
@@ -390,6 +396,7 @@ def train_adapter(
                 "lora_targets": list(lora_targets),
                 "lora_layers": lora_layers,
                 "epochs": epochs,
+                "max_steps": max_steps,
                 "batch_size": batch_size,
                 "lr": lr,
                 "label_lr": label_lr,
@@ -453,6 +460,7 @@ def run(args: argparse.Namespace) -> int:
         lora_targets=[t.strip() for t in args.lora_targets.split(",") if t.strip()],
         lora_layers=args.lora_layers,
         epochs=args.epochs,
+        max_steps=args.max_steps,
         batch_size=args.batch_size,
         lr=args.lr,
         label_lr=args.label_lr,
@@ -501,6 +509,7 @@ SUMMARY_OPTIONS = (
     "lora_targets",
     "lora_layers",
     "epochs",
+    "max_steps",
     "batch_size",
     "lr",
     "label_lr",
