@@ -3,18 +3,14 @@ the evaluation prompts (the last needs ../shared/data and skips without it)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import numpy as np
 import pytest
 from bert_helpers import data_dir
 from routellm_bert.router import DEFAULT_CHECKPOINT
 
 from routellm_core.cli import main
-from routellm_core.decontamination import eval_prompts_from_dir, normalise
 from routellm_core.plugins import get_registry
-from routellm_core.training_data import load_files
+from routellm_core.testing.shipped import check_shipped_decontamination
 
 
 def test_shipped_checkpoint_is_complete_and_small():
@@ -39,14 +35,4 @@ def test_no_shipped_training_prompt_equals_an_evaluation_prompt():
     shared = data_dir()
     if shared is None:
         pytest.skip("shared data not found (set ROUTELLM_DATA_DIR or put it at ../shared/data)")
-    summary = json.loads((DEFAULT_CHECKPOINT / "training_summary.json").read_text())
-    files = [shared / f["path"] for f in summary["files"]]
-    for f, meta in zip(files, summary["files"], strict=True):
-        assert hashlib.sha256(f.read_bytes()).hexdigest() == meta["sha256"], f"{f} changed since training"
-    data = load_files(files)
-    items = json.loads((DEFAULT_CHECKPOINT / "decontamination.json").read_text())["items"]
-    dropped = {item["train_prompt_sha256"] for item in items}
-    kept = [p for p in data.prompts if hashlib.sha256(p.encode("utf-8", "surrogatepass")).hexdigest() not in dropped]
-    assert len(kept) == summary["data"]["prompts"]
-    eval_norm = {normalise(p) for prompts in eval_prompts_from_dir(shared).values() for p in prompts}
-    assert not [p for p in kept if normalise(p) in eval_norm]
+    check_shipped_decontamination(DEFAULT_CHECKPOINT, shared)

@@ -62,21 +62,10 @@ def _data_dir() -> Path | None:
 
 
 def test_no_shipped_training_prompt_equals_an_evaluation_prompt():
-    from routellm_core.decontamination import eval_prompts_from_dir, normalise
-    from routellm_core.training_data import load_files
+    from routellm_core.testing.shipped import check_shipped_decontamination
 
     data_dir = _data_dir()
     if data_dir is None:
         pytest.skip("shared data not found (set ROUTELLM_DATA_DIR or put it at ../shared/data)")
-    d = default_adapter_dir()
-    summary = json.loads((d / "training_summary.json").read_text())
-    files = [data_dir / f["path"] for f in summary["files"]]
-    for f, meta in zip(files, summary["files"], strict=True):
-        assert hashlib.sha256(f.read_bytes()).hexdigest() == meta["sha256"], f"{f} changed since training"
-    data = load_files(files)
-    dropped = {item["train_prompt_sha256"] for item in json.loads((d / "decontamination.json").read_text())["items"]}
-    kept = [p for p in data.prompts if hashlib.sha256(p.encode("utf-8", "surrogatepass")).hexdigest() not in dropped]
-    assert len(kept) == summary["data"]["prompts"]
-    eval_norm = {normalise(p) for prompts in eval_prompts_from_dir(data_dir).values() for p in prompts}
-    assert not [p for p in kept if normalise(p) in eval_norm]
+    summary = check_shipped_decontamination(default_adapter_dir(), data_dir)
     assert np.isfinite(summary["training"]["best"]["val_loss"])
