@@ -228,7 +228,7 @@ def _load_own(directory: Path, max_length: int | None, head_tokens: int | None) 
     length = spec.max_length if max_length is None else max_length
     head = spec.head_tokens if head_tokens is None else head_tokens
     validate_truncation(length, head)
-    tok = _word_pieces(tokenizer_file())
+    tok = word_pieces(tokenizer_file())
     return Classifier(
         model,
         tok,
@@ -240,7 +240,8 @@ def _load_own(directory: Path, max_length: int | None, head_tokens: int | None) 
     )
 
 
-def _word_pieces(path: Path) -> Any:
+def word_pieces(path: Path) -> Any:
+    """``texts -> ids`` of a ``tokenizer.json``, with special tokens, untruncated and unpadded."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(path))

@@ -132,14 +132,10 @@ def make_targets(data: Comparisons, pairs: list[tuple[str, str]]) -> Targets:
 
 def encode_prompts(texts: Sequence[str], spec: ClassifierSpec) -> list[list[int]]:
     """Word pieces of each text with the head + tail rule (the tokenizer of the base encoder)."""
-    from tokenizers import Tokenizer
-
     from .base import tokenizer_file
+    from .classifier import word_pieces
 
-    tok = Tokenizer.from_file(str(tokenizer_file()))
-    tok.no_truncation()
-    tok.no_padding()
-    return [truncate(e.ids, spec.max_length, spec.head_tokens) for e in tok.encode_batch(list(texts))]
+    return [truncate(ids, spec.max_length, spec.head_tokens) for ids in word_pieces(tokenizer_file())(list(texts))]
 
 
 def frozen_states(model: Any, rows: Sequence[Sequence[int]], first_layer: int, progress: bool = False) -> list[torch.Tensor]:
