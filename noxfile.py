@@ -5,6 +5,7 @@ Run them all with ``bash scripts/test.sh`` (installs nox first) or ``nox`` if yo
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -13,7 +14,11 @@ from pathlib import Path
 import nox
 import tomllib
 
-nox.options.default_venv_backend = "venv"
+#: uv builds each session's environment in seconds (scripts/test.sh installs it beside nox); plain venv + pip otherwise
+UV = importlib.util.find_spec("uv") is not None or shutil.which("uv") is not None
+nox.options.default_venv_backend = "uv" if UV else "venv"
+#: sessions whose tests or scripts call pip in their environment (uv's environments have none unless seeded)
+WITH_PIP = ["--seed"] if UV else []
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "core", "plugin", "lean", "all", "e2e"]
 
@@ -79,7 +84,7 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", env=ENV)  # files and strictness from [tool.mypy] in pyproject.toml
 
 
-@nox.session
+@nox.session(venv_params=WITH_PIP)
 def core(session: nox.Session) -> None:
     """The core alone: no plugin, no torch installed."""
     session.install("-e", ".")
@@ -124,7 +129,7 @@ def lean(session: nox.Session) -> None:
     session.run("pytest", *tests, *session.posargs, env=ENV)
 
 
-@nox.session
+@nox.session(venv_params=WITH_PIP)
 def all(session: nox.Session) -> None:  # noqa: A001 - the session's name on the command line
     """Everything installed together: every plugin loads beside the others, and the core's tests that go
     through the plugin registry pass with all of them installed.
@@ -154,7 +159,7 @@ REGISTRY_TESTS = [
 ]
 
 
-@nox.session
+@nox.session(venv_params=WITH_PIP)
 def e2e(session: nox.Session) -> None:
     """Real local models served by llama.cpp, the router server, the openai SDK and a headless browser."""
     plugins = _plugin_dirs()
