@@ -14,7 +14,10 @@ The load generator speaks HTTP/1.1 over raw asyncio streams, so it costs far les
 per request than the server it measures; it still shares the machine. Runs of the
 trees are interleaved (``--rounds``) so that drifting background load hits them alike.
 
-Usage: ``python bench/serve_scale.py --tree before=/path/to/old/checkout --tree after=. --json out/scale.json``
+Servers run on uvloop when it is installed (uvicorn's "auto" loop); ``--asyncio NAME`` hides it from that
+tree's server, e.g. for the earlier server, which was installed without it.
+
+Usage: ``python bench/serve_scale.py --tree before=/path/to/old/checkout --tree after=. --asyncio before --json out/scale.json``
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -195,10 +199,21 @@ def tree_path(root: str) -> list[str]:
     return [str(base / "src"), *sorted(str(p) for p in base.glob("plugins/*/src"))]
 
 
-def start_server(src: str, router: str, workers: int, upstream_port: int) -> tuple[subprocess.Popen, int]:
+def hide_uvloop() -> str:
+    """A directory whose ``uvloop`` fails to import: first on PYTHONPATH, uvicorn's "auto" loop falls back to asyncio."""
+    directory = Path(tempfile.mkdtemp(prefix="no-uvloop-"))
+    (directory / "uvloop").mkdir()
+    (directory / "uvloop" / "__init__.py").write_text('raise ImportError("uvloop hidden by bench/serve_scale.py --asyncio")\n')
+    return str(directory)
+
+
+def start_server(
+    src: str, router: str, workers: int, upstream_port: int, asyncio_loop: bool = False
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([*tree_path(src), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
+    first = [hide_uvloop()] if asyncio_loop else []
+    env["PYTHONPATH"] = os.pathsep.join([*first, *tree_path(src), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen(
         [
@@ -263,6 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--rounds", type=int, default=1, help="repeat the interleaved runs of the trees")
+    p.add_argument(
+        "--asyncio",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="serve this tree on asyncio's own event loop, uvloop hidden (e.g. the earlier server, from before uvloop)",
+    )
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     trees = dict(t.split("=", 1) for t in args.tree)
@@ -279,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             for router in args.routers:
                 for workers in args.workers:
                     for name, src in trees.items():
-                        server, port = start_server(src, router, workers, up_port)
+                        server, port = start_server(src, router, workers, up_port, name in args.asyncio)
                         try:
                             for c in args.concurrency:
                                 r = run_load(port, f"router-{router}-0.5", c, args.seconds, args.warmup, server.pid)
@@ -307,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
         "seconds": args.seconds,
         "trees": trees,
+        "asyncio_loop": args.asyncio,
         "rows": rows,
     }
     if args.json:

@@ -60,6 +60,23 @@ def test_score_is_one_minus_p4_p5_over_the_five_tokens(routellm_layout):
     np.testing.assert_allclose(scores, expected, atol=1e-5)
 
 
+def test_cached_template_prefix_gives_the_full_forward_scores(routellm_layout):
+    """Prompts of different lengths in one batch: padding sits between the cached prefix and each prompt, masked out."""
+    prompts = ["hi", "What is 2 + 2?", "Prove that there are infinitely many primes, then say why the proof works. " * 3]
+    scorer = CausalLLMRouter(checkpoint=str(routellm_layout), batch_size=3).scorer
+    ids = scorer.encode(prompts)
+    prefix = scorer.prefix_ids()
+    assert prefix and all(x[: len(prefix)] == prefix for x in ids)
+    cached = scorer.score_ids(ids, batch_size=3, score_threshold=4)
+    scorer.cache_prefix = False
+    try:
+        full = scorer.score_ids(ids, batch_size=3, score_threshold=4)
+    finally:
+        scorer.cache_prefix = True
+    np.testing.assert_allclose(cached, full, atol=1e-6)
+    np.testing.assert_allclose(cached, [_reference_score(routellm_layout, p) for p in prompts], atol=1e-5)
+
+
 def test_score_threshold_moves_the_cut(routellm_layout):
     prompt = ["What is 2 + 2?"]
     s3, s4, s5 = (CausalLLMRouter(checkpoint=str(routellm_layout), score_threshold=k).score(prompt)[0] for k in (3, 4, 5))

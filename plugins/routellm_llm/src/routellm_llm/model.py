@@ -14,6 +14,9 @@ The rule is the same for both: the last position's logits over the five label to
 renormalised (softmax over the five) and the score is ``1 - sum(P[grade >= score_threshold])``
 (RouteLLM: ``1 - (P[[4]] + P[[5]])``), the probability that the weak model will not answer well.
 
+Every input starts with the same template tokens (system message, chat markup): their keys and values are
+computed once per process and reused, so each prompt costs only its own tokens and the template's suffix.
+
 Only this module and :mod:`routellm_llm.train` import torch and transformers, inside functions.
 """
 
@@ -194,31 +197,95 @@ class ScoringModel:
     digest: str
     source: dict[str, Any]
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: reuse the template prefix's keys and values across prompts (same scores to float rounding, fewer tokens)
+    cache_prefix: bool = True
+    _prefix: tuple[tuple[int, ...], list[tuple[Any, Any]]] | None = field(default=None, init=False, repr=False)
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
         return self.prompt_format.encode(self.tokenizer, prompts)
 
-    def label_logits(self, batch_ids: Sequence[Sequence[int]]) -> torch.Tensor:
-        """Logits over the five labels at each sequence's last position; sequences left-padded into one batch."""
+    def prefix_ids(self) -> list[int]:
+        """Token ids of the template before the prompt (system message, chat markup): the same for every prompt."""
+        return list(self.prompt_format._parts(self.tokenizer)[0])
+
+    def _prefix_states(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:
+        """Keys and values of every layer for ``prefix``, computed once (batch of one)."""
         import torch
 
-        input_ids, attention_mask, position_ids = left_pad(batch_ids, pad_id(self.tokenizer))
-        hidden = last_hidden(self.model, input_ids, attention_mask, position_ids)
+        if self._prefix is None or self._prefix[0] != prefix:
+            decoder = _decoder(self.model)
+            ids = torch.tensor([list(prefix)], dtype=torch.long)
+            positions = torch.arange(len(prefix), dtype=torch.long)[None]
+            out = decoder(input_ids=ids, position_ids=positions, use_cache=True)
+            cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
+            self._prefix = (prefix, [(layer[0], layer[1]) for layer in cache])
+        return self._prefix[1]
+
+    def label_logits(self, batch_ids: Sequence[Sequence[int]], *, prefix_len: int = 0) -> torch.Tensor:
+        """Logits over the five labels at each sequence's last position; sequences left-padded into one batch.
+
+        With ``prefix_len`` > 0, every sequence starts with the same ``prefix_len`` template tokens: their keys and
+        values come from a cache computed once, and only the rest of each sequence goes through the model.
+        """
+        import torch
+
+        if prefix_len and all(len(x) > prefix_len for x in batch_ids):
+            prefix = tuple(batch_ids[0][:prefix_len])
+            if all(tuple(x[:prefix_len]) == prefix for x in batch_ids):
+                hidden = self._hidden_after_prefix(prefix, [x[prefix_len:] for x in batch_ids])
+            else:
+                hidden = self._hidden(batch_ids)
+        else:
+            hidden = self._hidden(batch_ids)
         logits = hidden @ self.label_rows.T
         if self.label_bias is not None:
             logits = logits + self.label_bias
         return logits.to(torch.float32)
 
+    def _hidden(self, batch_ids: Sequence[Sequence[int]]):
+        input_ids, attention_mask, position_ids = left_pad(batch_ids, pad_id(self.tokenizer))
+        return last_hidden(self.model, input_ids, attention_mask, position_ids)
+
+    def _hidden_after_prefix(self, prefix: tuple[int, ...], rests: Sequence[Sequence[int]]):
+        """Last hidden states of ``prefix + rest`` for each rest: the prefix from the cache, the rests left-padded.
+
+        The padding sits between the prefix and each rest and is masked out; positions continue the prefix's.
+        """
+        import torch
+        from transformers import DynamicCache
+
+        states = self._prefix_states(prefix)
+        n = len(rests)
+        input_ids, mask, positions = left_pad(rests, pad_id(self.tokenizer))
+        attention_mask = torch.cat([torch.ones((n, len(prefix)), dtype=mask.dtype), mask], dim=1)
+        cache = DynamicCache(
+            ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in states],
+            config=self.model.config,
+        )
+        decoder = _decoder(self.model)
+        out = decoder(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=positions + len(prefix),
+            use_cache=True,
+            **{_cache_argument(decoder): cache},
+        )
+        return out.last_hidden_state[:, -1, :]
+
     def score_ids(self, ids: Sequence[Sequence[int]], *, batch_size: int, score_threshold: int) -> np.ndarray:
-        """Scores of token-id sequences: batches of similar length (sorted), one forward pass each."""
+        """Scores of token-id sequences: batches of similar length (sorted), one forward pass each.
+
+        Sequences that start with the template's prefix reuse its cached keys and values (see :meth:`label_logits`).
+        """
         import torch
 
         out = np.zeros(len(ids), np.float64)
         order = sorted(range(len(ids)), key=lambda i: (len(ids[i]), i))
+        prefix = self.prefix_ids() if self.cache_prefix else []
         with self.lock, torch.inference_mode():
             for s in range(0, len(order), batch_size):
                 part = order[s : s + batch_size]
-                logits = self.label_logits([ids[i] for i in part]).double()
+                logits = self.label_logits([ids[i] for i in part], prefix_len=len(prefix)).double()
                 probs = torch.softmax(logits, dim=-1).numpy()
                 good = probs[:, score_threshold - 1 :].sum(axis=1)
                 out[part] = np.clip(1.0 - good, 0.0, 1.0)
@@ -250,9 +317,20 @@ def left_pad(batch_ids: Sequence[Sequence[int]], pad: int):
 
 def last_hidden(model, input_ids, attention_mask, position_ids):
     """The final (normed) hidden state at the last position of each row, without the vocabulary projection."""
-    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
-    out = decoder(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
+    out = _decoder(model)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
     return out.last_hidden_state[:, -1, :]
+
+
+def _decoder(model):
+    """The transformer stack of a causal LM (no vocabulary projection)."""
+    return model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
+
+
+def _cache_argument(decoder) -> str:
+    """The name of the decoder's key/value cache argument: ``cache`` (transformers >= 5.x) or ``past_key_values``."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
 
 
 # ---------------------------------------------------------------- loading
