@@ -218,6 +218,21 @@ def test_plugins_command_and_core_import_stay_free_of_heavy_libraries():
     assert result.stdout.strip() == "[] []"
 
 
+def test_lazy_imports_its_module_only_when_called():
+    code = (
+        "import sys\n"
+        "from routellm_core.hookspecs import lazy\n"
+        "parse = lazy('xml.dom.minidom:parseString')\n"
+        "before = 'xml.dom.minidom' in sys.modules\n"
+        "print(before, parse.__name__, parse('<a/>').documentElement.tagName, 'xml.dom.minidom' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "parseString", "a", "True"]
+    with pytest.raises(ValueError, match="package.module:attribute"):
+        hookspecs.lazy("routellm_core.hookspecs")
+
+
 def test_plugins_json_shows_settings_schemas(capsys):
     from routellm_core.cli import main
 

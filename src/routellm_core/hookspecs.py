@@ -10,6 +10,7 @@ registry implements.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import pluggy
@@ -62,6 +63,25 @@ class RegisterTrainer(Protocol):
     ) -> None:
         """Register ``routellm train <name>``: ``add_arguments(parser)`` declares its options, ``run(args)`` trains
         and returns an exit status (``None`` counts as 0)."""
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """``"package.module:attribute"`` as a callable that imports the module only when it is called.
+
+    Keeps a plugin's heavy imports (torch, transformers) out of plugin loading, e.g.
+    ``register("mf", add_arguments=lazy("routellm_mf.train:add_arguments"), run=lazy("routellm_mf.train:run"))``.
+    """
+    module, _, attribute = target.partition(":")
+    if not module or not attribute.isidentifier():
+        raise ValueError(f"lazy() needs 'package.module:attribute', got {target!r}")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), attribute)(*args, **kwargs)
+
+    call.__name__ = attribute
+    call.__qualname__ = target
+    call.__doc__ = f"``{target}``, imported when called."
+    return call
 
 
 @hookspec

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from routellm_core.config import PluginConfig
-from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl
+from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl, lazy
 
 
 class BertConfig(PluginConfig):
@@ -28,18 +28,6 @@ def make_router(**settings: Any):
     return BertRouter(**settings)
 
 
-def _add_arguments(parser):
-    from .train import add_arguments
-
-    add_arguments(parser)
-
-
-def _run(args):
-    from .train import run
-
-    return run(args)
-
-
 @hookimpl
 def routellm_register_routers(register: RegisterRouter) -> None:
     register(
@@ -54,7 +42,7 @@ def routellm_register_routers(register: RegisterRouter) -> None:
 def routellm_register_trainers(register: RegisterTrainer) -> None:
     register(
         "bert",
-        add_arguments=_add_arguments,
-        run=_run,
+        add_arguments=lazy("routellm_bert.train:add_arguments"),
+        run=lazy("routellm_bert.train:run"),
         description="fine-tune a BERT classifier router on battles or score matrices",
     )

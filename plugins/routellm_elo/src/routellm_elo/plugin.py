@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routellm_core.hookspecs import hookimpl
+from routellm_core.hookspecs import hookimpl, lazy
 
 
 def make_router(
@@ -46,18 +46,6 @@ def make_router(
     )
 
 
-def _add_arguments(parser):
-    from .train import add_arguments
-
-    add_arguments(parser)
-
-
-def _run(args):
-    from .train import run
-
-    return run(args)
-
-
 @hookimpl
 def routellm_register_routers(register):
     register(
@@ -71,7 +59,7 @@ def routellm_register_routers(register):
 def routellm_register_trainers(register):
     register(
         "sw_ranking",
-        add_arguments=_add_arguments,
-        run=_run,
+        add_arguments=lazy("routellm_elo.train:add_arguments"),
+        run=lazy("routellm_elo.train:run"),
         description="build a sw_ranking index from battles or per-prompt score matrices",
     )

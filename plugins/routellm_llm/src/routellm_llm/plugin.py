@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from routellm_core.config import PluginConfig
-from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl
+from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl, lazy
 
 
 class CausalLLMConfig(PluginConfig):
@@ -68,18 +68,6 @@ def make_router(
     )
 
 
-def _add_arguments(parser):
-    from .train import add_arguments
-
-    add_arguments(parser)
-
-
-def _run(args):
-    from .train import run
-
-    return run(args)
-
-
 @hookimpl
 def routellm_register_routers(register: RegisterRouter) -> None:
     register(
@@ -94,7 +82,7 @@ def routellm_register_routers(register: RegisterRouter) -> None:
 def routellm_register_trainers(register: RegisterTrainer) -> None:
     register(
         "causal_llm",
-        add_arguments=_add_arguments,
-        run=_run,
+        add_arguments=lazy("routellm_llm.train:add_arguments"),
+        run=lazy("routellm_llm.train:run"),
         description="LoRA-train a causal-LM router to predict the weak model's grade (1-5)",
     )

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from routellm_core.config import PluginConfig
-from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl
+from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl, lazy
 
 
 class MFConfig(PluginConfig):
@@ -35,18 +35,6 @@ def make_router(**settings: Any):
     return MFRouter(**settings)
 
 
-def _add_arguments(parser):
-    from .train import add_arguments
-
-    add_arguments(parser)
-
-
-def _run(args):
-    from .train import run
-
-    return run(args)
-
-
 @hookimpl
 def routellm_register_routers(register: RegisterRouter) -> None:
     register(
@@ -60,5 +48,8 @@ def routellm_register_routers(register: RegisterRouter) -> None:
 @hookimpl
 def routellm_register_trainers(register: RegisterTrainer) -> None:
     register(
-        "mf", add_arguments=_add_arguments, run=_run, description="train an MF router from battles or per-prompt score matrices"
+        "mf",
+        add_arguments=lazy("routellm_mf.train:add_arguments"),
+        run=lazy("routellm_mf.train:run"),
+        description="train an MF router from battles or per-prompt score matrices",
     )
