@@ -1,21 +1,17 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from routellm_core.testing import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def find_data_dir() -> Path | None:
     """``$ROUTELLM_DATA_DIR`` or ``../shared/data`` next to the repository, if it holds RouteLLM's eval files."""
-    for candidate in (os.environ.get("ROUTELLM_DATA_DIR"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "routellm-evals" / "mmlu").is_dir():
-            return Path(candidate)
-        if candidate and (Path(candidate) / "mmlu").is_dir():
-            return Path(candidate)
-    return None
+    return shared_data_dir(REPO)
 
 
 @pytest.fixture

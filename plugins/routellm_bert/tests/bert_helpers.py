@@ -4,10 +4,11 @@ RouteLLM-style Hugging Face classifiers with a tiny encoder."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from routellm_core.testing import shared_data_dir
 
 HARD = [f"Prove theorem {i} about prime gaps and integrals with full rigour, step by step." for i in range(24)]
 EASY = [f"Say hello number {i}." for i in range(24)]
@@ -15,12 +16,7 @@ STRONG, WEAK = "gpt-4-1106-preview", "mistralai/mixtral-8x7b-chat"
 
 
 def data_dir() -> Path | None:
-    env = os.environ.get("ROUTELLM_DATA_DIR")
-    root = Path(__file__).resolve().parents[3]
-    for cand in ([Path(env)] if env else []) + [root / ".." / "shared" / "data"]:
-        if (cand / "routellm-evals").is_dir():
-            return cand.resolve()
-    return None
+    return shared_data_dir(Path(__file__).resolve().parents[3])
 
 
 def write_score_matrix(path: Path) -> Path:

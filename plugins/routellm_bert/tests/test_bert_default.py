@@ -10,6 +10,7 @@ from routellm_bert.router import DEFAULT_CHECKPOINT
 
 from routellm_core.cli import main
 from routellm_core.plugins import get_registry
+from routellm_core.testing import MISSING
 from routellm_core.testing.shipped import check_shipped_decontamination
 
 
@@ -34,5 +35,5 @@ def test_route_command_uses_the_shipped_checkpoint(capsys):
 def test_no_shipped_training_prompt_equals_an_evaluation_prompt():
     shared = data_dir()
     if shared is None:
-        pytest.skip("shared data not found (set ROUTELLM_DATA_DIR or put it at ../shared/data)")
+        pytest.skip(MISSING)
     check_shipped_decontamination(DEFAULT_CHECKPOINT, shared)

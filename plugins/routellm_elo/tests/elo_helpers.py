@@ -3,13 +3,13 @@
 import hashlib
 import importlib.util
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from routellm_core.embedders import Embedder
+from routellm_core.testing import shared_data_dir
 
 
 class HashEmbedder(Embedder):
@@ -32,12 +32,7 @@ class HashEmbedder(Embedder):
 
 
 def data_dir() -> Path | None:
-    env = os.environ.get("ROUTELLM_DATA_DIR")
-    root = Path(__file__).resolve().parents[3]
-    for cand in ([Path(env)] if env else []) + [root / ".." / "shared" / "data"]:
-        if (cand / "routellm-evals").is_dir():
-            return cand.resolve()
-    return None
+    return shared_data_dir(Path(__file__).resolve().parents[3])
 
 
 def _minilm_installed() -> bool:

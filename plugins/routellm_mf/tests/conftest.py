@@ -7,10 +7,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from mf_helpers import data_dir  # noqa: E402
 
+from routellm_core.testing import MISSING
+
 
 @pytest.fixture
 def shared_data():
     d = data_dir()
     if d is None:
-        pytest.skip("shared data not found (set ROUTELLM_DATA_DIR or put it at ../shared/data)")
+        pytest.skip(MISSING)
     return d

@@ -1,12 +1,12 @@
 """Helpers shared by the routellm-mf tests."""
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
 from routellm_core.embedders import Embedder
+from routellm_core.testing import shared_data_dir
 
 
 class HashEmbedder(Embedder):
@@ -29,9 +29,4 @@ class HashEmbedder(Embedder):
 
 
 def data_dir() -> Path | None:
-    env = os.environ.get("ROUTELLM_DATA_DIR")
-    root = Path(__file__).resolve().parents[3]
-    for cand in ([Path(env)] if env else []) + [root / ".." / "shared" / "data"]:
-        if (cand / "routellm-evals").is_dir():
-            return cand.resolve()
-    return None
+    return shared_data_dir(Path(__file__).resolve().parents[3])
