@@ -107,6 +107,10 @@ def plugin(session: nox.Session, name: str) -> None:
         session.install(TORCH)
     session.install("-e", ".[test]")
     _install_plugins(session, [plugins[name]], plugins)
+    # packages a plugin's tests need that cannot be dependencies (installed without theirs): [tool.routellm] test-no-deps
+    no_deps = tomllib.loads((plugins[name] / "pyproject.toml").read_text()).get("tool", {}).get("routellm", {})
+    if no_deps.get("test-no-deps"):
+        session.install("--no-deps", *no_deps["test-no-deps"])
     session.run("pytest", str(plugins[name] / "tests"), *session.posargs, env=ENV)
 
 
