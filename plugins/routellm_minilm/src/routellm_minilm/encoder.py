@@ -148,6 +148,9 @@ def _onnx_session_and_tokenizer(onnx_file, num_threads: int | None, what: str, i
     if num_threads:
         options.intra_op_num_threads = int(num_threads)
     options.inter_op_num_threads = 1
+    # idle intra-op threads sleep instead of spinning: in a server that embeds one prompt per request, spinning
+    # doubled the CPU per embedding (10.1 -> 6.6 ms for a 15-token prompt, same latency; batch throughput unchanged)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(onnx_file()), options, providers=["CPUExecutionProvider"])
     return session, Tokenizer.from_file(str(TOKENIZER_FILE))
 
