@@ -173,9 +173,17 @@ def prepare(args: argparse.Namespace, command: str, *, tier_pairs: bool = False)
 def command_line(
     command: str, args: argparse.Namespace, options: Iterable[str], flags: Iterable[str] = (), repeated: Iterable[str] = ()
 ) -> str:
-    """The command that reproduces a run: ``--data``/``--output``, then ``options`` that are set, ``flags``
-    that are true and every value of the ``repeated`` (append) options, in that order."""
+    """The command that reproduces a run: ``--data``/``--output``, the data arguments of
+    :func:`add_data_arguments` that change what is recorded or dropped (``--data-root``, ``--eval-data-dir``,
+    ``--no-decontaminate``), then ``options`` that are set, ``flags`` that are true and every value of the
+    ``repeated`` (append) options, in that order."""
     parts = [command, "--data", *args.data, "--output", str(args.output)]
+    options, flags = list(options), list(flags)
+    for name in ("data_root", "eval_data_dir"):
+        if name not in options and getattr(args, name, None) is not None:
+            parts += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    if "no_decontaminate" not in flags and getattr(args, "no_decontaminate", False):
+        parts.append("--no-decontaminate")
     for name in options:
         value = getattr(args, name)
         if value is not None:

@@ -1,0 +1,30 @@
+"""The reproducing command line that trainers record in training_summary.json."""
+
+from __future__ import annotations
+
+import argparse
+
+from routellm_core.training_run import add_data_arguments, command_line
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_data_arguments(parser, embedder="minilm-l3", embedder_kwargs="{}", output_help="where")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--flag", action="store_true")
+    return parser.parse_args(argv)
+
+
+def test_command_records_what_changes_the_recorded_paths_and_the_dropped_prompts():
+    args = _parse(
+        ["--data", "d/train/a.json", "--output", "out", "--data-root", "d", "--eval-data-dir", "d", "--epochs", "3", "--flag"]
+    )
+    command = command_line("routellm train x", args, ["epochs"], flags=["flag"])
+    assert command == "routellm train x --data d/train/a.json --output out --data-root d --eval-data-dir d --epochs 3 --flag"
+    again = _parse(command.split()[3:])
+    assert (again.data_root, again.eval_data_dir, again.epochs, again.flag) == ("d", "d", 3, True)
+
+
+def test_command_keeps_no_decontaminate_and_omits_unset_data_arguments():
+    args = _parse(["--data", "a.json", "--output", "out", "--no-decontaminate"])
+    assert command_line("routellm train x", args, ["epochs"]) == "routellm train x --data a.json --output out --no-decontaminate"
