@@ -15,9 +15,9 @@ per request than the server it measures; it still shares the machine. Runs of th
 trees are interleaved (``--rounds``) so that drifting background load hits them alike.
 
 Servers run on uvloop when it is installed (uvicorn's "auto" loop); ``--asyncio NAME`` hides it from that
-tree's server, e.g. for the earlier server, which was installed without it.
+tree's server: ``--tree uvloop=. --tree asyncio=. --asyncio asyncio`` compares the two loops.
 
-Usage: ``python bench/serve_scale.py --tree before=/path/to/old/checkout --tree after=. --asyncio before --json out/scale.json``
+Usage: ``python bench/serve_scale.py --tree before=/path/to/old/checkout --tree after=. --json out/scale.json``
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME",
-        help="serve this tree on asyncio's own event loop, uvloop hidden (e.g. the earlier server, from before uvloop)",
+        help="serve this tree on asyncio's own event loop, uvloop hidden (when uvloop is installed)",
     )
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
