@@ -13,7 +13,6 @@ evaluation benchmarks (for the record, not for selection). One JSON line per var
 from __future__ import annotations
 
 import argparse
-import glob
 import itertools
 import json
 import os
@@ -26,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from task_folds import FOLDS, GPT4, MIXTRAL, family, fold_outcomes  # noqa: E402
+from task_folds import FOLDS, GPT4, MIXTRAL, family, fold_outcomes, load_training, training_files  # noqa: E402
 
 DEFAULTS = {"layers": 1, "lr": 1e-4, "epochs": 4, "pair_only": 0, "wd": 0.01, "batch": 32, "head": 32, "seed": 0}
 
@@ -72,7 +71,6 @@ def main(argv=None) -> int:
     from routellm_core.embedders import EmbeddingCache, get_embedder
     from routellm_core.evaluation import metrics as M
     from routellm_core.evaluation.data import load_benchmark
-    from routellm_core.training_data import load_files
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
@@ -87,8 +85,7 @@ def main(argv=None) -> int:
     if not train_dir.is_dir():
         print(f"no training data under {root}", file=sys.stderr)
         return 2
-    files = sorted(glob.glob(str(train_dir / "*" / "*.csv"))) + sorted(glob.glob(str(train_dir / "*" / "*.json")))
-    data = load_files(files, [str(Path(f).relative_to(root)) for f in files], tier_pairs=True)
+    data = load_training(root, training_files(root), tier_pairs=True)
     cache = EmbeddingCache(get_embedder("minilm-l3", head_tokens=32))
     data, _, _ = decontaminate(data, cache.embed(data.prompts), collect_eval_prompts(root), cache.embed)
     fam = np.array([family(s) for s in data.sources])

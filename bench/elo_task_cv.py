@@ -26,7 +26,6 @@ index structure (tiers, labels, merge, dim) share one index and one similarity m
 from __future__ import annotations
 
 import argparse
-import glob
 import itertools
 import json
 import os
@@ -39,7 +38,7 @@ import numpy as np
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from task_folds import GPT4, MIXTRAL, family  # noqa: E402
+from task_folds import GPT4, MIXTRAL, family, load_training, training_files  # noqa: E402
 
 #: the same model under two names in different training files
 MERGES = {
@@ -97,7 +96,7 @@ def main(argv=None) -> int:
     from routellm_core.embedders import EmbeddingCache, get_embedder
     from routellm_core.evaluation import metrics as M
     from routellm_core.evaluation.data import load_benchmark
-    from routellm_core.training_data import TIER_STRONG, TIER_WEAK, load_files
+    from routellm_core.training_data import TIER_STRONG, TIER_WEAK
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
@@ -113,10 +112,10 @@ def main(argv=None) -> int:
     if not train_dir.is_dir():
         print(f"no training data under {root}", file=sys.stderr)
         return 2
-    files = sorted(glob.glob(str(train_dir / "*" / "*.csv"))) + sorted(glob.glob(str(train_dir / "*" / "*.json")))
+    files = training_files(root)
     # tier pairs (virtual models tier:strong / tier:weak: each score file's best and median model) are read in
     # always; the "gm" variants drop those battles, the "tier" variants keep them and score with that pair
-    data = load_files(files, [str(Path(f).relative_to(root)) for f in files], tier_pairs=True)
+    data = load_training(root, files, tier_pairs=True)
     cache = EmbeddingCache(get_embedder(args.embedder, **json.loads(args.embedder_kwargs)))
     emb = cache.embed(data.prompts)
     data, emb, _ = decontaminate(data, emb, collect_eval_prompts(root), cache.embed)

@@ -31,7 +31,7 @@ import numpy as np
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from task_folds import GPT4, MIXTRAL, family  # noqa: E402
+from task_folds import GPT4, MIXTRAL, family, load_training  # noqa: E402
 
 PAIRS = {"both": [(GPT4, MIXTRAL), ("tier:strong", "tier:weak")], "gm": [(GPT4, MIXTRAL)], "tier": [("tier:strong", "tier:weak")]}
 
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     from routellm_core.embedders import EmbeddingCache, get_embedder
     from routellm_core.evaluation import metrics as M
     from routellm_core.evaluation.data import load_benchmark
-    from routellm_core.training_data import load_files, subset, unwrap_list_repr
+    from routellm_core.training_data import subset, unwrap_list_repr
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         glob.glob(str(train_dir / "llmrouter-dcrouter/*.json"))
     )
     files += sorted(glob.glob(str(train_dir / "routerdc-split2/*.json")))
-    data = load_files(files, [str(Path(f).relative_to(root)) for f in files], tier_pairs=not args.no_tier)
+    data = load_training(root, files, tier_pairs=not args.no_tier)
     cache = EmbeddingCache(get_embedder(args.embedder, **json.loads(args.embedder_kwargs)))
     emb = cache.embed(data.prompts)
     eval_sets = eval_prompts_from_dir(root)

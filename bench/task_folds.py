@@ -13,12 +13,28 @@ qualities up to a shared offset, which is all APGR needs.
 
 from __future__ import annotations
 
+import glob
+from pathlib import Path
+
 import numpy as np
 
 GPT4 = "gpt-4-1106-preview"
 MIXTRAL = "mistralai/mixtral-8x7b-chat"
 MIXTRAL_ARENA = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 FOLDS = ("arc", "mbpp", "wino", "math", "chat")
+
+
+def training_files(root: Path) -> list[str]:
+    """Every score file one level under ``root/train``: the CSVs, then the JSON files, each sorted."""
+    train = Path(root) / "train"
+    return sorted(glob.glob(str(train / "*" / "*.csv"))) + sorted(glob.glob(str(train / "*" / "*.json")))
+
+
+def load_training(root: Path, files: list[str], *, tier_pairs: bool):
+    """``load_files`` with each file named by its path relative to ``root``, as the data cards record it."""
+    from routellm_core.training_data import load_files
+
+    return load_files(files, [str(Path(f).relative_to(root)) for f in files], tier_pairs=tier_pairs)
 
 
 def family(source: str) -> str:

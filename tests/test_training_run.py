@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 
-from routellm_core.training_run import add_data_arguments, command_line
+import pytest
+
+from routellm_core.errors import ConfigError
+from routellm_core.training_run import add_data_arguments, command_line, parse_pairs
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -28,3 +32,10 @@ def test_command_records_what_changes_the_recorded_paths_and_the_dropped_prompts
 def test_command_keeps_no_decontaminate_and_omits_unset_data_arguments():
     args = _parse(["--data", "a.json", "--output", "out", "--no-decontaminate"])
     assert command_line("routellm train x", args, ["epochs"]) == "routellm train x --data a.json --output out --no-decontaminate"
+
+
+def test_parse_pairs_names_the_flag_and_the_form_it_wants():
+    assert parse_pairs(["a=b", "c=d=e"], "=", "--alias", "NAME=MODEL") == [("a", "b"), ("c", "d=e")]
+    for bad in ("ab", "=b", "a="):
+        with pytest.raises(ConfigError, match=f"--alias wants NAME=MODEL, got '{re.escape(bad)}'"):
+            parse_pairs([bad], "=", "--alias", "NAME=MODEL")

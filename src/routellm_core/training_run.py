@@ -88,6 +88,17 @@ class PreparedData:
     started: float
 
 
+def parse_pairs(items: Iterable[str], sep: str, flag: str, want: str) -> list[tuple[str, str]]:
+    """``LEFT<sep>RIGHT`` command-line values as pairs; a ConfigError naming ``flag`` and the ``want``-ed form otherwise."""
+    out = []
+    for item in items:
+        left, found, right = item.partition(sep)
+        if not found or not left or not right:
+            raise ConfigError(f"{flag} wants {want}, got {item!r}")
+        out.append((left, right))
+    return out
+
+
 def parse_json_object(text: str | None, flag: str) -> dict[str, Any]:
     """A JSON object given on the command line (empty: ``{}``); ConfigError naming ``flag`` otherwise."""
     try:

@@ -27,7 +27,7 @@ import numpy as np
 from routellm_core.errors import ConfigError, MissingDependencyError
 from routellm_core.progress import progress_iter
 from routellm_core.training_data import TIER_STRONG, TIER_WEAK, Comparisons, pair_outcomes
-from routellm_core.training_run import add_data_arguments, command_line, prepare, write_summary
+from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
 
 from .base import BASES, DEFAULT_BASE
 from .classifier import (
@@ -313,13 +313,7 @@ def trained_tensors(model: Any, spec: ClassifierSpec, dtype: str = "float16") ->
 
 
 def _aliases(items: list[str] | None) -> dict[str, str]:
-    out = {}
-    for item in DEFAULT_ALIASES if items is None else items:
-        name, found, model = item.partition("=")
-        if not found or not name or not model:
-            raise ConfigError(f"--alias wants NAME=MODEL, got {item!r}")
-        out[name] = model
-    return out
+    return dict(parse_pairs(DEFAULT_ALIASES if items is None else items, "=", "--alias", "NAME=MODEL"))
 
 
 #: options recorded in the reproducing command, in this order

@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 
 from routellm_core.errors import ConfigError
-from routellm_core.training_run import add_data_arguments, command_line, prepare, write_summary
+from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
 
 from .index import DEFAULT_NUM_TIERS, SWIndex, Weighting, build_index
 
@@ -75,16 +75,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--default-weak", default=None, help="default weak model stored in the index")
 
 
-def _aliases(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        name, sep, model = item.partition("=")
-        if not sep or not name or not model:
-            raise ConfigError(f"--alias wants NAME=MODEL, got {item!r}")
-        out[name] = model
-    return out
-
-
 def merge_models(
     models: list[str], a: np.ndarray, b: np.ndarray, aliases: dict[str, str]
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -101,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     for name, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0), ("length_scale", 0.0)):
         if not np.isfinite(getattr(args, name)) or getattr(args, name) < low:
             raise ConfigError(f"--{name.replace('_', '-')} must be a finite number >= {low:g}")
-    aliases = _aliases(args.alias)
+    aliases = dict(parse_pairs(args.alias, "=", "--alias", "NAME=MODEL"))
     prepared = prepare(args, "routellm train sw_ranking")
     data, emb, out = prepared.data, prepared.embeddings, prepared.out
     pi, a, b, label = data.arrays()

@@ -28,7 +28,7 @@ from routellm_core.errors import ConfigError
 from routellm_core.fileio import atomic_write_text
 from routellm_core.progress import progress_iter
 from routellm_core.training_data import TIER_STRONG, TIER_WEAK, Comparisons, pair_outcomes
-from routellm_core.training_run import add_data_arguments, command_line, prepare, write_summary
+from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
 
 from .model import (
     ADAPTER_FORMAT,
@@ -427,19 +427,9 @@ def save_adapter(out, artefacts: dict[str, Any], prompt_format: PromptFormat, ba
     atomic_write_text(out / "router.json", json.dumps(meta, indent=1) + "\n")
 
 
-def _parse_pairs(items: Sequence[str]) -> list[tuple[str, str]]:
-    out = []
-    for item in items:
-        strong, found, weak = item.partition(",")
-        if not found or not strong or not weak:
-            raise ConfigError(f"--pair wants STRONG,WEAK, got {item!r}")
-        out.append((strong, weak))
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     import_torch("training a causal_llm router")  # before reading data and embedding: fail at once
-    pairs = _parse_pairs(args.pair) or list(DEFAULT_PAIRS)
+    pairs = parse_pairs(args.pair, ",", "--pair", "STRONG,WEAK") or list(DEFAULT_PAIRS)
     fmt = PromptFormat(SYSTEM_MESSAGE, USER_TEMPLATE, args.max_prompt_tokens, args.head_tokens)
     prepared = prepare(args, "routellm train causal_llm", tier_pairs=True)
     data, log = prepared.data, prepared.log

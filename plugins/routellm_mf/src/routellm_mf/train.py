@@ -22,7 +22,7 @@ import numpy as np
 from routellm_core.errors import ConfigError, MissingDependencyError
 from routellm_core.progress import progress_iter
 from routellm_core.training_data import Comparisons
-from routellm_core.training_run import add_data_arguments, command_line, prepare, write_summary
+from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
 
 from .checkpoint import TRAIN_EXTRA, MFCheckpoint, prompt_features
 
@@ -373,21 +373,11 @@ def _train_checkpoint(
     return ckpt, info
 
 
-def _parse_pairs(items: Sequence[str], sep: str, flag: str, want: str) -> list[tuple[str, str]]:
-    out = []
-    for item in items:
-        left, found, right = item.partition(sep)
-        if not found or not left or not right:
-            raise ConfigError(f"{flag} wants {want}, got {item!r}")
-        out.append((left, right))
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     _import_torch()  # before reading data and embedding: without the train extra, fail at once
     features = [f.strip() for f in (args.features or "").split(",") if f.strip()]
-    aliases = dict(_parse_pairs(args.alias, "=", "--alias", "DEPLOYMENT=MODEL"))
-    default_pairs = [list(p) for p in _parse_pairs(args.default_pair, ",", "--default-pair", "STRONG,WEAK")]
+    aliases = dict(parse_pairs(args.alias, "=", "--alias", "DEPLOYMENT=MODEL"))
+    default_pairs = [list(p) for p in parse_pairs(args.default_pair, ",", "--default-pair", "STRONG,WEAK")]
     prepared = prepare(args, "routellm train mf", tier_pairs=args.tier_pairs)
     data, log = prepared.data, prepared.log
     ckpt, info = train_checkpoint(
