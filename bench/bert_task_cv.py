@@ -8,6 +8,11 @@ prompt-length baseline is printed per fold. ``--eval`` also trains on everything
 evaluation benchmarks (for the record, not for selection). One JSON line per variant on stdout.
 
     python bench/bert_task_cv.py --data-dir ../shared/data --grid layers=1,2 lr=1e-4,3e-4 [--eval]
+    python bench/bert_task_cv.py --data-dir ../shared/data --grid epochs=6 lr=1e-5 matrix=tier,difficulty,halves
+
+Grid keys: ``layers`` (trained top layers), ``lr``, ``epochs``, ``pair_only``, ``wd``, ``batch``, ``head``
+(head tokens of the truncation), ``seed``, ``matrix`` (``--matrix-label``: tier, difficulty or halves).
+Every variant run so far is in ``bench/results/bert_task_cv.jsonl``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,23 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from task_folds import FOLDS, GPT4, MIXTRAL, family, fold_outcomes, load_training, training_files  # noqa: E402
 
-DEFAULTS = {"layers": 1, "lr": 1e-4, "epochs": 4, "pair_only": 0, "wd": 0.01, "batch": 32, "head": 32, "seed": 0}
+DEFAULTS = {
+    "layers": 1,
+    "lr": 1e-4,
+    "epochs": 4,
+    "pair_only": 0,
+    "wd": 0.01,
+    "batch": 32,
+    "head": 32,
+    "seed": 0,
+    "matrix": "tier",
+}
+
+
+def _value(default, text: str):
+    if isinstance(default, str):
+        return text
+    return type(default)(float(text)) if isinstance(default, int) else float(text)
 
 
 def parse_grid(items: list[str]) -> list[dict]:
@@ -37,7 +58,7 @@ def parse_grid(items: list[str]) -> list[dict]:
         if key not in DEFAULTS:
             raise SystemExit(f"unknown grid key {key!r}; known: {', '.join(DEFAULTS)}")
         keys.append(key)
-        values.append([type(DEFAULTS[key])(float(v)) if isinstance(DEFAULTS[key], int) else float(v) for v in vals.split(",")])
+        values.append([_value(DEFAULTS[key], v) for v in vals.split(",")])
     return [{**DEFAULTS, **dict(zip(keys, combo, strict=True))} for combo in itertools.product(*values)]
 
 
@@ -109,8 +130,9 @@ def main(argv=None) -> int:
             rows = encode_prompts(data.prompts, spec)
             all_rows[key] = (frozen_states(build_base_model(spec), rows, first), np.array([len(r) for r in rows]))
         states, widths = all_rows[key]
-        pairs = routing_pairs(GPT4, MIXTRAL, _aliases(list(DEFAULT_ALIASES)), tier=not v["pair_only"])
-        labelled = make_targets(data, pairs)
+        tier = not v["pair_only"] and v["matrix"] == "tier"
+        pairs = routing_pairs(GPT4, MIXTRAL, _aliases(list(DEFAULT_ALIASES)), tier=tier)
+        labelled = make_targets(data, pairs, None if v["pair_only"] or tier else v["matrix"])
         targets = np.zeros((len(data.prompts), 3), np.float32)
         targets[labelled.prompts] = labelled.targets
         has_label = np.zeros(len(data.prompts), bool)

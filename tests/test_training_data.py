@@ -197,3 +197,44 @@ def test_pair_outcomes_take_the_first_pair_compared_in_either_order(tmp_path):
     assert got["p2"] == (0.25, 0)  # (0.5 - 1.0 + 1) / 2, the pair compared as (mixtral, gpt4)
     assert got["p1"] == (0.9, 2)
     assert "p3" not in got
+
+
+def test_matrix_outcomes_label_score_matrix_prompts_by_difficulty_or_halves(tmp_path):
+    from routellm_core.training_data import load_files, matrix_outcomes
+
+    path = tmp_path / "m.json"
+    rows = [  # file means: a 0.83, b 0.67, c 0.5, d 0.25 -> upper half {a, b}
+        {"question": "easy", "scores": {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}},
+        {"question": "hard", "scores": {"a": 1.0, "b": 0.0, "c": 0.0, "d": 0.0}},
+        {"question": "mixed", "scores": {"a": 0.5, "b": 1.0, "c": 1.0, "d": 0.0}},
+        {"question": "lower only", "scores": {"c": 0.0, "d": 0.0}},
+    ]
+    path.write_text(json.dumps(rows))
+    battles = tmp_path / "b.json"
+    battles.write_text(json.dumps([{"prompt": "battle", "model_a": "a", "model_b": "b", "winner": "model_a"}]))
+    data = load_files([path, battles])
+
+    def labels(rule):
+        out = matrix_outcomes(data, rule)
+        assert (out.pair == 0).all() and list(out.prompt) == sorted(out.prompt)
+        return {data.prompts[p]: round(float(y), 6) for p, y in zip(out.prompt, out.label, strict=True)}
+
+    assert labels("difficulty") == {"easy": 0.5, "hard": 0.875, "mixed": 0.6875, "lower only": 1.0}
+    assert labels("halves") == {"easy": 0.5, "hard": 0.75, "mixed": 0.625}  # "lower only" has no upper-half score
+    with pytest.raises(ValueError, match="difficulty, halves"):
+        matrix_outcomes(data, "tier")
+
+
+@given(st.lists(st.floats(0, 1), min_size=2, max_size=6), st.integers(0, 5), st.floats(0, 1))
+def test_a_better_score_never_makes_a_prompt_look_harder(tmp_path_factory, scores, who, raise_to):
+    """difficulty: raising one model's score on a prompt never raises that prompt's P(strong beats weak)."""
+    from routellm_core.training_data import load_files, matrix_outcomes
+
+    who %= len(scores)
+    better = list(scores)
+    better[who] = max(scores[who], raise_to)
+    path = tmp_path_factory.mktemp("m") / "m.json"
+    rows = [{"question": q, "scores": {f"m{k}": s for k, s in enumerate(v)}} for q, v in (("p", scores), ("q", better))]
+    path.write_text(json.dumps(rows))
+    out = matrix_outcomes(load_files([path]), "difficulty")
+    assert out.label[1] <= out.label[0] + 1e-12

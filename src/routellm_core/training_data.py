@@ -395,3 +395,55 @@ def pair_outcomes(data: Comparisons, pairs: Iterable[tuple[str, str]]) -> PairOu
             np.add.at(count, pi[hit], 1.0)
     found = np.nonzero(count > 0)[0]
     return PairOutcomes(prompt=found, label=total[found] / count[found], pair=best_pair[found])
+
+
+#: how :func:`matrix_outcomes` turns a score-matrix prompt's scores into P(strong beats weak)
+MATRIX_LABELS = ("difficulty", "halves")
+
+
+def matrix_outcomes(data: Comparisons, rule: str) -> PairOutcomes:
+    """P(strong beats weak) of every score-matrix prompt from its models' scores (``pair`` is all 0).
+
+    ``rule``:
+
+    * ``"difficulty"``: a model that always scores 1 vs the prompt's average model,
+      ``(2 - mean score) / 2``: the harder the prompt for the file's models, the more it needs the strong one;
+    * ``"halves"``: the upper vs the lower half of the file's models (ranked by mean score over the file),
+      ``(mean upper - mean lower + 1) / 2`` over the models scored on the prompt (ranked on the prompts of
+      ``data``, so after decontamination on the kept ones).
+
+    The file's best vs median model (``tier_pairs`` of :func:`add_file`) is :func:`pair_outcomes` with
+    ``(TIER_STRONG, TIER_WEAK)``.
+    """
+    if rule not in MATRIX_LABELS:
+        raise ValueError(f"unknown matrix label rule {rule!r}; known: {', '.join(MATRIX_LABELS)}")
+    by_source: dict[str, list[int]] = {}
+    for i, scores in enumerate(data.scores):
+        if scores:
+            by_source.setdefault(data.sources[i], []).append(i)
+    found: list[int] = []
+    labels: list[float] = []
+    for rows in by_source.values():
+        sums: dict[str, list[float]] = {}
+        for i in rows:
+            for m, s in data.scores[i].items():
+                sums.setdefault(m, []).append(s)
+        order = sorted(sums, key=lambda m: (-float(np.mean(sums[m])), m))
+        upper = set(order[: len(order) // 2])
+        for i in rows:
+            scores = data.scores[i]
+            if rule == "difficulty":
+                label: float | None = (2.0 - float(np.mean(list(scores.values())))) / 2.0
+            else:
+                top = [s for m, s in scores.items() if m in upper]
+                low = [s for m, s in scores.items() if m not in upper]
+                label = (float(np.mean(top)) - float(np.mean(low)) + 1.0) / 2.0 if top and low else None
+            if label is not None:
+                found.append(i)
+                labels.append(label)
+    order_idx = np.argsort(np.asarray(found, np.int64), kind="stable")
+    return PairOutcomes(
+        prompt=np.asarray(found, np.int64)[order_idx],
+        label=np.asarray(labels, np.float64)[order_idx],
+        pair=np.zeros(len(found), np.int64),
+    )

@@ -32,6 +32,19 @@ def test_cli_trains_a_checkpoint_the_router_loads(tmp_path):
     assert (again / "trained.safetensors").read_bytes() == (out / "trained.safetensors").read_bytes()
 
 
+def test_cli_labels_prompts_without_the_pair_by_difficulty(tmp_path):
+    data = write_score_matrix(tmp_path / "scores.json")
+    other = tmp_path / "other.json"  # no routing pair: labelled from its own models' scores
+    other.write_text(json.dumps([{"question": p, "scores": {"llama": 0.0, "phi": 0.0}} for p in HARD[:3]]))
+    out = tmp_path / "ckpt"
+    args = ["train", "bert", "--data", str(data), str(other), "--output", str(out), "--matrix-label", "difficulty", *TINY]
+    assert main(args) == 0
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["labels"]["routing_pair"] == len(HARD) + len(EASY)
+    assert summary["labels"]["score_matrix"] == 3
+    assert "--matrix-label difficulty" in summary["command"]
+
+
 def test_unknown_routing_model_lists_the_known_ones(tmp_path, capsys):
     data = write_score_matrix(tmp_path / "scores.json")
     code = main(["train", "bert", "--data", str(data), "--output", str(tmp_path / "o"), "--strong-model", "gpt-5", *TINY])
@@ -80,3 +93,24 @@ def test_targets_prefer_the_routing_pair_then_the_tier_pair(tmp_path):
     assert got["tier only"] == ([1.0, 0.0, 0.0], False)
     only = make_targets(data, routing_pairs(STRONG, WEAK, {"mistralai/Mixtral-8x7B-Instruct-v0.1": WEAK}, tier=False))
     assert [data.prompts[p] for p in only.prompts] == ["pair"]
+
+
+def test_targets_of_prompts_without_the_pair_can_come_from_difficulty(tmp_path):
+    path = tmp_path / "m.json"
+    rows = [
+        {"question": "pair", "scores": {STRONG: 1.0, "mistralai/Mixtral-8x7B-Instruct-v0.1": 0.0, "llama": 0.5}},
+        {"question": "hard for all", "scores": {"llama": 0.0, "phi": 0.0}},
+        {"question": "easy for one", "scores": {"llama": 1.0, "phi": 0.0}},
+    ]
+    path.write_text(json.dumps(rows))
+    data = load_files([path])
+    pairs = routing_pairs(STRONG, WEAK, {"mistralai/Mixtral-8x7B-Instruct-v0.1": WEAK}, tier=False)
+    labelled = make_targets(data, pairs, "difficulty")
+    rows = zip(labelled.prompts, labelled.targets, labelled.from_pair, strict=True)
+    got = {data.prompts[p]: (t.tolist(), bool(r)) for p, t, r in rows}
+    assert got == {
+        "pair": ([1.0, 0.0, 0.0], True),  # the routing pair's outcome wins over the matrix rule
+        "hard for all": ([1.0, 0.0, 0.0], False),  # nobody answers: the strong model is needed
+        "easy for one": ([0.5, 0.5, 0.0], False),  # mean 0.5: half a win, half a tie
+    }
+    assert list(labelled.prompts) == sorted(labelled.prompts)

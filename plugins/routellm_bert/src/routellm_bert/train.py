@@ -2,8 +2,8 @@
 
 Pipeline: read files, embed with the decontamination embedder and drop evaluation near-duplicates
 (:mod:`routellm_core.training_run`) -> each prompt's outcome for the routing pair
-(:func:`routellm_core.training_data.pair_outcomes`; prompts without it use the virtual tier pair
-unless ``--pair-only``) -> soft 3-label targets -> tokenise with the head + tail rule -> run the frozen
+(:func:`routellm_core.training_data.pair_outcomes`; score-matrix prompts without it are labelled by
+``--matrix-label`` unless ``--pair-only``) -> soft 3-label targets -> tokenise with the head + tail rule -> run the frozen
 bottom of the encoder once and keep its hidden states -> train the top ``--train-layers`` layers, the
 pooler and the classifier (AdamW, soft-label cross-entropy, early stopping on a validation split) ->
 ``routellm_bert.json`` + ``trained.safetensors`` with ``training_summary.json``, the decontamination
@@ -26,7 +26,7 @@ import numpy as np
 
 from routellm_core.errors import ConfigError, MissingDependencyError
 from routellm_core.progress import progress_iter
-from routellm_core.training_data import TIER_STRONG, TIER_WEAK, Comparisons, pair_outcomes
+from routellm_core.training_data import MATRIX_LABELS, TIER_STRONG, TIER_WEAK, Comparisons, matrix_outcomes, pair_outcomes
 from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
 
 from .base import BASES, DEFAULT_BASE
@@ -74,8 +74,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pair-only",
         action="store_true",
-        help="train only on prompts that compare the routing pair (default: the others use each score file's best "
-        "model vs its median model)",
+        help="train only on prompts that compare the routing pair (default: the others are labelled by --matrix-label)",
+    )
+    parser.add_argument(
+        "--matrix-label",
+        choices=("tier", *MATRIX_LABELS),
+        default="tier",
+        help="label of score-matrix prompts without the routing pair: tier = the file's best vs median model, "
+        "difficulty = an always-right model vs the prompt's average model, halves = the file's upper vs lower "
+        "half of models (default tier)",
     )
     parser.add_argument("--epochs", type=int, default=4, help="maximum epochs")
     parser.add_argument("--patience", type=int, default=1, help="early stopping: epochs without validation improvement")
@@ -104,7 +111,7 @@ class Targets:
 
     prompts: np.ndarray  # indices into the data's prompts
     targets: np.ndarray  # (n, 3) float32
-    from_pair: np.ndarray  # True: the routing pair; False: the tier pair
+    from_pair: np.ndarray  # True: the routing pair; False: the prompt's score matrix (--matrix-label)
 
 
 def soft_targets(p: np.ndarray) -> np.ndarray:
@@ -123,11 +130,22 @@ def routing_pairs(strong: str, weak: str, aliases: dict[str, str], tier: bool) -
     return pairs + ([(TIER_STRONG, TIER_WEAK)] if tier else [])
 
 
-def make_targets(data: Comparisons, pairs: list[tuple[str, str]]) -> Targets:
-    """Soft targets of every prompt compared by one of ``pairs`` (the first one compared on it)."""
+def make_targets(data: Comparisons, pairs: list[tuple[str, str]], matrix: str | None = None) -> Targets:
+    """Soft targets of every prompt compared by one of ``pairs`` (the first one compared on it), then,
+    with ``matrix`` (a rule of :func:`routellm_core.training_data.matrix_outcomes`), of every other
+    score-matrix prompt."""
     out = pair_outcomes(data, pairs)
+    prompts, labels = out.prompt, out.label
     real = np.array([pairs[k] != (TIER_STRONG, TIER_WEAK) for k in out.pair], dtype=bool)
-    return Targets(prompts=out.prompt, targets=soft_targets(out.label), from_pair=real)
+    if matrix is not None:
+        extra = matrix_outcomes(data, matrix)
+        new = ~np.isin(extra.prompt, prompts)
+        prompts = np.concatenate([prompts, extra.prompt[new]])
+        labels = np.concatenate([labels, extra.label[new]])
+        real = np.concatenate([real, np.zeros(int(new.sum()), bool)])
+        order = np.argsort(prompts, kind="stable")
+        prompts, labels, real = prompts[order], labels[order], real[order]
+    return Targets(prompts=prompts, targets=soft_targets(labels), from_pair=real)
 
 
 def encode_prompts(texts: Sequence[str], spec: ClassifierSpec) -> list[list[int]]:
@@ -326,6 +344,7 @@ SUMMARY_OPTIONS = (
     "head_tokens",
     "strong_model",
     "weak_model",
+    "matrix_label",
     "epochs",
     "patience",
     "batch_size",
@@ -363,19 +382,20 @@ def run(args: argparse.Namespace) -> int:
         strong_model=args.strong_model,
         weak_model=args.weak_model,
     )
-    prepared = prepare(args, "routellm train bert", tier_pairs=not args.pair_only)
+    tier = not args.pair_only and args.matrix_label == "tier"
+    prepared = prepare(args, "routellm train bert", tier_pairs=tier)
     data, log = prepared.data, prepared.log
     known = set(data.models) | set(aliases)
     for model_name in (args.strong_model, args.weak_model):
         if model_name not in known:
             raise ConfigError(f"{model_name!r} is not a model of the training data; known: {', '.join(sorted(data.models))}")
-    pairs = routing_pairs(args.strong_model, args.weak_model, aliases, tier=not args.pair_only)
-    labelled = make_targets(data, pairs)
+    pairs = routing_pairs(args.strong_model, args.weak_model, aliases, tier=tier)
+    labelled = make_targets(data, pairs, None if args.pair_only or tier else args.matrix_label)
     if len(labelled.prompts) == 0:
         raise ConfigError(f"no prompt compares {args.strong_model!r} with {args.weak_model!r}")
     log(
         f"{len(labelled.prompts)} labelled prompts ({int(labelled.from_pair.sum())} by the routing pair, "
-        f"{int((~labelled.from_pair).sum())} by the tier pair)"
+        f"{int((~labelled.from_pair).sum())} by their score matrix)"
     )
     model, info = train_classifier(
         [data.prompts[i] for i in labelled.prompts],
@@ -408,7 +428,7 @@ def run(args: argparse.Namespace) -> int:
             "labels": {
                 "prompts": int(len(labelled.prompts)),
                 "routing_pair": int(labelled.from_pair.sum()),
-                "tier_pair": int((~labelled.from_pair).sum()),
+                "score_matrix": int((~labelled.from_pair).sum()),
                 "mean_target": {k: round(float(v), 4) for k, v in zip(("strong", "tie", "weak"), mean_target, strict=True)},
             },
             "training": info,
