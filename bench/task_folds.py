@@ -55,7 +55,7 @@ def family(source: str) -> str:
 
 def fold_outcomes(data) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per fold: (prompt indices into ``data``, strong quality, weak quality) of its held-out prompts."""
-    from routellm_core.training_data import pair_outcomes
+    from routellm_core.training_data import pair_outcomes, ranked_models
 
     fam = np.array([family(s) for s in data.sources])
     found: dict[str, dict[int, float]] = {f: {} for f in FOLDS}
@@ -67,13 +67,9 @@ def fold_outcomes(data) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     for f in ("arc", "mbpp", "wino"):
         found[f] = take((GPT4, MIXTRAL), lambda p, f=f: fam[p] == f and "routerbench" in data.sources[p])
     found["chat"] = take((GPT4, MIXTRAL_ARENA), lambda p: fam[p] == "chat")
+    ranked = ranked_models(data)
     for source in sorted({s for s, f in zip(data.sources, fam, strict=True) if f == "math" and "routerdc-split2" in s}):
-        rows = [i for i, s in enumerate(data.sources) if s == source]
-        means: dict[str, list[float]] = {}
-        for i in rows:
-            for m, v in data.scores[i].items():
-                means.setdefault(m, []).append(v)
-        order = sorted(means, key=lambda m: (-float(np.mean(means[m])), m))
+        order = ranked[source]
         found["math"].update(take((order[0], order[len(order) // 2]), lambda p, source=source: data.sources[p] == source))
     result = {}
     for f, table in found.items():

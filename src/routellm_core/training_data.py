@@ -27,7 +27,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -294,12 +294,7 @@ def _add_matrix(
 ) -> None:
     tiers = None
     if tier_pairs:
-        sums: dict[str, list[float]] = {}
-        for _, scores, _ in rows:
-            for m, s in scores.items():
-                if s is not None:
-                    sums.setdefault(m, []).append(s)
-        order = sorted(sums, key=lambda m: (-float(np.mean(sums[m])), m))
+        order = _rank_by_mean(scores for _, scores, _ in rows)
         if len(order) >= 2:
             tiers = (order[0], order[len(order) // 2])
     for prompt, scores, task in rows:
@@ -308,6 +303,25 @@ def _add_matrix(
             sa, sb = scores.get(tiers[0]), scores.get(tiers[1])
             if sa is not None and sb is not None:
                 data.add(p, data.model_id(TIER_STRONG), data.model_id(TIER_WEAK), (sa - sb + 1.0) / 2.0)
+
+
+def _rank_by_mean(score_rows: Iterable[Mapping[str, float | None]]) -> list[str]:
+    """Models by mean score over the rows that score them, best first (ties by name)."""
+    sums: dict[str, list[float]] = {}
+    for scores in score_rows:
+        for m, s in scores.items():
+            if s is not None:
+                sums.setdefault(m, []).append(float(s))
+    return sorted(sums, key=lambda m: (-float(np.mean(sums[m])), m))
+
+
+def ranked_models(data: Comparisons) -> dict[str, list[str]]:
+    """Per source with score-matrix prompts: its models by mean score over its prompts in ``data``, best first."""
+    rows: dict[str, list[dict[str, float]]] = {}
+    for source, scores in zip(data.sources, data.scores, strict=True):
+        if scores:
+            rows.setdefault(source, []).append(scores)
+    return {source: _rank_by_mean(r) for source, r in rows.items()}
 
 
 def _add_scores(
@@ -417,33 +431,21 @@ def matrix_outcomes(data: Comparisons, rule: str) -> PairOutcomes:
     """
     if rule not in MATRIX_LABELS:
         raise ValueError(f"unknown matrix label rule {rule!r}; known: {', '.join(MATRIX_LABELS)}")
-    by_source: dict[str, list[int]] = {}
-    for i, scores in enumerate(data.scores):
-        if scores:
-            by_source.setdefault(data.sources[i], []).append(i)
+    upper = {source: set(order[: len(order) // 2]) for source, order in ranked_models(data).items()}
     found: list[int] = []
     labels: list[float] = []
-    for rows in by_source.values():
-        sums: dict[str, list[float]] = {}
-        for i in rows:
-            for m, s in data.scores[i].items():
-                sums.setdefault(m, []).append(s)
-        order = sorted(sums, key=lambda m: (-float(np.mean(sums[m])), m))
-        upper = set(order[: len(order) // 2])
-        for i in rows:
-            scores = data.scores[i]
-            if rule == "difficulty":
-                label: float | None = (2.0 - float(np.mean(list(scores.values())))) / 2.0
-            else:
-                top = [s for m, s in scores.items() if m in upper]
-                low = [s for m, s in scores.items() if m not in upper]
-                label = (float(np.mean(top)) - float(np.mean(low)) + 1.0) / 2.0 if top and low else None
-            if label is not None:
-                found.append(i)
-                labels.append(label)
-    order_idx = np.argsort(np.asarray(found, np.int64), kind="stable")
+    for i, scores in enumerate(data.scores):
+        if not scores:
+            continue
+        if rule == "difficulty":
+            label: float | None = (2.0 - float(np.mean(list(scores.values())))) / 2.0
+        else:
+            top = [s for m, s in scores.items() if m in upper[data.sources[i]]]
+            low = [s for m, s in scores.items() if m not in upper[data.sources[i]]]
+            label = (float(np.mean(top)) - float(np.mean(low)) + 1.0) / 2.0 if top and low else None
+        if label is not None:
+            found.append(i)
+            labels.append(label)
     return PairOutcomes(
-        prompt=np.asarray(found, np.int64)[order_idx],
-        label=np.asarray(labels, np.float64)[order_idx],
-        pair=np.zeros(len(found), np.int64),
+        prompt=np.asarray(found, np.int64), label=np.asarray(labels, np.float64), pair=np.zeros(len(found), np.int64)
     )

@@ -27,7 +27,7 @@ import numpy as np
 from routellm_core.errors import ConfigError
 from routellm_core.fileio import atomic_write_text
 from routellm_core.progress import progress_iter
-from routellm_core.training_data import TIER_STRONG, TIER_WEAK, Comparisons, pair_outcomes
+from routellm_core.training_data import TIER_STRONG, TIER_WEAK, Comparisons, pair_outcomes, ranked_models
 from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
 
 from .model import (
@@ -107,16 +107,7 @@ def graded_sources(data: Comparisons) -> set[str]:
 
 def tier_models(data: Comparisons) -> dict[str, tuple[str, str]]:
     """Per source: (best model, median model) by mean score over its prompts, as ``tier_pairs`` defines them."""
-    sums: dict[str, dict[str, list[float]]] = {}
-    for source, scores in zip(data.sources, data.scores, strict=True):
-        for m, s in scores.items():
-            sums.setdefault(source, {}).setdefault(m, []).append(float(s))
-    out = {}
-    for source, by_model in sums.items():
-        order = sorted(by_model, key=lambda m: (-float(np.mean(by_model[m])), m))
-        if len(order) >= 2:
-            out[source] = (order[0], order[len(order) // 2])
-    return out
+    return {source: (order[0], order[len(order) // 2]) for source, order in ranked_models(data).items() if len(order) >= 2}
 
 
 def grade_distribution(y: float, w: float) -> np.ndarray:
