@@ -11,7 +11,8 @@ evaluation benchmarks (for the record, not for selection). One JSON line per var
     python bench/bert_task_cv.py --data-dir ../shared/data --grid epochs=6 lr=1e-5 matrix=tier,difficulty,halves
 
 Grid keys: ``layers`` (trained top layers), ``lr``, ``epochs``, ``pair_only``, ``wd``, ``batch``, ``head``
-(head tokens of the truncation), ``seed``, ``matrix`` (``--matrix-label``: tier, difficulty or halves).
+(head tokens of the truncation), ``seed``, ``matrix`` (``--matrix-label``: tier, difficulty or halves),
+``length`` (1: ``--length-feature``), ``length_lr``.
 Every variant run so far is in ``bench/results/bert_task_cv.jsonl``.
 """
 
@@ -42,6 +43,8 @@ DEFAULTS = {
     "head": 32,
     "seed": 0,
     "matrix": "tier",
+    "length": 0,
+    "length_lr": 1e-3,
 }
 
 
@@ -62,7 +65,7 @@ def parse_grid(items: list[str]) -> list[dict]:
     return [{**DEFAULTS, **dict(zip(keys, combo, strict=True))} for combo in itertools.product(*values)]
 
 
-def train_on(mask, spec, states, widths, targets, has_label, v):
+def train_on(mask, spec, states, widths, targets, has_label, v, lengths):
     """A classifier trained on the labelled prompts of ``mask`` (10 % of them for validation) with variant ``v``."""
     from routellm_bert.classifier import build_base_model
     from routellm_bert.train import fit, split_prompts
@@ -71,6 +74,7 @@ def train_on(mask, spec, states, widths, targets, has_label, v):
     tr, va = split_prompts(len(idx), 0.1, v["seed"])
     model = build_base_model(spec, v["seed"])
     kwargs = dict(epochs=v["epochs"], batch_size=v["batch"], lr=v["lr"], weight_decay=v["wd"], seed=v["seed"])
+    kwargs.update(lengths=lengths if spec.length_feature else None, length_lr=v["length_lr"])
     info = fit(model, spec, states, widths, targets, idx[tr], idx[va], **kwargs)
     return model, info
 
@@ -81,7 +85,7 @@ def main(argv=None) -> int:
     from routellm_bert.train import (
         DEFAULT_ALIASES,
         _aliases,
-        encode_prompts,
+        encode_with_lengths,
         frozen_states,
         make_targets,
         routing_pairs,
@@ -113,7 +117,7 @@ def main(argv=None) -> int:
     outcomes = fold_outcomes(data)
     folds = [f for f in args.folds.split(",") if f]
     lengths = np.array([len(p) for p in data.prompts], float)
-    all_rows: dict[tuple, tuple[list, np.ndarray]] = {}
+    all_rows: dict[tuple, tuple[list, np.ndarray, np.ndarray]] = {}
     eval_sets = {}
     if args.eval:
         for name in ("mt-bench", "mmlu", "gsm8k"):
@@ -123,13 +127,13 @@ def main(argv=None) -> int:
 
     for v in parse_grid(args.grid):
         started = time.time()
-        spec = ClassifierSpec(trained_layers=v["layers"], head_tokens=v["head"])
+        spec = ClassifierSpec(trained_layers=v["layers"], head_tokens=v["head"], length_feature=bool(v["length"]))
         first = 3 - spec.trained_layers
         key = (first, spec.max_length, spec.head_tokens)
         if key not in all_rows:  # frozen hidden states of every training prompt: computed once per bottom
-            rows = encode_prompts(data.prompts, spec)
-            all_rows[key] = (frozen_states(build_base_model(spec), rows, first), np.array([len(r) for r in rows]))
-        states, widths = all_rows[key]
+            rows, full = encode_with_lengths(data.prompts, spec)
+            all_rows[key] = (frozen_states(build_base_model(spec), rows, first), np.array([len(r) for r in rows]), full)
+        states, widths, full = all_rows[key]
         tier = not v["pair_only"] and v["matrix"] == "tier"
         pairs = routing_pairs(GPT4, MIXTRAL, _aliases(list(DEFAULT_ALIASES)), tier=tier)
         labelled = make_targets(data, pairs, None if v["pair_only"] or tier else v["matrix"])
@@ -141,18 +145,19 @@ def main(argv=None) -> int:
 
         for fold in folds:
             idx, s, w = outcomes[fold]
-            model, info = train_on(fam != fold, spec, states, widths, targets, has_label, v)
-            scores = score_states(model, spec, states, widths, idx)
+            model, info = train_on(fam != fold, spec, states, widths, targets, has_label, v, full)
+            scores = score_states(model, spec, states, widths, idx, full)
             res[fold] = round(M.apgr(M.per_prompt_curve(scores, s, w)), 4)
             res[fold + "_length"] = round(M.apgr(M.per_prompt_curve(lengths[idx], s, w)), 4)
             res[fold + "_epoch"] = info["best_epoch"]
         res["cv_mean"] = round(float(np.mean([res[f] for f in folds])), 4)
         if args.eval:
-            model, _ = train_on(np.ones(len(data.prompts), bool), spec, states, widths, targets, has_label, v)
+            model, _ = train_on(np.ones(len(data.prompts), bool), spec, states, widths, targets, has_label, v, full)
             for name, (prompts, s, w) in eval_sets.items():
-                rows = encode_prompts(prompts, spec)
+                rows, ev_full = encode_with_lengths(prompts, spec)
                 ev_states = frozen_states(model, rows, first)
-                scores = score_states(model, spec, ev_states, np.array([len(r) for r in rows]), np.arange(len(rows)))
+                ev_widths = np.array([len(r) for r in rows])
+                scores = score_states(model, spec, ev_states, ev_widths, np.arange(len(rows)), ev_full)
                 res[name] = round(M.apgr(M.per_prompt_curve(scores, s, w)), 4)
         res["seconds"] = round(time.time() - started)
         print(json.dumps({"tag": args.tag, "variant": v, "result": res}), flush=True)

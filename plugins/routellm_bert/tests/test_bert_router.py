@@ -104,6 +104,38 @@ def test_truncation_setting_changes_what_is_read(tiny_checkpoint):
         BertRouter(checkpoint=str(tiny_checkpoint), max_length=16, head_tokens=15)
 
 
+def test_length_head_reads_what_truncation_hides(tiny_checkpoint, tmp_path):
+    """Two prompts that truncate to the same word pieces score alike, unless the checkpoint reads length."""
+    import shutil
+
+    import torch
+    from routellm_bert.classifier import SPEC_FILE, WEIGHTS_FILE, ClassifierSpec
+    from safetensors.torch import load_file, save_file
+
+    short = "alpha " + "filler " * 150 + "omega"
+    long = "alpha " + "filler " * 600 + "omega"
+    plain = BertRouter(checkpoint=str(tiny_checkpoint))
+    assert plain.classifier.encode([short]) == plain.classifier.encode([long])
+    assert plain.score([short])[0] == plain.score([long])[0]
+    with_length = tmp_path / "with_length"
+    shutil.copytree(tiny_checkpoint, with_length)
+    spec = ClassifierSpec.load(with_length)
+    spec.length_feature = True
+    spec.save(with_length)
+    tensors = load_file(str(with_length / WEIGHTS_FILE))
+    tensors["length_head.weight"] = torch.tensor([[1.0], [0.0], [-1.0]], dtype=torch.float16)
+    save_file(tensors, str(with_length / WEIGHTS_FILE))
+    router = BertRouter(checkpoint=str(with_length))
+    assert router.describe()["length_feature"] is True
+    s_short, s_long = router.score([short, long])
+    assert s_long > s_short
+    tensors.pop("length_head.weight")
+    save_file(tensors, str(with_length / WEIGHTS_FILE))  # the spec asks for a length head the weights lack
+    with pytest.raises(ConfigError, match="length_head"):
+        BertRouter(checkpoint=str(with_length))
+    assert (with_length / SPEC_FILE).is_file()
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(2, 400), st.integers(3, 64), st.data())
 def test_truncate_keeps_specials_head_and_tail(n, max_length, data):

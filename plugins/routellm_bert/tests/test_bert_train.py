@@ -45,6 +45,27 @@ def test_cli_labels_prompts_without_the_pair_by_difficulty(tmp_path):
     assert "--matrix-label difficulty" in summary["command"]
 
 
+def test_cli_length_feature_learns_that_longer_prompts_need_the_strong_model(tmp_path):
+    long_hard = [p + " Justify every step and cite the lemma used." * 30 for p in HARD]  # far beyond 128 word pieces
+    rows = [{"question": p, "scores": {STRONG: 1.0, WEAK: 0.0}} for p in long_hard]
+    rows += [{"question": p, "scores": {STRONG: 1.0, WEAK: 1.0}} for p in EASY]
+    data = tmp_path / "scores.json"
+    data.write_text(json.dumps(rows))
+    out = tmp_path / "ckpt"
+    args = ["--length-feature", "--length-lr", "0.05", *TINY]
+    assert main(["train", "bert", "--data", str(data), "--output", str(out), *args]) == 0
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert "--length-feature" in summary["command"] and "--length-lr 0.05" in summary["command"]
+    spec = json.loads((out / "routellm_bert.json").read_text())
+    assert spec["length_feature"] is True
+    router = BertRouter(checkpoint=str(out))
+    assert router.describe()["length_feature"] is True
+    weight = router.classifier.model.length_head.weight.detach().numpy()[:, 0]
+    assert weight[0] > 0 > weight[1]  # (strong wins, tie, weak wins): longer leans to the strong model, not a tie
+    prompts = [long_hard[0], EASY[0], long_hard[1] + " more" * 50]
+    np.testing.assert_allclose(router.score(prompts), np.concatenate([router.score([t]) for t in prompts]), rtol=1e-5, atol=1e-6)
+
+
 def test_unknown_routing_model_lists_the_known_ones(tmp_path, capsys):
     data = write_score_matrix(tmp_path / "scores.json")
     code = main(["train", "bert", "--data", str(data), "--output", str(tmp_path / "o"), "--strong-model", "gpt-5", *TINY])

@@ -15,6 +15,10 @@ Truncation (documented rule, never an error): a text longer than ``max_length`` 
 first special token, its first ``head_tokens`` word pieces, its last ``max_length - 2 - head_tokens``
 word pieces and its last special token; few-shot and long prompts put the question at the end.
 Texts are batched by exact word-piece count, so no batch carries padding.
+
+Length input (optional, ``length_feature`` in ``routellm_bert.json``): truncation hides how long a
+prompt is, so a checkpoint may add ``length_head`` (3 weights) times ``log(n / 128)`` to the logits,
+``n`` the prompt's word pieces before truncation (special tokens included).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ WEIGHTS_FILE = "trained.safetensors"
 FORMAT = "routellm-bert/1"
 DEFAULT_MAX_LENGTH = 128
 DEFAULT_HEAD_TOKENS = 32
+LENGTH_HEAD = "length_head."
+LENGTH_REFERENCE = 128  # word pieces at which the length input is 0
 
 
 @dataclass
@@ -54,6 +60,7 @@ class ClassifierSpec:
     head_tokens: int = DEFAULT_HEAD_TOKENS
     strong_model: str | None = None
     weak_model: str | None = None
+    length_feature: bool = False  # the logits also read the untruncated length (module docstring)
     labels: list[str] = field(default_factory=lambda: list(LABELS))
     format: str = FORMAT
 
@@ -61,6 +68,7 @@ class ClassifierSpec:
         """State-dict prefixes of the trained tensors of a ``num_layers``-layer encoder."""
         first = num_layers - self.trained_layers
         prefixes = [f"bert.encoder.layer.{i}." for i in range(first, num_layers)] + ["bert.pooler.", "classifier."]
+        prefixes += [LENGTH_HEAD] if self.length_feature else []
         return (["bert.embeddings."] if self.train_embeddings else []) + prefixes
 
     def save(self, directory: Path) -> None:
@@ -130,11 +138,16 @@ class Classifier:
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Word-piece ids of each text (lone surrogates read as U+FFFD), truncated by the head + tail rule."""
-        rows = self._encode([_encodable(t) for t in texts])
-        return [truncate(list(ids), self.max_length, self.head_tokens) for ids in rows]
+        return self.encode_with_lengths(texts)[0]
 
-    def logits(self, rows: Sequence[Sequence[int]], batch_size: int = 32) -> np.ndarray:
-        """Classifier logits (float64, shape ``(len(rows), 3)``) of encoded rows, batched by exact length."""
+    def encode_with_lengths(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+        """:meth:`encode`'s rows and each text's word-piece count before truncation."""
+        rows = self._encode([_encodable(t) for t in texts])
+        return [truncate(list(ids), self.max_length, self.head_tokens) for ids in rows], [len(ids) for ids in rows]
+
+    def logits(self, rows: Sequence[Sequence[int]], batch_size: int = 32, lengths: Sequence[int] | None = None) -> np.ndarray:
+        """Classifier logits (float64, shape ``(len(rows), 3)``) of encoded rows, batched by exact length;
+        ``lengths`` (untruncated word pieces) are needed by a checkpoint with the length input."""
         torch = self._torch
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float64)
         with self._lock, torch.inference_mode():
@@ -145,6 +158,7 @@ class Classifier:
                     logits = top_logits(self.model, bottom_hidden(self.model, ids, layers - 1), layers - 1)
                 else:
                     logits = self.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+                logits = with_length(self.model, logits, None if lengths is None else [lengths[i] for i in idx])
                 out[idx] = logits.double().numpy()
         return out
 
@@ -152,7 +166,8 @@ class Classifier:
         """P(strong wins) = ``1 - (P[tie] + P[weak wins])`` per text (RouteLLM's rule)."""
         if not len(texts):
             return np.zeros(0)
-        return strong_win_probability(self.logits(self.encode(texts), batch_size))
+        rows, lengths = self.encode_with_lengths(texts)
+        return strong_win_probability(self.logits(rows, batch_size, lengths))
 
 
 def _encodable(text: str) -> str:
@@ -203,7 +218,29 @@ def build_base_model(spec: ClassifierSpec, seed: int = 0) -> Any:
     layers = model.config.num_hidden_layers
     if not 0 <= spec.trained_layers <= layers:
         raise ConfigError(f"trained_layers must be in [0, {layers}] for the {spec.base} base, got {spec.trained_layers}")
+    if spec.length_feature:
+        model.length_head = torch.nn.Linear(1, len(LABELS), bias=False)  # after the seeded head: same RNG draws
+        torch.nn.init.zeros_(model.length_head.weight)
     return model
+
+
+def length_input(lengths: Sequence[int] | np.ndarray) -> torch.Tensor:
+    """``log(n / LENGTH_REFERENCE)`` per untruncated word-piece count ``n``, shape ``(len(lengths), 1)``."""
+    import torch
+
+    n = torch.as_tensor(np.asarray(lengths, dtype=np.float64), dtype=torch.float32).clamp(min=1.0)
+    return torch.log(n / LENGTH_REFERENCE).unsqueeze(1)
+
+
+def with_length(model: Any, logits: torch.Tensor, lengths: Sequence[int] | np.ndarray | None) -> torch.Tensor:
+    """``logits`` plus the length head's contribution when ``model`` has one (it then needs ``lengths``)."""
+    head = getattr(model, "length_head", None)
+    if head is None:
+        return logits
+    if lengths is None:
+        raise ValueError("this classifier reads each prompt's untruncated length; pass lengths")
+    shifted: torch.Tensor = logits + head(length_input(lengths))
+    return shifted
 
 
 def _load_own(directory: Path, max_length: int | None, head_tokens: int | None) -> Classifier:
@@ -235,7 +272,8 @@ def _load_own(directory: Path, max_length: int | None, head_tokens: int | None) 
         length,
         head,
         sha256_file(weights_file),
-        {"format": FORMAT, "base": spec.base, "max_length": length, "head_tokens": head},
+        {"format": FORMAT, "base": spec.base, "max_length": length, "head_tokens": head}
+        | ({"length_feature": True} if spec.length_feature else {}),
         bert_layout=True,
     )
 

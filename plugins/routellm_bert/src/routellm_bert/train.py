@@ -33,6 +33,7 @@ from .base import BASES, DEFAULT_BASE
 from .classifier import (
     DEFAULT_HEAD_TOKENS,
     DEFAULT_MAX_LENGTH,
+    LENGTH_HEAD,
     WEIGHTS_FILE,
     ClassifierSpec,
     bottom_hidden,
@@ -41,6 +42,7 @@ from .classifier import (
     top_logits,
     truncate,
     validate_truncation,
+    with_length,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "difficulty = an always-right model vs the prompt's average model, halves = the file's upper vs lower "
         "half of models (default tier)",
     )
+    parser.add_argument(
+        "--length-feature",
+        action="store_true",
+        help="the classifier also reads each prompt's untruncated length in word pieces (3 more weights)",
+    )
+    parser.add_argument("--length-lr", type=float, default=1e-3, help="learning rate of the length weights (default 1e-3)")
     parser.add_argument("--epochs", type=int, default=4, help="maximum epochs")
     parser.add_argument("--patience", type=int, default=1, help="early stopping: epochs without validation improvement")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -150,10 +158,16 @@ def make_targets(data: Comparisons, pairs: list[tuple[str, str]], matrix: str | 
 
 def encode_prompts(texts: Sequence[str], spec: ClassifierSpec) -> list[list[int]]:
     """Word pieces of each text with the head + tail rule (the tokenizer of the base encoder)."""
+    return encode_with_lengths(texts, spec)[0]
+
+
+def encode_with_lengths(texts: Sequence[str], spec: ClassifierSpec) -> tuple[list[list[int]], np.ndarray]:
+    """:func:`encode_prompts`' rows and each text's word-piece count before truncation."""
     from .base import tokenizer_file
     from .classifier import word_pieces
 
-    return [truncate(ids, spec.max_length, spec.head_tokens) for ids in word_pieces(tokenizer_file())(list(texts))]
+    full = word_pieces(tokenizer_file())(list(texts))
+    return [truncate(ids, spec.max_length, spec.head_tokens) for ids in full], np.array([len(ids) for ids in full])
 
 
 def frozen_states(model: Any, rows: Sequence[Sequence[int]], first_layer: int, progress: bool = False) -> list[torch.Tensor]:
@@ -200,30 +214,41 @@ def fit(
     lr: float = 1e-4,
     weight_decay: float = 0.01,
     seed: int = 0,
+    lengths: np.ndarray | None = None,
+    length_lr: float = 1e-3,
     progress: bool = False,
     log: Callable[..., None] = lambda *a, **k: None,
 ) -> dict[str, Any]:
     """Train the top of ``model`` on cached ``states`` (entries indexed like ``targets``); keeps the best
-    epoch's weights in ``model``. Returns what happened (losses per epoch, best epoch)."""
+    epoch's weights in ``model``. ``lengths`` (untruncated word pieces, indexed like ``targets``) feed
+    the length head of a ``spec.length_feature`` model, trained at ``length_lr``. Returns what happened
+    (losses per epoch, best epoch)."""
     import torch
 
     layers = model.config.num_hidden_layers
     first = layers - spec.trained_layers
     prefixes = spec.trained_prefixes(layers)
-    params = []
+    params: list[Any] = []
+    length_params: list[Any] = []
     for name, p in model.named_parameters():
         p.requires_grad_(any(name.startswith(pre) for pre in prefixes))
         if p.requires_grad:
-            params.append(p)
+            (length_params if name.startswith(LENGTH_HEAD) else params).append(p)
+    if spec.length_feature and lengths is None:
+        raise ValueError("a length_feature classifier is trained with each prompt's untruncated length")
     torch.manual_seed(seed)
-    optim = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    groups: list[dict[str, Any]] = [{"params": params}]
+    groups += [{"params": length_params, "lr": length_lr}] if length_params else []
+    optim = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
     y = torch.tensor(targets, dtype=torch.float32)
     rng = np.random.default_rng(seed)
 
     def batch_logits(idx: np.ndarray) -> torch.Tensor:
         if spec.train_embeddings:
-            return model(input_ids=torch.stack([states[i] for i in idx])).logits
-        return top_logits(model, torch.stack([states[i] for i in idx]).float(), first)
+            logits = model(input_ids=torch.stack([states[i] for i in idx])).logits
+        else:
+            logits = top_logits(model, torch.stack([states[i] for i in idx]).float(), first)
+        return with_length(model, logits, None if lengths is None else lengths[idx])
 
     def val_loss() -> float:
         model.eval()
@@ -268,8 +293,16 @@ def fit(
     return {"history": history, "best_epoch": best[1], "best_val_loss": round(best[0], 6)}
 
 
-def score_states(model: Any, spec: ClassifierSpec, states: Sequence[Any], widths: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """P(strong wins) of the rows ``idx`` from their cached states (what the router computes from text)."""
+def score_states(
+    model: Any,
+    spec: ClassifierSpec,
+    states: Sequence[Any],
+    widths: np.ndarray,
+    idx: np.ndarray,
+    lengths: np.ndarray | None = None,
+) -> np.ndarray:
+    """P(strong wins) of the rows ``idx`` from their cached states (what the router computes from text);
+    ``lengths`` as in :func:`fit`."""
     import torch
 
     first = model.config.num_hidden_layers - spec.trained_layers
@@ -280,6 +313,7 @@ def score_states(model: Any, spec: ClassifierSpec, states: Sequence[Any], widths
         for b in _batches(widths, np.asarray(idx), 256, None):
             x = torch.stack([states[i] for i in b])
             logits = model(input_ids=x).logits if spec.train_embeddings else top_logits(model, x.float(), first)
+            logits = with_length(model, logits, None if lengths is None else lengths[b])
             out[[pos[int(i)] for i in b]] = strong_win_probability(logits.double().numpy())
     return out
 
@@ -306,7 +340,7 @@ def train_classifier(
     torch = _import_torch()
     validate_truncation(spec.max_length, spec.head_tokens)
     model = build_base_model(spec, seed)
-    rows = encode_prompts(texts, spec)
+    rows, lengths = encode_with_lengths(texts, spec)
     widths = np.array([len(r) for r in rows])
     first = model.config.num_hidden_layers - spec.trained_layers
     if spec.train_embeddings:
@@ -316,7 +350,20 @@ def train_classifier(
     train_idx, val_idx = split_prompts(len(rows), val_fraction, seed)
     if len(train_idx) == 0:
         raise ConfigError("no training prompts left after the validation split")
-    info = fit(model, spec, states, widths, targets, train_idx, val_idx, seed=seed, progress=progress, log=log, **fit_kwargs)
+    info = fit(
+        model,
+        spec,
+        states,
+        widths,
+        targets,
+        train_idx,
+        val_idx,
+        seed=seed,
+        lengths=lengths if spec.length_feature else None,
+        progress=progress,
+        log=log,
+        **fit_kwargs,
+    )
     info.update({"train_prompts": int(len(train_idx)), "val_prompts": int(len(val_idx))})
     return model, info
 
@@ -345,6 +392,7 @@ SUMMARY_OPTIONS = (
     "strong_model",
     "weak_model",
     "matrix_label",
+    "length_lr",
     "epochs",
     "patience",
     "batch_size",
@@ -381,6 +429,7 @@ def run(args: argparse.Namespace) -> int:
         head_tokens=args.head_tokens,
         strong_model=args.strong_model,
         weak_model=args.weak_model,
+        length_feature=args.length_feature,
     )
     tier = not args.pair_only and args.matrix_label == "tier"
     prepared = prepare(args, "routellm train bert", tier_pairs=tier)
@@ -410,6 +459,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         weight_decay=args.weight_decay,
+        length_lr=args.length_lr,
     )
     out = prepared.out
     tensors = trained_tensors(model, spec, args.dtype)
@@ -419,7 +469,11 @@ def run(args: argparse.Namespace) -> int:
 
     mean_target = labelled.targets.mean(axis=0)
     command = command_line(
-        "routellm train bert", args, SUMMARY_OPTIONS, flags=("train_embeddings", "pair_only"), repeated=("alias",)
+        "routellm train bert",
+        args,
+        SUMMARY_OPTIONS,
+        flags=("train_embeddings", "pair_only", "length_feature"),
+        repeated=("alias",),
     )
     summary = write_summary(
         prepared,
