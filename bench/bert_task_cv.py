@@ -74,7 +74,7 @@ def train_on(mask, spec, states, widths, targets, has_label, v, lengths):
     tr, va = split_prompts(len(idx), 0.1, v["seed"])
     model = build_base_model(spec, v["seed"])
     kwargs = dict(epochs=v["epochs"], batch_size=v["batch"], lr=v["lr"], weight_decay=v["wd"], seed=v["seed"])
-    kwargs.update(lengths=lengths if spec.length_feature else None, length_lr=v["length_lr"])
+    kwargs.update(lengths=lengths, length_lr=v["length_lr"])
     info = fit(model, spec, states, widths, targets, idx[tr], idx[va], **kwargs)
     return model, info
 

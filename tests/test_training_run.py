@@ -8,7 +8,7 @@ import re
 import pytest
 
 from routellm_core.errors import ConfigError
-from routellm_core.training_run import add_data_arguments, command_line, parse_pairs
+from routellm_core.training_run import add_data_arguments, check_minimums, command_line, parse_pairs
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -39,3 +39,13 @@ def test_parse_pairs_names_the_flag_and_the_form_it_wants():
     for bad in ("ab", "=b", "a="):
         with pytest.raises(ConfigError, match=f"--alias wants NAME=MODEL, got '{re.escape(bad)}'"):
             parse_pairs([bad], "=", "--alias", "NAME=MODEL")
+
+
+@pytest.mark.parametrize("value", [-1e-9, float("nan"), float("inf"), float("-inf")])
+def test_check_minimums_names_the_flag_and_the_value(value):
+    with pytest.raises(ConfigError, match=r"^--weight-decay must be a finite number >= 0, got "):
+        check_minimums(argparse.Namespace(lr=0.1, weight_decay=value), {"lr": 0.0, "weight_decay": 0.0})
+
+
+def test_check_minimums_accepts_the_bound_itself():
+    check_minimums(argparse.Namespace(lr=0.0, min_similarity=-1.0), {"lr": 0.0, "min_similarity": -1.0})

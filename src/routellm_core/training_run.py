@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -97,6 +98,14 @@ def parse_pairs(items: Iterable[str], sep: str, flag: str, want: str) -> list[tu
             raise ConfigError(f"{flag} wants {want}, got {item!r}")
         out.append((left, right))
     return out
+
+
+def check_minimums(args: argparse.Namespace, minimums: dict[str, float]) -> None:
+    """ConfigError naming the flag unless each ``args.<name>`` is a finite number ``>= minimums[name]``."""
+    for name, low in minimums.items():
+        value = getattr(args, name)
+        if not math.isfinite(value) or value < low:
+            raise ConfigError(f"--{name.replace('_', '-')} must be a finite number >= {low:g}, got {value}")
 
 
 def parse_json_object(text: str | None, flag: str) -> dict[str, Any]:

@@ -80,6 +80,9 @@ def test_unknown_routing_model_lists_the_known_ones(tmp_path, capsys):
         (["--max-length", "16", "--head-tokens", "15"], "head_tokens"),
         (["--alias", "nonsense"], "--alias wants NAME=MODEL"),
         (["--val-fraction", "1.5"], "--val-fraction"),
+        (["--lr", "-1"], "--lr must be a finite number >= 0"),
+        (["--length-feature", "--length-lr", "-0.1"], "--length-lr must be a finite number >= 0"),
+        (["--weight-decay", "nan"], "--weight-decay must be a finite number >= 0"),
     ],
 )
 def test_bad_options_are_one_line_errors(tmp_path, capsys, extra, message):

@@ -153,6 +153,8 @@ def test_bad_pair_flag_is_a_config_error(tmp_path, capsys, tiny_base):
     data = _write(tmp_path, "s.json", [{"question": "q", "scores": {"big": 1.0, "small": 0.0}}])
     rc = main(["train", "causal_llm", "--data", str(data), "--output", str(tmp_path / "o"), "--pair", "big", "--quiet"])
     assert rc == 2 and "--pair" in capsys.readouterr().err
+    rc = main(["train", "causal_llm", "--data", str(data), "--output", str(tmp_path / "o"), "--label-lr", "nan", "--quiet"])
+    assert rc == 2 and "--label-lr must be a finite number >= 0, got nan" in capsys.readouterr().err
 
 
 def test_max_steps_stops_training_and_keeps_the_best_step(tiny_base):

@@ -134,6 +134,8 @@ def test_train_cli_bad_input(tmp_path, capsys):
     files = write_data(tmp_path / "data")
     rc = main(["train", "mf", "--data", str(files[0]), "--output", str(tmp_path / "o"), "--quiet", "--alias", "nonsense"])
     assert rc == 2 and "--alias wants DEPLOYMENT=MODEL" in capsys.readouterr().err
+    rc = main(["train", "mf", "--data", str(files[0]), "--output", str(tmp_path / "o"), "--quiet", "--lr", "-0.1"])
+    assert rc == 2 and "--lr must be a finite number >= 0, got -0.1" in capsys.readouterr().err
 
 
 def test_train_cli_without_evaluation_prompts_fails(tmp_path, monkeypatch, capsys):

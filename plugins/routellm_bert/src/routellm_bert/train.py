@@ -27,7 +27,14 @@ import numpy as np
 from routellm_core.errors import ConfigError, MissingDependencyError
 from routellm_core.progress import progress_iter
 from routellm_core.training_data import MATRIX_LABELS, TIER_STRONG, TIER_WEAK, Comparisons, matrix_outcomes, pair_outcomes
-from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
+from routellm_core.training_run import (
+    add_data_arguments,
+    check_minimums,
+    command_line,
+    parse_pairs,
+    prepare,
+    write_summary,
+)
 
 from .base import BASES, DEFAULT_BASE
 from .classifier import (
@@ -359,7 +366,7 @@ def train_classifier(
         train_idx,
         val_idx,
         seed=seed,
-        lengths=lengths if spec.length_feature else None,
+        lengths=lengths,
         progress=progress,
         log=log,
         **fit_kwargs,
@@ -417,6 +424,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
+    check_minimums(args, {"lr": 0.0, "length_lr": 0.0, "weight_decay": 0.0})
     if not 0.0 <= args.val_fraction < 1.0:
         raise ConfigError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     validate_truncation(args.max_length, args.head_tokens)

@@ -16,7 +16,14 @@ import argparse
 import numpy as np
 
 from routellm_core.errors import ConfigError
-from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
+from routellm_core.training_run import (
+    add_data_arguments,
+    check_minimums,
+    command_line,
+    parse_pairs,
+    prepare,
+    write_summary,
+)
 
 from .index import DEFAULT_NUM_TIERS, SWIndex, Weighting, build_index
 
@@ -88,9 +95,7 @@ def merge_models(
 def run(args: argparse.Namespace) -> int:
     if args.num_tiers < 2:
         raise ConfigError(f"--num-tiers must be >= 2, got {args.num_tiers}")
-    for name, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0), ("length_scale", 0.0)):
-        if not np.isfinite(getattr(args, name)) or getattr(args, name) < low:
-            raise ConfigError(f"--{name.replace('_', '-')} must be a finite number >= {low:g}")
+    check_minimums(args, {"sharpness": 0.0, "ridge": 0.0, "min_similarity": -1.0, "length_scale": 0.0})
     aliases = dict(parse_pairs(args.alias, "=", "--alias", "NAME=MODEL"))
     prepared = prepare(args, "routellm train sw_ranking")
     data, emb, out = prepared.data, prepared.embeddings, prepared.out

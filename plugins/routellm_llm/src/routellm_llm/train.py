@@ -28,7 +28,14 @@ from routellm_core.errors import ConfigError
 from routellm_core.fileio import atomic_write_text
 from routellm_core.progress import progress_iter
 from routellm_core.training_data import TIER_STRONG, TIER_WEAK, Comparisons, pair_outcomes, ranked_models
-from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
+from routellm_core.training_run import (
+    add_data_arguments,
+    check_minimums,
+    command_line,
+    parse_pairs,
+    prepare,
+    write_summary,
+)
 
 from .model import (
     ADAPTER_FORMAT,
@@ -420,6 +427,7 @@ def save_adapter(out, artefacts: dict[str, Any], prompt_format: PromptFormat, ba
 
 def run(args: argparse.Namespace) -> int:
     import_torch("training a causal_llm router")  # before reading data and embedding: fail at once
+    check_minimums(args, {"lr": 0.0, "label_lr": 0.0, "weight_decay": 0.0})
     pairs = parse_pairs(args.pair, ",", "--pair", "STRONG,WEAK") or list(DEFAULT_PAIRS)
     fmt = PromptFormat(SYSTEM_MESSAGE, USER_TEMPLATE, args.max_prompt_tokens, args.head_tokens)
     prepared = prepare(args, "routellm train causal_llm", tier_pairs=True)

@@ -22,7 +22,14 @@ import numpy as np
 from routellm_core.errors import ConfigError, MissingDependencyError
 from routellm_core.progress import progress_iter
 from routellm_core.training_data import Comparisons
-from routellm_core.training_run import add_data_arguments, command_line, parse_pairs, prepare, write_summary
+from routellm_core.training_run import (
+    add_data_arguments,
+    check_minimums,
+    command_line,
+    parse_pairs,
+    prepare,
+    write_summary,
+)
 
 from .checkpoint import TRAIN_EXTRA, MFCheckpoint, prompt_features
 
@@ -375,6 +382,7 @@ def _train_checkpoint(
 
 def run(args: argparse.Namespace) -> int:
     _import_torch()  # before reading data and embedding: without the train extra, fail at once
+    check_minimums(args, {"lr": 0.0, "weight_decay": 0.0})
     features = [f.strip() for f in (args.features or "").split(",") if f.strip()]
     aliases = dict(parse_pairs(args.alias, "=", "--alias", "DEPLOYMENT=MODEL"))
     default_pairs = [list(p) for p in parse_pairs(args.default_pair, ",", "--default-pair", "STRONG,WEAK")]
