@@ -104,6 +104,18 @@ def test_truncation_setting_changes_what_is_read(tiny_checkpoint):
         BertRouter(checkpoint=str(tiny_checkpoint), max_length=16, head_tokens=15)
 
 
+def test_trainer_reads_texts_as_the_router_does(tiny_checkpoint):
+    from routellm_bert.classifier import ClassifierSpec
+    from routellm_bert.train import encode_with_lengths
+
+    texts = ["\ud800 lone surrogate", "word " * 400, "What is 2 + 2?"]
+    router = BertRouter(checkpoint=str(tiny_checkpoint))
+    rows, lengths = encode_with_lengths(texts, ClassifierSpec())
+    expected_rows, expected_lengths = router.classifier.encode_with_lengths(texts)
+    assert rows == expected_rows and lengths.tolist() == expected_lengths
+    assert max(len(r) for r in rows) == 128 and lengths[1] > 400
+
+
 def test_length_head_reads_what_truncation_hides(tiny_checkpoint, tmp_path):
     """Two prompts that truncate to the same word pieces score alike, unless the checkpoint reads length."""
     import shutil

@@ -27,7 +27,7 @@ import json
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -142,8 +142,7 @@ class Classifier:
 
     def encode_with_lengths(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
         """:meth:`encode`'s rows and each text's word-piece count before truncation."""
-        rows = self._encode([_encodable(t) for t in texts])
-        return [truncate(list(ids), self.max_length, self.head_tokens) for ids in rows], [len(ids) for ids in rows]
+        return encode_truncated(self._encode, texts, self.max_length, self.head_tokens)
 
     def logits(self, rows: Sequence[Sequence[int]], batch_size: int = 32, lengths: Sequence[int] | None = None) -> np.ndarray:
         """Classifier logits (float64, shape ``(len(rows), 3)``) of encoded rows, batched by exact length;
@@ -168,6 +167,15 @@ class Classifier:
             return np.zeros(0)
         rows, lengths = self.encode_with_lengths(texts)
         return strong_win_probability(self.logits(rows, batch_size, lengths))
+
+
+def encode_truncated(
+    encode: Callable[[list[str]], Sequence[Sequence[int]]], texts: Sequence[str], max_length: int, head_tokens: int
+) -> tuple[list[list[int]], list[int]]:
+    """Word pieces of each text by ``encode`` (lone surrogates read as U+FFFD), truncated by the head + tail
+    rule, and each text's word-piece count before truncation: what the router and the trainer read."""
+    full = encode([_encodable(t) for t in texts])
+    return [truncate(list(ids), max_length, head_tokens) for ids in full], [len(ids) for ids in full]
 
 
 def _encodable(text: str) -> str:

@@ -47,7 +47,6 @@ from .classifier import (
     build_base_model,
     strong_win_probability,
     top_logits,
-    truncate,
     validate_truncation,
     with_length,
 )
@@ -171,10 +170,10 @@ def encode_prompts(texts: Sequence[str], spec: ClassifierSpec) -> list[list[int]
 def encode_with_lengths(texts: Sequence[str], spec: ClassifierSpec) -> tuple[list[list[int]], np.ndarray]:
     """:func:`encode_prompts`' rows and each text's word-piece count before truncation."""
     from .base import tokenizer_file
-    from .classifier import word_pieces
+    from .classifier import encode_truncated, word_pieces
 
-    full = word_pieces(tokenizer_file())(list(texts))
-    return [truncate(ids, spec.max_length, spec.head_tokens) for ids in full], np.array([len(ids) for ids in full])
+    rows, lengths = encode_truncated(word_pieces(tokenizer_file()), texts, spec.max_length, spec.head_tokens)
+    return rows, np.array(lengths)
 
 
 def frozen_states(model: Any, rows: Sequence[Sequence[int]], first_layer: int, progress: bool = False) -> list[torch.Tensor]:
@@ -241,8 +240,6 @@ def fit(
         p.requires_grad_(any(name.startswith(pre) for pre in prefixes))
         if p.requires_grad:
             (length_params if name.startswith(LENGTH_HEAD) else params).append(p)
-    if spec.length_feature and lengths is None:
-        raise ValueError("a length_feature classifier is trained with each prompt's untruncated length")
     torch.manual_seed(seed)
     groups: list[dict[str, Any]] = [{"params": params}]
     groups += [{"params": length_params, "lr": length_lr}] if length_params else []
@@ -421,10 +418,7 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    for name in ("epochs", "batch_size"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
-    check_minimums(args, {"lr": 0.0, "length_lr": 0.0, "weight_decay": 0.0})
+    check_minimums(args, {"epochs": 1, "batch_size": 1, "lr": 0.0, "length_lr": 0.0, "weight_decay": 0.0})
     if not 0.0 <= args.val_fraction < 1.0:
         raise ConfigError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     validate_truncation(args.max_length, args.head_tokens)
