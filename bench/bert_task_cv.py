@@ -12,7 +12,7 @@ evaluation benchmarks (for the record, not for selection). One JSON line per var
 
 Grid keys: ``layers`` (trained top layers), ``lr``, ``epochs``, ``pair_only``, ``wd``, ``batch``, ``head``
 (head tokens of the truncation), ``seed``, ``matrix`` (``--matrix-label``: tier, difficulty or halves),
-``length`` (1: ``--length-feature``), ``length_lr``.
+``length`` (1: ``--length-feature``), ``length_scale`` (log, linear), ``length_lr``.
 Every variant run so far is in ``bench/results/bert_task_cv.jsonl``.
 """
 
@@ -45,6 +45,7 @@ DEFAULTS = {
     "matrix": "tier",
     "length": 0,
     "length_lr": 1e-3,
+    "length_scale": "log",
 }
 
 
@@ -127,7 +128,12 @@ def main(argv=None) -> int:
 
     for v in parse_grid(args.grid):
         started = time.time()
-        spec = ClassifierSpec(trained_layers=v["layers"], head_tokens=v["head"], length_feature=bool(v["length"]))
+        spec = ClassifierSpec(
+            trained_layers=v["layers"],
+            head_tokens=v["head"],
+            length_feature=bool(v["length"]),
+            length_scale=v["length_scale"],
+        )
         first = 3 - spec.trained_layers
         key = (first, spec.max_length, spec.head_tokens)
         if key not in all_rows:  # frozen hidden states of every training prompt: computed once per bottom

@@ -141,11 +141,31 @@ def test_length_head_reads_what_truncation_hides(tiny_checkpoint, tmp_path):
     assert router.describe()["length_feature"] is True
     s_short, s_long = router.score([short, long])
     assert s_long > s_short
+    spec.length_scale = "linear"
+    spec.save(with_length)
+    linear = BertRouter(checkpoint=str(with_length))
+    assert linear.describe()["length_scale"] == "linear"
+    l_short, l_long = linear.score([short, long])
+    assert l_long > l_short and (l_short, l_long) != (s_short, s_long)
+    spec.length_scale = "cubic"
+    spec.save(with_length)
+    with pytest.raises(ConfigError, match="length_scale must be one of log, linear, got 'cubic'"):
+        BertRouter(checkpoint=str(with_length))
+    spec.length_scale = "log"
+    spec.save(with_length)
     tensors.pop("length_head.weight")
     save_file(tensors, str(with_length / WEIGHTS_FILE))  # the spec asks for a length head the weights lack
     with pytest.raises(ConfigError, match="length_head"):
         BertRouter(checkpoint=str(with_length))
     assert (with_length / SPEC_FILE).is_file()
+
+
+def test_length_input_scales():
+    from routellm_bert.classifier import length_input
+
+    n = [64, 128, 256, 1024]
+    np.testing.assert_allclose(length_input(n).numpy()[:, 0], np.log(np.array(n) / 128), rtol=1e-6)
+    np.testing.assert_allclose(length_input(n, "linear").numpy()[:, 0], [-0.5, 0.0, 1.0, 7.0], rtol=1e-6)
 
 
 @settings(max_examples=200, deadline=None)

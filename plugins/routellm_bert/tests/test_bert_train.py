@@ -45,19 +45,21 @@ def test_cli_labels_prompts_without_the_pair_by_difficulty(tmp_path):
     assert "--matrix-label difficulty" in summary["command"]
 
 
-def test_cli_length_feature_learns_that_longer_prompts_need_the_strong_model(tmp_path):
+@pytest.mark.parametrize("scale", ["log", "linear"])
+def test_cli_length_feature_learns_that_longer_prompts_need_the_strong_model(tmp_path, scale):
     long_hard = [p + " Justify every step and cite the lemma used." * 30 for p in HARD]  # far beyond 128 word pieces
     rows = [{"question": p, "scores": {STRONG: 1.0, WEAK: 0.0}} for p in long_hard]
     rows += [{"question": p, "scores": {STRONG: 1.0, WEAK: 1.0}} for p in EASY]
     data = tmp_path / "scores.json"
     data.write_text(json.dumps(rows))
     out = tmp_path / "ckpt"
-    args = ["--length-feature", "--length-lr", "0.05", *TINY]
+    args = ["--length-feature", "--length-scale", scale, "--length-lr", "0.05", *TINY]
     assert main(["train", "bert", "--data", str(data), "--output", str(out), *args]) == 0
     summary = json.loads((out / "training_summary.json").read_text())
     assert "--length-feature" in summary["command"] and "--length-lr 0.05" in summary["command"]
     spec = json.loads((out / "routellm_bert.json").read_text())
-    assert spec["length_feature"] is True
+    assert spec["length_feature"] is True and spec["length_scale"] == scale
+    assert f"--length-scale {scale}" in summary["command"]
     router = BertRouter(checkpoint=str(out))
     assert router.describe()["length_feature"] is True
     weight = router.classifier.model.length_head.weight.detach().numpy()[:, 0]

@@ -17,8 +17,10 @@ word pieces and its last special token; few-shot and long prompts put the questi
 Texts are batched by exact word-piece count, so no batch carries padding.
 
 Length input (optional, ``length_feature`` in ``routellm_bert.json``): truncation hides how long a
-prompt is, so a checkpoint may add ``length_head`` (3 weights) times ``log(n / 128)`` to the logits,
-``n`` the prompt's word pieces before truncation (special tokens included).
+prompt is, so a checkpoint may add ``length_head`` (3 weights) times a function of ``n``, the prompt's
+word pieces before truncation (special tokens included), to the logits: ``log(n / 128)`` (``length_scale``
+``log``, the default) or ``n / 128 - 1`` (``linear``: after a long constant preamble, such as a few-shot
+prompt's, the log hardly varies with the question's own length while the count does).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ DEFAULT_MAX_LENGTH = 128
 DEFAULT_HEAD_TOKENS = 32
 LENGTH_HEAD = "length_head."
 LENGTH_REFERENCE = 128  # word pieces at which the length input is 0
+LENGTH_SCALES = ("log", "linear")
 
 
 @dataclass
@@ -61,6 +64,7 @@ class ClassifierSpec:
     strong_model: str | None = None
     weak_model: str | None = None
     length_feature: bool = False  # the logits also read the untruncated length (module docstring)
+    length_scale: str = "log"  # how they read it: one of LENGTH_SCALES
     labels: list[str] = field(default_factory=lambda: list(LABELS))
     format: str = FORMAT
 
@@ -80,7 +84,15 @@ class ClassifierSpec:
         if raw.get("format") != FORMAT:
             raise ConfigError(f"{directory / SPEC_FILE}: format {raw.get('format')!r}, expected {FORMAT!r}")
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        spec = cls(**{k: v for k, v in raw.items() if k in known})
+        validate_length_scale(spec.length_scale, f"{directory / SPEC_FILE}: ")
+        return spec
+
+
+def validate_length_scale(scale: object, where: str = "") -> None:
+    """ConfigError unless ``scale`` is one of :data:`LENGTH_SCALES`."""
+    if scale not in LENGTH_SCALES:
+        raise ConfigError(f"{where}length_scale must be one of {', '.join(LENGTH_SCALES)}, got {scale!r}")
 
 
 def validate_truncation(max_length: int, head_tokens: int) -> None:
@@ -227,17 +239,21 @@ def build_base_model(spec: ClassifierSpec, seed: int = 0) -> Any:
     if not 0 <= spec.trained_layers <= layers:
         raise ConfigError(f"trained_layers must be in [0, {layers}] for the {spec.base} base, got {spec.trained_layers}")
     if spec.length_feature:
+        validate_length_scale(spec.length_scale)
         model.length_head = torch.nn.Linear(1, len(LABELS), bias=False)  # after the seeded head: same RNG draws
         torch.nn.init.zeros_(model.length_head.weight)
+        model.length_scale = spec.length_scale
     return model
 
 
-def length_input(lengths: Sequence[int] | np.ndarray) -> torch.Tensor:
-    """``log(n / LENGTH_REFERENCE)`` per untruncated word-piece count ``n``, shape ``(len(lengths), 1)``."""
+def length_input(lengths: Sequence[int] | np.ndarray, scale: str = "log") -> torch.Tensor:
+    """The length input per untruncated word-piece count ``n``, shape ``(len(lengths), 1)``:
+    ``log(n / LENGTH_REFERENCE)`` or, for ``scale="linear"``, ``n / LENGTH_REFERENCE - 1``."""
     import torch
 
     n = torch.as_tensor(np.asarray(lengths, dtype=np.float64), dtype=torch.float32).clamp(min=1.0)
-    return torch.log(n / LENGTH_REFERENCE).unsqueeze(1)
+    ratio = n / LENGTH_REFERENCE
+    return (torch.log(ratio) if scale == "log" else ratio - 1.0).unsqueeze(1)
 
 
 def with_length(model: Any, logits: torch.Tensor, lengths: Sequence[int] | np.ndarray | None) -> torch.Tensor:
@@ -247,7 +263,7 @@ def with_length(model: Any, logits: torch.Tensor, lengths: Sequence[int] | np.nd
         return logits
     if lengths is None:
         raise ValueError("this classifier reads each prompt's untruncated length; pass lengths")
-    shifted: torch.Tensor = logits + head(length_input(lengths))
+    shifted: torch.Tensor = logits + head(length_input(lengths, getattr(model, "length_scale", "log")))
     return shifted
 
 
@@ -281,7 +297,8 @@ def _load_own(directory: Path, max_length: int | None, head_tokens: int | None) 
         head,
         sha256_file(weights_file),
         {"format": FORMAT, "base": spec.base, "max_length": length, "head_tokens": head}
-        | ({"length_feature": True} if spec.length_feature else {}),
+        | ({"length_feature": True} if spec.length_feature else {})
+        | ({"length_scale": spec.length_scale} if spec.length_feature and spec.length_scale != "log" else {}),
         bert_layout=True,
     )
 

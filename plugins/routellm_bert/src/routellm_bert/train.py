@@ -41,6 +41,7 @@ from .classifier import (
     DEFAULT_HEAD_TOKENS,
     DEFAULT_MAX_LENGTH,
     LENGTH_HEAD,
+    LENGTH_SCALES,
     WEIGHTS_FILE,
     ClassifierSpec,
     bottom_hidden,
@@ -96,6 +97,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--length-feature",
         action="store_true",
         help="the classifier also reads each prompt's untruncated length in word pieces (3 more weights)",
+    )
+    parser.add_argument(
+        "--length-scale",
+        choices=LENGTH_SCALES,
+        default="log",
+        help="how --length-feature reads the count n: log = log(n / 128), linear = n / 128 - 1 (default log)",
     )
     parser.add_argument("--length-lr", type=float, default=1e-3, help="learning rate of the length weights (default 1e-3)")
     parser.add_argument("--epochs", type=int, default=4, help="maximum epochs")
@@ -396,6 +403,7 @@ SUMMARY_OPTIONS = (
     "strong_model",
     "weak_model",
     "matrix_label",
+    "length_scale",
     "length_lr",
     "epochs",
     "patience",
@@ -432,6 +440,7 @@ def run(args: argparse.Namespace) -> int:
         strong_model=args.strong_model,
         weak_model=args.weak_model,
         length_feature=args.length_feature,
+        length_scale=args.length_scale,
     )
     tier = not args.pair_only and args.matrix_label == "tier"
     prepared = prepare(args, "routellm train bert", tier_pairs=tier)
