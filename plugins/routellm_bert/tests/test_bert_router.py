@@ -166,6 +166,8 @@ def test_length_input_scales():
     n = [64, 128, 256, 1024]
     np.testing.assert_allclose(length_input(n).numpy()[:, 0], np.log(np.array(n) / 128), rtol=1e-6)
     np.testing.assert_allclose(length_input(n, "linear").numpy()[:, 0], [-0.5, 0.0, 1.0, 7.0], rtol=1e-6)
+    with pytest.raises(ConfigError, match="length_scale"):
+        length_input(n, "Linear")
 
 
 @settings(max_examples=200, deadline=None)

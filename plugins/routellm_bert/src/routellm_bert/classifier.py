@@ -251,6 +251,7 @@ def length_input(lengths: Sequence[int] | np.ndarray, scale: str = "log") -> tor
     ``log(n / LENGTH_REFERENCE)`` or, for ``scale="linear"``, ``n / LENGTH_REFERENCE - 1``."""
     import torch
 
+    validate_length_scale(scale)
     n = torch.as_tensor(np.asarray(lengths, dtype=np.float64), dtype=torch.float32).clamp(min=1.0)
     ratio = n / LENGTH_REFERENCE
     return (torch.log(ratio) if scale == "log" else ratio - 1.0).unsqueeze(1)
