@@ -149,7 +149,7 @@ def test_length_head_reads_what_truncation_hides(tiny_checkpoint, tmp_path):
     assert l_long > l_short and (l_short, l_long) != (s_short, s_long)
     spec.length_scale = "cubic"
     spec.save(with_length)
-    with pytest.raises(ConfigError, match="length_scale must be one of log, linear, got 'cubic'"):
+    with pytest.raises(ConfigError, match=f"{SPEC_FILE}: length_scale must be one of log, linear, got 'cubic'"):
         BertRouter(checkpoint=str(with_length))
     spec.length_scale = "log"
     spec.save(with_length)

@@ -68,6 +68,9 @@ class ClassifierSpec:
     labels: list[str] = field(default_factory=lambda: list(LABELS))
     format: str = FORMAT
 
+    def __post_init__(self) -> None:
+        validate_length_scale(self.length_scale)
+
     def trained_prefixes(self, num_layers: int) -> list[str]:
         """State-dict prefixes of the trained tensors of a ``num_layers``-layer encoder."""
         first = num_layers - self.trained_layers
@@ -84,15 +87,16 @@ class ClassifierSpec:
         if raw.get("format") != FORMAT:
             raise ConfigError(f"{directory / SPEC_FILE}: format {raw.get('format')!r}, expected {FORMAT!r}")
         known = set(cls.__dataclass_fields__)
-        spec = cls(**{k: v for k, v in raw.items() if k in known})
-        validate_length_scale(spec.length_scale, f"{directory / SPEC_FILE}: ")
-        return spec
+        try:
+            return cls(**{k: v for k, v in raw.items() if k in known})
+        except ConfigError as exc:
+            raise ConfigError(f"{directory / SPEC_FILE}: {exc}") from None
 
 
-def validate_length_scale(scale: object, where: str = "") -> None:
+def validate_length_scale(scale: object) -> None:
     """ConfigError unless ``scale`` is one of :data:`LENGTH_SCALES`."""
     if scale not in LENGTH_SCALES:
-        raise ConfigError(f"{where}length_scale must be one of {', '.join(LENGTH_SCALES)}, got {scale!r}")
+        raise ConfigError(f"length_scale must be one of {', '.join(LENGTH_SCALES)}, got {scale!r}")
 
 
 def validate_truncation(max_length: int, head_tokens: int) -> None:
@@ -239,7 +243,6 @@ def build_base_model(spec: ClassifierSpec, seed: int = 0) -> Any:
     if not 0 <= spec.trained_layers <= layers:
         raise ConfigError(f"trained_layers must be in [0, {layers}] for the {spec.base} base, got {spec.trained_layers}")
     if spec.length_feature:
-        validate_length_scale(spec.length_scale)
         model.length_head = torch.nn.Linear(1, len(LABELS), bias=False)  # after the seeded head: same RNG draws
         torch.nn.init.zeros_(model.length_head.weight)
         model.length_scale = spec.length_scale
