@@ -20,9 +20,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import numpy as np  # noqa: E402
 
 from routellm_core.default_plugins.length_router import LengthRouter  # noqa: E402
-from routellm_core.default_plugins.random_router import RandomRouter  # noqa: E402
-from routellm_core.evaluation import load_benchmark  # noqa: E402
+from routellm_core.default_plugins.random_router import RandomConfig, RandomRouter  # noqa: E402
 from routellm_core.evaluation import metrics as M  # noqa: E402
+from routellm_core.lookups import load_benchmark  # noqa: E402
 
 
 def main() -> None:
@@ -47,7 +47,7 @@ def main() -> None:
         _, _, s, w = data.pair()
         exact, binned = [], []
         for seed in range(args.seeds):
-            r = RandomRouter(seed).score(data.prompts)
+            r = RandomRouter(RandomConfig(seed=seed)).score(data.prompts)
             exact.append(M.apgr(M.per_prompt_curve(r, s, w)))
             binned.append(M.apgr(M.binned_curve(r, s, w, 10)))
         length = LengthRouter().score(data.prompts)

@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from routellm_core.default_plugins.length_router import LengthRouter  # noqa: E402
-from routellm_core.default_plugins.random_router import RandomRouter  # noqa: E402
-from routellm_core.evaluation import load_benchmark  # noqa: E402
+from routellm_core.default_plugins.random_router import RandomConfig, RandomRouter  # noqa: E402
 from routellm_core.evaluation import metrics as M  # noqa: E402
+from routellm_core.lookups import load_benchmark  # noqa: E402
 
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
 pd.options.mode.copy_on_write = True
@@ -99,7 +99,7 @@ def main() -> None:
         assert prompts == ours.prompts, f"{name}: upstream loading gives other prompts"
         _, _, s, w = ours.pair()
         scale = 1.0 if name == "mt-bench" else 100.0
-        for label, router in (("random", RandomRouter(0)), ("length", LengthRouter())):
+        for label, router in (("random", RandomRouter(RandomConfig(seed=0))), ("length", LengthRouter())):
             scores = router.score(prompts)
             up_apgr, up_cpt = upstream_metrics(upstream_points(name, frames, scores), w.mean() * scale, s.mean() * scale)
             curve = M.binned_curve(scores, s, w, 10)

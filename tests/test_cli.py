@@ -33,9 +33,9 @@ def test_calibrate(tmp_path, capsys):
     assert result["strong_fraction_on_sample"] < 0.3 + 1 / 200 + 1e-12
     assert result["model"].startswith("router-random-")
     # the calibrated threshold reproduces the fraction with the same rule the controller uses
-    from routellm_core.default_plugins.random_router import RandomRouter
+    from routellm_core.default_plugins.random_router import RandomConfig, RandomRouter
 
-    scores = RandomRouter(0).score(prompts.read_text().splitlines())
+    scores = RandomRouter(RandomConfig(seed=0)).score(prompts.read_text().splitlines())
     assert (scores >= result["threshold"]).mean() == result["strong_fraction_on_sample"]
 
 

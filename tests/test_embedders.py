@@ -63,7 +63,7 @@ def test_cache_dir_env(monkeypatch, tmp_path):
 
 
 def test_litellm_embedder_registered_and_batches(monkeypatch):
-    from routellm_core.default_plugins.litellm_embedder import LiteLLMEmbedder
+    from routellm_core.default_plugins.litellm_embedder import LiteLLMEmbedder, LiteLLMEmbedderConfig
     from routellm_core.plugins import get_registry
 
     assert "litellm" in get_registry().names("embedders")
@@ -77,7 +77,7 @@ def test_litellm_embedder_registered_and_batches(monkeypatch):
     import litellm
 
     monkeypatch.setattr(litellm, "embedding", fake_embedding)
-    e = LiteLLMEmbedder(model="my-embed", batch_size=2)
+    e = LiteLLMEmbedder(LiteLLMEmbedderConfig(model="my-embed", batch_size=2))
     assert e.dimension == 0  # unknown model: learnt from the first response
     vecs = e.embed(["abc", "a", "ab"])
     assert vecs.shape == (3, 3) and e.dimension == 3

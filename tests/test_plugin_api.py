@@ -19,12 +19,12 @@ from routellm_core.config import PluginConfig, validate_settings
 from routellm_core.default_plugins.length_router import LengthConfig, LengthRouter
 from routellm_core.default_plugins.litellm_embedder import LiteLLMEmbedder, LiteLLMEmbedderConfig
 from routellm_core.default_plugins.random_router import RandomConfig, RandomRouter
-from routellm_core.embedders import get_embedder
 from routellm_core.errors import ConfigError, PluginError
+from routellm_core.lookups import get_embedder
 from routellm_core.plugins import _HOOK_FOR_KIND, KINDS, PluginRegistry, get_registry
 from routellm_core.testing import check_config_model
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PLUGINS_DOC = Path(__file__).resolve().parents[1] / "docs" / "PLUGINS.md"
 _NO_DEFAULT = "<required>"
 
 
@@ -70,8 +70,8 @@ def test_documented_register_signature_is_the_code(kind):
     # the signature written in the hook's docstring is the protocol's: names, order, keyword-only, defaults
     documented = _documented_signature(hook)
     assert _shape_of_text(documented) == _shape_of(protocol), documented
-    # and the README's plugin section shows it verbatim
-    assert documented in README.read_text(encoding="utf-8")
+    # and the plugin guide shows it verbatim
+    assert documented in PLUGINS_DOC.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -176,22 +176,39 @@ def test_cross_field_checks_are_reported_without_a_key():
     "config, factory",
     [(RandomConfig, RandomRouter), (LengthConfig, LengthRouter), (LiteLLMEmbedderConfig, LiteLLMEmbedder)],
 )
-def test_builtin_settings_models_mirror_their_classes(config, factory):
+def test_builtin_factories_take_their_settings_model(config, factory):
     check_config_model(config, factory)
 
 
-def test_check_config_model_catches_drift():
-    class Drifted(PluginConfig):
-        seed: int = 1
+def test_check_config_model_catches_a_factory_that_lists_settings_again():
+    class Seeded(PluginConfig):
+        seed: int = 0
 
-    with pytest.raises(AssertionError, match="seed: default 1 in the model, 0 in the factory"):
-        check_config_model(Drifted, RandomRouter)
+    def by_keywords(seed: int = 0) -> RandomRouter:
+        return RandomRouter(RandomConfig(seed=seed))
 
-    class Missing(PluginConfig):
-        pass
+    with pytest.raises(AssertionError, match="first parameter 'seed' is 'int', not the settings model Seeded"):
+        check_config_model(Seeded, by_keywords)
 
-    with pytest.raises(AssertionError, match=r"only in the factory \['seed'\]"):
-        check_config_model(Missing, RandomRouter)
+    def with_extras(config: Seeded, **settings: object) -> RandomRouter:
+        return RandomRouter()
+
+    with pytest.raises(AssertionError, match=r"takes \*\*kwargs: settings go through Seeded"):
+        check_config_model(Seeded, with_extras)
+    check_config_model(RandomConfig, RandomRouter)
+
+
+def test_factories_receive_the_validated_model():
+    received = []
+
+    def factory(config: RandomConfig) -> RandomRouter:
+        received.append(config)
+        return RandomRouter(config)
+
+    registry = PluginRegistry()
+    registry.registrars("p", "d")["routers"]("seeded", factory, config=RandomConfig)
+    router = registry.create_router("seeded", {"seed": 5})
+    assert received == [RandomConfig(seed=5)] and router.seed == 5
 
 
 def test_built_routers_are_unchanged_by_validation():

@@ -77,9 +77,9 @@ MISSPELLED = """
 
 
 # the plugin example of the README, as a user would copy it
-README_EXAMPLE = re.search(
-    r"## Writing a router plugin.*?```python\n(.*?)```",
-    (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8"),
+DOCUMENTED_EXAMPLE = re.search(
+    r"## A router plugin from zero.*?```python\n(.*?)```",
+    (Path(__file__).resolve().parents[1] / "docs" / "PLUGINS.md").read_text(encoding="utf-8"),
     re.S,
 ).group(1)
 
@@ -135,7 +135,7 @@ CONFIGURED_LAZY = """
         layers: int = Field(2, ge=1)
 
 
-    def make(**settings):
+    def make(config):
         import routellm_definitely_missing_heavy_lib  # noqa: F401
 
 
@@ -155,7 +155,7 @@ def plugin_site(tmp_path_factory):
         write_plugin(root, "routellm-needs-missing", "routellm_needs_missing", NEEDS_MISSING),
         write_plugin(root, "routellm-heavy", "routellm_heavy", LAZY_HEAVY),
         write_plugin(root, "routellm-misspelled", "routellm_misspelled", MISSPELLED),
-        write_plugin(root, "routellm-questions", "routellm_questions", README_EXAMPLE, entry_name="questions"),
+        write_plugin(root, "routellm-questions", "routellm_questions", DOCUMENTED_EXAMPLE, entry_name="questions"),
         write_plugin(root, "routellm-toy-trainer", "routellm_toy_trainer", TRAINER),
         write_plugin(root, "routellm-undocumented", "routellm_undocumented", UNDOCUMENTED),
         write_plugin(root, "routellm-configured-heavy", "routellm_configured_heavy", CONFIGURED_LAZY),
@@ -274,7 +274,7 @@ def test_cli_routes_with_third_party_router(plugin_site, tmp_path):
     }
 
 
-def test_readme_plugin_example_works(registry):
+def test_documented_plugin_example_works(registry):
     router = registry.create_router("questions", {"per_question": 0.5})
     assert router.score(["why? how?", "hi"]).tolist() == [1.0, 0.0]
     assert registry.get("routers", "questions").description == "more questions go to the strong model"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from routellm_core.default_plugins.random_router import RandomRouter
+from routellm_core.default_plugins.random_router import RandomConfig, RandomRouter
 from routellm_core.errors import ConfigError
 from routellm_core.plugins import get_registry
 from routellm_core.testing import RouterContractTests
@@ -14,7 +14,7 @@ class TestRandomRouterContract(RouterContractTests):
 
 def test_seed_changes_scores_and_is_uniform():
     prompts = [f"prompt {i}" for i in range(4000)]
-    a, b = RandomRouter(1).score(prompts), RandomRouter(2).score(prompts)
+    a, b = RandomRouter(RandomConfig(seed=1)).score(prompts), RandomRouter(RandomConfig(seed=2)).score(prompts)
     assert not np.array_equal(a, b)
     assert abs(a.mean() - 0.5) < 0.02
     assert abs(np.mean(a >= 0.3) - 0.7) < 0.03

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -82,7 +82,11 @@ def load_config(path: str | os.PathLike[str] | None) -> dict[str, dict[str, Any]
 
 
 class PluginConfig(BaseModel):
-    """The settings a router or embedder accepts: one field per keyword argument of its factory.
+    """The settings a router or embedder accepts, their defaults and their checks: the one declaration of them.
+
+    Register it with the factory (``register(name, factory, config=MyConfig)``): the registry validates a
+    config file's settings against it and calls ``factory(validated)`` with the instance, so neither the
+    factory nor the router lists the fields again.
 
     Validation is strict (a YAML ``7`` is an int, ``"7"`` is not; an int is accepted for a float),
     NaN and infinities are rejected, and so are unknown keys (set ``model_config["extra"] = "allow"``
@@ -93,23 +97,34 @@ class PluginConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
-def validate_settings(model: type[PluginConfig], settings: Mapping[str, Any] | None, *, what: str) -> dict[str, Any]:
-    """Validate ``settings`` against ``model``: the keyword arguments for the factory, or a ConfigError.
+C = TypeVar("C", bound=PluginConfig)
 
-    The result holds every field of the model (defaults filled in) plus, for models that allow
-    extra keys, the extra keys. ``what`` names the thing configured in messages, e.g. ``router 'mf'``.
+
+def validate_config(model: type[C], settings: Mapping[str, Any] | None, *, what: str) -> C:
+    """Validate ``settings`` against ``model``: the validated instance, or a ConfigError naming every problem.
+
+    ``what`` names the thing configured in messages, e.g. ``router 'mf'``.
     """
     try:
-        validated = model.model_validate(dict(settings or {}))
+        return model.model_validate(dict(settings or {}))
     except ValidationError as exc:
         problems = "; ".join(_describe_error(model, err) for err in exc.errors(include_url=False))
         accepted = ", ".join(model.model_fields) or "none"
         if model.model_config.get("extra") == "allow":
             accepted += ", and others (passed on as they are)"
         raise ConfigError(f"invalid config for {what}: {problems}; accepted keys: {accepted}") from None
-    kwargs = {name: getattr(validated, name) for name in model.model_fields}
-    kwargs.update(validated.model_extra or {})
-    return kwargs
+
+
+def config_items(config: PluginConfig) -> dict[str, Any]:
+    """Every setting of a validated model by name: its fields (defaults filled in), then any extra keys."""
+    items = {name: getattr(config, name) for name in type(config).model_fields}
+    items.update(config.model_extra or {})
+    return items
+
+
+def validate_settings(model: type[PluginConfig], settings: Mapping[str, Any] | None, *, what: str) -> dict[str, Any]:
+    """:func:`validate_config`, as every setting by name (see :func:`config_items`)."""
+    return config_items(validate_config(model, settings, what=what))
 
 
 def _describe_error(model: type[PluginConfig], err: Any) -> str:

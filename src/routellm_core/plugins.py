@@ -9,7 +9,8 @@ string to load none.
 
 Routers and embedders are built through the registry (:meth:`PluginRegistry.create_router`,
 :meth:`PluginRegistry.create_embedder`), which validates their settings before
-their factory is called.
+their factory is called: a factory registered with a settings model receives the
+validated model instance.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import importlib_metadata
 import pluggy
 
 from . import hookspecs
-from .config import PluginConfig, validate_settings
+from .config import PluginConfig, config_items, validate_config
 from .errors import ConfigError, MissingDependencyError, PluginError, RoutingError
 
 if TYPE_CHECKING:
@@ -239,14 +240,22 @@ class PluginRegistry:
             raise RoutingError(f"unknown {kind[:-1]} {name!r}; available: {known}{hint}") from None
 
     def validated_settings(self, kind: str, name: str, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Validate a router's or embedder's settings: the keyword arguments for its factory, or a ConfigError.
+        """Validate a router's or embedder's settings: every setting by name (defaults filled in), or a ConfigError.
 
         Nothing of the plugin beyond its registration is imported or built.
         """
+        validated = self.validated_config(kind, name, settings)
+        return config_items(validated) if isinstance(validated, PluginConfig) else validated
+
+    def validated_config(
+        self, kind: str, name: str, settings: Mapping[str, Any] | None = None
+    ) -> PluginConfig | dict[str, Any]:
+        """What the factory receives: the validated settings model, or (registered without one) the settings
+        checked against the factory's signature. A ConfigError names what is wrong."""
         reg = self.get(kind, name)
         what = f"{kind[:-1]} {name!r}"
         if reg.config is not None:
-            return validate_settings(reg.config, settings, what=what)
+            return validate_config(reg.config, settings, what=what)
         kwargs = dict(settings or {})
         _check_signature(reg.factory, kwargs, what)
         return kwargs
@@ -267,11 +276,11 @@ class PluginRegistry:
         return embedder
 
     def _build(self, kind: str, name: str, settings: Mapping[str, Any] | None, base: type) -> Any:
-        kwargs = self.validated_settings(kind, name, settings)
+        validated = self.validated_config(kind, name, settings)
         reg = self.get(kind, name)
         what = f"{kind[:-1]} {name!r}"
         try:
-            built = reg.factory(**kwargs)
+            built = reg.factory(validated) if isinstance(validated, PluginConfig) else reg.factory(**validated)
         except MissingDependencyError:
             raise
         except ModuleNotFoundError as exc:

@@ -547,10 +547,10 @@ def test_client_disconnect_mid_stream_releases_the_upstream():
 
 # -- batched scoring ----------------------------------------------------------------------------
 def test_batch_scorer_batches_concurrent_prompts_and_matches_one_by_one():
-    from routellm_core.default_plugins.random_router import RandomRouter
+    from routellm_core.default_plugins.random_router import RandomConfig, RandomRouter
     from routellm_core.server.batching import BatchScorer
 
-    router = RandomRouter(seed=3)
+    router = RandomRouter(RandomConfig(seed=3))
     prompts = [f"prompt {i}" for i in range(50)]
 
     async def main():

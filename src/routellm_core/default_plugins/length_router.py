@@ -27,8 +27,8 @@ class LengthRouter(Router):
     router should beat.
     """
 
-    def __init__(self, scale: float = 1000.0) -> None:
-        self.scale = float(scale)
+    def __init__(self, config: LengthConfig | None = None) -> None:
+        self.scale = float((config or LengthConfig()).scale)
 
     def score(self, prompts: Sequence[str]) -> np.ndarray:
         lengths = np.fromiter((len(p) for p in prompts), dtype=np.float64, count=len(prompts))

@@ -44,17 +44,13 @@ class LiteLLMEmbedder(Embedder):
     """Embeds texts with ``litellm.embedding(model=..., input=[...])``.
 
     ``dimensions`` is passed to providers that support shortened embeddings;
-    ``extra`` holds further keyword arguments for litellm (``api_base``, ...).
+    :attr:`extra` holds the settings' further keys for litellm (``api_base``, ...).
     """
 
-    def __init__(
-        self,
-        model: str = "text-embedding-3-small",
-        dimensions: int | None = None,
-        batch_size: int = 256,
-        timeout: float = 60.0,
-        **extra: Any,
-    ) -> None:
+    def __init__(self, config: LiteLLMEmbedderConfig | None = None) -> None:
+        config = config or LiteLLMEmbedderConfig()
+        model, dimensions, batch_size, timeout = config.model, config.dimensions, config.batch_size, config.timeout
+        extra: dict[str, Any] = dict(config.model_extra or {})
         self.model = model
         self.name = "litellm"
         self.requested_dimensions = dimensions

@@ -27,7 +27,8 @@ class RandomRouter(Router):
     [0, 1): a threshold ``t`` sends about ``1 - t`` of traffic to the strong model.
     """
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, config: RandomConfig | None = None) -> None:
+        seed = (config or RandomConfig()).seed
         self.seed = seed
         self._key = seed.to_bytes(16, "little", signed=True)
 

@@ -1,6 +1,6 @@
 """Contract tests every router must pass; plugins subclass :class:`RouterContractTests`.
 
-:func:`check_config_model` checks that a router's or embedder's settings model and its factory agree.
+:func:`check_config_model` checks that a router's or embedder's factory takes its validated settings model.
 """
 
 from __future__ import annotations
@@ -79,24 +79,26 @@ class RouterContractTests:
 
 
 def check_config_model(config: type[PluginConfig], factory: Callable[..., Any]) -> None:
-    """Assert that the settings model ``config`` (a ``PluginConfig`` subclass) mirrors ``factory``'s keyword
-    parameters: the same names and the same defaults, so a config file and a Python call build the same thing;
-    extra keys allowed by the model iff ``factory`` takes ``**kwargs``."""
-    params = inspect.signature(factory).parameters
-    named = {n: p for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    fields = config.model_fields
-    assert set(fields) == set(named), (
-        f"{config.__name__} fields and {getattr(factory, '__qualname__', factory)} parameters differ: "
-        f"only in the model {sorted(set(fields) - set(named))}, only in the factory {sorted(set(named) - set(fields))}"
+    """Assert that ``factory`` takes the validated settings model ``config`` as the registry hands it over:
+    one parameter annotated with ``config`` (optional: ``None`` builds the defaults), nothing else required,
+    and no keyword arguments that would let a setting bypass the model."""
+    import re
+    import typing
+
+    params = [p for p in inspect.signature(factory).parameters.values() if p.name != "self"]
+    assert params, f"{getattr(factory, '__qualname__', factory)} takes no parameter for its {config.__name__}"
+    first, rest = params[0], params[1:]
+    annotation = first.annotation  # a type, or its source text under ``from __future__ import annotations``
+    if isinstance(annotation, str):
+        takes_config = re.fullmatch(rf"{config.__name__}( \| None)?|Optional\[{config.__name__}\]", annotation) is not None
+    else:
+        takes_config = annotation is config or config in typing.get_args(annotation)
+    assert takes_config, (
+        f"{getattr(factory, '__qualname__', factory)}: its first parameter {first.name!r} is {annotation!r}, "
+        f"not the settings model {config.__name__}"
     )
-    for name, field in fields.items():
-        default = field.get_default(call_default_factory=True)
-        assert named[name].default is not inspect.Parameter.empty, (
-            f"{name}: the factory has no default, the model has {default!r}"
-        )
-        assert named[name].default == default, f"{name}: default {default!r} in the model, {named[name].default!r} in the factory"
-    takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
-    allows_extra = config.model_config.get("extra") == "allow"
-    assert takes_kwargs == allows_extra, (
-        f"{config.__name__}: extra keys allowed={allows_extra}, factory takes **kwargs={takes_kwargs}"
+    required = [p.name for p in rest if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    assert not required, f"{getattr(factory, '__qualname__', factory)} requires {required} beyond its {config.__name__}"
+    assert not any(p.kind == p.VAR_KEYWORD for p in rest), (
+        f"{getattr(factory, '__qualname__', factory)} takes **kwargs: settings go through {config.__name__}"
     )

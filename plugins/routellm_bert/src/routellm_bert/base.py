@@ -18,10 +18,7 @@ import json
 import shutil
 from pathlib import Path
 
-from routellm_core.errors import ConfigError
-from routellm_core.fileio import atomic_write_text
-from routellm_core.hashing import sha256_file
-from routellm_core.paths import user_cache_dir
+from routellm_core.plugin_api import ConfigError, atomic_write_text, sha256_file, user_cache_dir
 
 BASES = ("paraphrase-minilm-l3", "all-minilm-l6")
 DEFAULT_BASE = "paraphrase-minilm-l3"
@@ -97,7 +94,7 @@ def _write_l3_weights(onnx_path: Path, target: Path) -> None:
     from onnx import numpy_helper
     from safetensors.numpy import save
 
-    from routellm_core.fileio import atomic_write_bytes
+    from routellm_core.plugin_api import atomic_write_bytes
 
     model = onnx.load(str(onnx_path))
     inits = {i.name: i for i in model.graph.initializer}

@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from routellm_core.errors import ConfigError
-from routellm_core.hashing import sha256_file
+from routellm_core.plugin_api import ConfigError, sha256_file
 
 from .base import DEFAULT_BASE, base_dir, tokenizer_file
 

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from routellm_core.router import Router
+from routellm_core.plugin_api import Router
 
 from .classifier import Classifier, load_classifier
 

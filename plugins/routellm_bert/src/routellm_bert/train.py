@@ -24,15 +24,21 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from routellm_core.errors import ConfigError, MissingDependencyError
-from routellm_core.progress import progress_iter
-from routellm_core.training_data import MATRIX_LABELS, TIER_STRONG, TIER_WEAK, Comparisons, matrix_outcomes, pair_outcomes
-from routellm_core.training_run import (
+from routellm_core.plugin_api import (
+    MATRIX_LABELS,
+    TIER_STRONG,
+    TIER_WEAK,
+    Comparisons,
+    ConfigError,
+    MissingDependencyError,
     add_data_arguments,
     check_minimums,
     command_line,
+    matrix_outcomes,
+    pair_outcomes,
     parse_pairs,
     prepare,
+    progress_iter,
     write_summary,
 )
 
@@ -476,7 +482,7 @@ def run(args: argparse.Namespace) -> int:
     tensors = trained_tensors(model, spec, args.dtype)
     save_file(tensors, str(out / WEIGHTS_FILE), metadata={"format": "pt"})
     spec.save(out)
-    from routellm_core.hashing import sha256_file
+    from routellm_core.plugin_api import sha256_file
 
     mean_target = labelled.targets.mean(axis=0)
     command = command_line(

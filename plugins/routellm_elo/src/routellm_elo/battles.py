@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routellm_core.tabular import read_records
-from routellm_core.training_data import TIE_WINNERS, TrainingDataError
+from routellm_core.plugin_api import TIE_WINNERS, TrainingDataError, read_records
 
 _WINNER_FLAGS = ("winner_model_a", "winner_model_b", "winner_tie")
 

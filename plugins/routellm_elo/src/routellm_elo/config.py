@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from routellm_core.errors import ConfigError
+from routellm_core.plugin_api import ConfigError
 
 
 @dataclass(frozen=True)

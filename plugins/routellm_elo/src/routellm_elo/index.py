@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from routellm_core.errors import ConfigError
+from routellm_core.plugin_api import ConfigError
 
 from .elo import INIT_RATING, compute_tiers, fit_ratings, win_tables
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routellm_core.hookspecs import hookimpl, lazy
+from routellm_core.plugin_api import hookimpl, lazy
 
 
 def make_router(

@@ -7,43 +7,21 @@ Newton fit of ≤ 10 tier ratings per prompt. The score is ``P(strong tier beats
 
 from __future__ import annotations
 
-import json
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from routellm_core.embedders import Embedder, EmbeddingCache
-from routellm_core.errors import ConfigError
-from routellm_core.router import Router
+from routellm_core.plugin_api import ConfigError, Embedder, EmbeddingCache, Router, shared_embedder
 
 from .config import SWRankingConfig
 from .elo import fit_ratings, win_probability
 from .index import DEFAULT_NUM_TIERS, SWIndex, Weighting, build_index, default_index_dir, load_index, log_chars
 
-_EMBEDDERS: dict[str, Embedder] = {}
-_EMBEDDERS_LOCK = threading.Lock()
 #: prompts scored per matrix product (bounds the similarity matrix's memory: chunk × indexed prompts)
 CHUNK = 256
 #: RouteLLM's default pair for sw_ranking (its Arena model names)
 ROUTELLM_PAIR = ("gpt-4-1106-preview", "mixtral-8x7b-instruct-v0.1")
-
-
-def shared_embedder(name: str, kwargs: dict[str, Any] | None = None) -> Embedder:
-    """One embedder instance per (name, kwargs) in the process: routers with the same embedder share it."""
-    key = json.dumps([name, kwargs or {}], sort_keys=True, default=str)
-    with _EMBEDDERS_LOCK:
-        if key not in _EMBEDDERS:
-            from routellm_core.plugins import get_registry
-
-            try:
-                reg = get_registry().get("embedders", name)
-            except Exception as exc:
-                hint = " (pip install routellm-minilm)" if name.startswith("minilm") else ""
-                raise ConfigError(f"sw_ranking: embedder {name!r} is not available{hint}: {exc}") from None
-            _EMBEDDERS[key] = reg.factory(**(kwargs or {}))
-        return _EMBEDDERS[key]
 
 
 def pair_scores(
@@ -170,7 +148,7 @@ class SWRankingRouter(Router):
                 if cfg.embedder_kwargs is not None
                 else (spec.get("kwargs") or {} if name == spec.get("name") else {})
             )
-            self.embedder = shared_embedder(name, kw)
+            self.embedder = shared_embedder(name, kw, user="sw_ranking")
         if self.embedder.dimension and self.embedder.dimension != idx.input_dim:
             raise ConfigError(
                 f"sw_ranking: embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "

@@ -15,8 +15,8 @@ import argparse
 
 import numpy as np
 
-from routellm_core.errors import ConfigError
-from routellm_core.training_run import (
+from routellm_core.plugin_api import (
+    ConfigError,
     add_data_arguments,
     check_minimums,
     command_line,

@@ -14,9 +14,7 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import ProxyException
 
-from routellm_core.controller import Controller, Decision
-from routellm_core.errors import RoutingError
-from routellm_core.threshold import MODEL_PREFIX
+from routellm_core.plugin_api import MODEL_PREFIX, Controller, Decision, RoutingError
 
 from .settings import RouterSettings
 

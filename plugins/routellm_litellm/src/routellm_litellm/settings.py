@@ -20,10 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from routellm_core.config import expand_env, load_config
-from routellm_core.errors import ConfigError, RoutingError
-from routellm_core.messages import POLICIES
-from routellm_core.threshold import MODEL_PREFIX, parse_model_name, validate_threshold
+from routellm_core.plugin_api import (
+    MODEL_PREFIX,
+    POLICIES,
+    ConfigError,
+    RoutingError,
+    expand_env,
+    load_config,
+    parse_model_name,
+    validate_threshold,
+)
 
 SECTION = "callback_settings.routellm"
 _KEYS = ("routers", "strong_model", "weak_model", "config", "routing_policy", "models")

@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from routellm_core.errors import ConfigError, MissingDependencyError
-from routellm_core.hashing import sha256_file, sha256_text
+from routellm_core.plugin_api import ConfigError, MissingDependencyError, resolve_checkpoint, sha256_file, sha256_text
 
 if TYPE_CHECKING:
     import torch
@@ -391,27 +390,6 @@ def _require(module: str, needed_for: str) -> None:
         raise MissingDependencyError(module, needed_for, INSTALL_HINT)
 
 
-def resolve_checkpoint(path: str | None) -> Path:
-    """A local directory, or a Hugging Face repo id (``routellm/causal_llm_gpt4_augmented``) fetched with huggingface_hub."""
-    if path is None:
-        return default_adapter_dir()
-    p = Path(path).expanduser()
-    if p.exists():
-        return p
-    if path.count("/") == 1 and not path.startswith((".", "/", "~")):
-        try:
-            from huggingface_hub import snapshot_download
-        except ImportError:
-            raise MissingDependencyError(
-                "huggingface_hub", f"downloading the causal_llm checkpoint {path!r}", "pip install 'routellm-llm[hub]'"
-            ) from None
-        try:
-            return Path(snapshot_download(repo_id=path))
-        except Exception as exc:
-            raise ConfigError(f"cannot download causal_llm checkpoint {path!r} from the Hugging Face hub: {exc}") from None
-    raise ConfigError(f"causal_llm checkpoint {path!r} not found")
-
-
 def _files_digest(paths: Sequence[Path], named: dict[str, str]) -> str:
     parts = dict(named)
     for p in paths:
@@ -514,7 +492,9 @@ def load_scoring_model(
     prompt: dict[str, Any] | None = None,
 ) -> ScoringModel:
     """The scoring model of a checkpoint (adapter or RouteLLM layout); one instance per process and settings."""
-    directory = resolve_checkpoint(checkpoint)
+    directory = resolve_checkpoint(
+        checkpoint, default=default_adapter_dir, what="causal_llm checkpoint", install_hint="pip install 'routellm-llm[hub]'"
+    )
     key = json.dumps([str(directory.resolve()), base_model, list(labels), prompt or {}], sort_keys=True)
     with _LOADED_LOCK:
         if key not in _LOADED:

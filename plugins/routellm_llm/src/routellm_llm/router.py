@@ -6,8 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from routellm_core.errors import ConfigError
-from routellm_core.router import Router
+from routellm_core.plugin_api import ConfigError, Router
 
 from .model import LABELS, ScoringModel, load_scoring_model
 

@@ -24,16 +24,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from routellm_core.errors import ConfigError
-from routellm_core.fileio import atomic_write_text
-from routellm_core.progress import progress_iter
-from routellm_core.training_data import TIER_STRONG, TIER_WEAK, Comparisons, pair_outcomes, ranked_models
-from routellm_core.training_run import (
+from routellm_core.plugin_api import (
+    TIER_STRONG,
+    TIER_WEAK,
+    Comparisons,
+    ConfigError,
     add_data_arguments,
+    atomic_write_text,
     check_minimums,
     command_line,
+    pair_outcomes,
     parse_pairs,
     prepare,
+    progress_iter,
+    ranked_models,
     write_summary,
 )
 
@@ -270,7 +274,7 @@ def train_adapter(
     try:
         from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     except ImportError:
-        from routellm_core.errors import MissingDependencyError
+        from routellm_core.plugin_api import MissingDependencyError
 
         raise MissingDependencyError("peft", "training a causal_llm router", "pip install routellm-llm") from None
 
@@ -462,7 +466,7 @@ def run(args: argparse.Namespace) -> int:
         log=log,
     )
     save_adapter(prepared.out, artefacts, fmt, args.base_model)
-    from routellm_core.hashing import sha256_file
+    from routellm_core.plugin_api import sha256_file
 
     used = [data.sources[p] for p in prompts]
     info["labels"] = {

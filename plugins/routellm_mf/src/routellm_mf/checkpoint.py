@@ -40,7 +40,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from routellm_core.errors import MissingDependencyError
+from routellm_core.plugin_api import MissingDependencyError
 
 FORMAT = "routellm-mf"
 TRAIN_EXTRA = "pip install 'routellm-mf[train]'"  # torch: training, and RouteLLM's pytorch_model.bin checkpoints

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from routellm_core.config import PluginConfig
-from routellm_core.hookspecs import RegisterRouter, RegisterTrainer, hookimpl, lazy
+from routellm_core.plugin_api import PluginConfig, RegisterRouter, RegisterTrainer, hookimpl, lazy
 
 
 class MFConfig(PluginConfig):

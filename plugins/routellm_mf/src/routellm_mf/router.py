@@ -2,57 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from routellm_core.embedders import Embedder, EmbeddingCache
-from routellm_core.errors import ConfigError, MissingDependencyError, RoutingError
-from routellm_core.router import Router
+from routellm_core.plugin_api import Embedder, EmbeddingCache, Router, resolve_checkpoint, shared_embedder
 
 from .checkpoint import MFCheckpoint, UnknownModelError, default_checkpoint_dir, load_checkpoint
-
-_EMBEDDERS: dict[str, Embedder] = {}
-_EMBEDDERS_LOCK = threading.Lock()
-
-
-def shared_embedder(name: str, kwargs: dict[str, Any] | None = None) -> Embedder:
-    """One embedder instance per (name, kwargs) in the process: routers with the same embedder share it."""
-    key = json.dumps([name, kwargs or {}], sort_keys=True, default=str)
-    with _EMBEDDERS_LOCK:
-        if key not in _EMBEDDERS:
-            from routellm_core.plugins import get_registry
-
-            try:
-                _EMBEDDERS[key] = get_registry().create_embedder(name, kwargs)  # validates kwargs, then builds
-            except RoutingError as exc:  # not registered: say what is available and what to install
-                hint = " (pip install routellm-minilm)" if name.startswith("minilm") else ""
-                raise ConfigError(f"MF router: embedder {name!r} is not available{hint}: {exc}") from None
-        return _EMBEDDERS[key]
 
 
 def resolve_checkpoint_path(path: str | None) -> Path:
     """A local directory, or a Hugging Face repo id (``routellm/mf_gpt4_augmented``) fetched with huggingface_hub."""
-    if path is None:
-        return default_checkpoint_dir()
-    p = Path(path).expanduser()
-    if p.exists():
-        return p
-    if path.count("/") == 1 and not path.startswith((".", "/", "~")):
-        try:
-            from huggingface_hub import snapshot_download
-        except ImportError:
-            raise MissingDependencyError(
-                "huggingface_hub", f"downloading the MF checkpoint {path!r}", "pip install 'routellm-mf[hub]'"
-            ) from None
-        try:
-            return Path(snapshot_download(repo_id=path, allow_patterns=["config.json", "*.safetensors", "*.bin"]))
-        except Exception as exc:
-            raise ConfigError(f"cannot download MF checkpoint {path!r} from the Hugging Face hub: {exc}") from None
-    raise ConfigError(f"MF checkpoint {path!r} not found")
+    return resolve_checkpoint(
+        path,
+        default=default_checkpoint_dir,
+        what="MF checkpoint",
+        install_hint="pip install 'routellm-mf[hub]'",
+        allow_patterns=["config.json", "*.safetensors", "*.bin"],
+    )
 
 
 class MFRouter(Router):
@@ -123,7 +91,7 @@ class MFRouter(Router):
             kwargs = (
                 embedder_kwargs if embedder_kwargs is not None else (spec.get("kwargs") or {} if name == spec.get("name") else {})
             )
-            self.embedder = shared_embedder(name, kwargs)
+            self.embedder = shared_embedder(name, kwargs, user="MF router")
         if self.embedder.dimension and self.embedder.dimension != self.checkpoint.text_dim:
             raise ValueError(
                 f"embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "

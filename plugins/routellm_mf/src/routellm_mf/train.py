@@ -19,15 +19,16 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from routellm_core.errors import ConfigError, MissingDependencyError
-from routellm_core.progress import progress_iter
-from routellm_core.training_data import Comparisons
-from routellm_core.training_run import (
+from routellm_core.plugin_api import (
+    Comparisons,
+    ConfigError,
+    MissingDependencyError,
     add_data_arguments,
     check_minimums,
     command_line,
     parse_pairs,
     prepare,
+    progress_iter,
     write_summary,
 )
 

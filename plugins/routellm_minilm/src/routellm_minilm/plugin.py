@@ -9,8 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from routellm_core.config import PluginConfig
-from routellm_core.hookspecs import RegisterEmbedder, hookimpl
+from routellm_core.plugin_api import PluginConfig, RegisterEmbedder, hookimpl
 
 from .encoder import DEFAULT_MAX_LENGTH, L3_MAX_LENGTH, MiniLMEmbedder, MiniLML3Embedder, MiniLMOnnxEmbedder
 
