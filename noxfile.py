@@ -75,12 +75,16 @@ def _needs_torch(directory: Path, plugins: dict[str, Path]) -> bool:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format) over everything, mypy --strict over the core."""
+    """ruff (lint and format) over everything, mypy --strict over the core and every plugin."""
     paths = ["src", "tests", "plugins", "bench", "scripts", "noxfile.py"]
     session.install("ruff", "mypy", "types-PyYAML", "types-tqdm")
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
+    # the plugins are checked against the libraries they use (torch, transformers, ...), so install them all
+    plugins = _plugin_dirs()
+    session.install(TORCH)
     session.install("-e", ".[serve,eval,test]")
+    _install_plugins(session, list(plugins.values()), plugins)
     session.run("mypy", env=ENV)  # files and strictness from [tool.mypy] in pyproject.toml
 
 
