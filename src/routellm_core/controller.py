@@ -14,9 +14,7 @@ from types import SimpleNamespace
 from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 
 from .config import load_config
-from .errors import RoutingError
 from .litellm_import import import_litellm
-from .messages import POLICIES
 from .plugins import PluginRegistry, get_registry
 from .router import Router
 from .routing import Decision, ModelEndpoint, RoutingCore
@@ -41,6 +39,9 @@ class Controller:
         config: ``{router: kwargs}`` or a path to a YAML config file.
         api_base, api_key: defaults for both models given as strings.
         routing_policy: ``"last_user"`` (default) or ``"conversation"``.
+
+    The routers are built first; the shared :class:`~routellm_core.routing.RoutingCore` then checks
+    the setup (at least one router, a known routing policy) and raises RoutingError if it is wrong.
     """
 
     def __init__(
@@ -57,10 +58,6 @@ class Controller:
     ) -> None:
         if isinstance(routers, str):
             routers = [routers]
-        if not routers:
-            raise RoutingError("give at least one router")
-        if routing_policy not in POLICIES:
-            raise RoutingError(f"unknown routing policy {routing_policy!r}; valid: {', '.join(POLICIES)}")
         config_map: Mapping[str, Mapping[str, Any]]
         if config is None or isinstance(config, Mapping):
             config_map = dict(config or {})

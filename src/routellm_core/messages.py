@@ -7,7 +7,19 @@ from typing import Any, Literal, Sequence
 from .errors import RoutingError
 
 RoutingPolicy = Literal["last_user", "conversation"]
+#: the routing policies, in the order error messages and ``--routing-policy`` list them
 POLICIES: tuple[str, ...] = ("last_user", "conversation")
+
+
+def check_policy(policy: str) -> str:
+    """``policy`` if it is a routing policy, else RoutingError naming the valid ones.
+
+    The one check of a policy: :class:`~routellm_core.routing.RoutingCore` (and through it the
+    Controller and the server) and :func:`routing_text` use it.
+    """
+    if policy not in POLICIES:
+        raise RoutingError(f"unknown routing policy {policy!r}; valid: {', '.join(POLICIES)}")
+    return policy
 
 
 def content_text(content: Any) -> str:
@@ -49,12 +61,10 @@ def routing_text(messages: Any, policy: str = "last_user") -> str:
     ``last_user``: the last user turn (RouteLLM's behaviour). ``conversation``:
     all turns, each prefixed with its role.
     """
-    messages = validate_messages(messages)
-    if policy == "last_user":
-        for message in reversed(messages):
-            if message["role"] == "user":
-                return content_text(message.get("content"))
-        raise RoutingError("messages contain no 'user' turn to route on")
-    if policy == "conversation":
+    messages = validate_messages(messages)  # the messages first: their errors come before a policy's
+    if check_policy(policy) == "conversation":
         return "\n".join(f"{m['role']}: {content_text(m.get('content'))}" for m in messages)
-    raise RoutingError(f"unknown routing policy {policy!r}; valid: {', '.join(POLICIES)}")
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return content_text(message.get("content"))
+    raise RoutingError("messages contain no 'user' turn to route on")

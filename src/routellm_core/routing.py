@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
 
 from .errors import RoutingError
-from .messages import POLICIES, routing_text
+from .messages import check_policy, routing_text
 from .router import Router
 from .threshold import parse_model_name, route_strong, validate_threshold
 
@@ -74,6 +74,9 @@ class RoutingCore:
         routers: built routers by name.
         strong, weak: the two endpoints.
         routing_policy: ``"last_user"`` or ``"conversation"`` (what the router scores).
+
+    Raises:
+        RoutingError: no routers, or an unknown routing policy (checked in that order).
     """
 
     def __init__(
@@ -81,12 +84,10 @@ class RoutingCore:
     ) -> None:
         if not routers:
             raise RoutingError("give at least one router")
-        if routing_policy not in POLICIES:
-            raise RoutingError(f"unknown routing policy {routing_policy!r}; valid: {', '.join(POLICIES)}")
+        self.routing_policy = check_policy(routing_policy)
         self.routers = dict(routers)
         self.strong = strong
         self.weak = weak
-        self.routing_policy = routing_policy
 
     def resolve(self, model: Any = None, router: str | None = None, threshold: Any = None) -> tuple[str, float]:
         """Router name and threshold from explicit arguments or from the model name."""

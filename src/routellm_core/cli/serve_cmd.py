@@ -11,6 +11,7 @@ import tempfile
 from typing import TYPE_CHECKING, Iterator
 
 from ..errors import ConfigError, MissingDependencyError
+from ..messages import POLICIES
 from ..threshold import validate_threshold
 from .common import Subparsers, positive_float
 
@@ -124,7 +125,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--routing-policy",
-        choices=("last_user", "conversation"),
+        choices=POLICIES,
         default="last_user",
         help="what the router scores: the last user turn (default) or the whole conversation",
     )
