@@ -1,6 +1,8 @@
-"""The routing core: one policy check, and the Controller relying on it."""
+"""The routing core: one policy check, one resolution per request, and the Controller relying on both."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -8,7 +10,7 @@ from routellm_core.controller import Controller
 from routellm_core.errors import RoutingError
 from routellm_core.messages import POLICIES, check_policy, routing_text
 from routellm_core.plugins import get_registry
-from routellm_core.routing import ModelEndpoint, RoutingCore
+from routellm_core.routing import ModelEndpoint, Route, RoutingCore
 
 USER = [{"role": "user", "content": "hello there"}]
 STRONG, WEAK = ModelEndpoint("openai/s"), ModelEndpoint("openai/w")
@@ -39,3 +41,25 @@ def test_every_policy_check_is_the_same_one():
     with pytest.raises(RoutingError, match="non-empty list"):
         routing_text([], "first_user")  # the messages before the policy, as before
 
+
+def test_resolve_gives_a_route_and_the_route_decides_without_resolving_again(monkeypatch):
+    routing = core()
+    route = routing.resolve("router-random-0.25")
+    assert route == Route("random", 0.25) == ("random", 0.25) and route.router == "random"
+    expected = routing.decide(USER, "router-random-0.25")
+
+    def no_second_resolve(*args, **kwargs):
+        raise AssertionError("resolved again")
+
+    monkeypatch.setattr(routing, "resolve", no_second_resolve)
+    assert routing.decide_route(route, USER) == expected
+    assert asyncio.run(routing.adecide_route(route, USER)) == expected
+
+    async def fixed(router: str, prompt: str) -> float:
+        assert (router, prompt) == ("random", "hello there")
+        return 0.25
+
+    decision = asyncio.run(routing.adecide_route(route, USER, score=fixed))
+    assert (decision.score, decision.strong, decision.model) == (0.25, True, "openai/s")
+    conversation = asyncio.run(routing.adecide_route(route, USER, routing_policy="conversation", score=None))
+    assert conversation.router == "random"

@@ -17,7 +17,7 @@ from .config import load_config
 from .litellm_import import import_litellm
 from .plugins import PluginRegistry, get_registry
 from .router import Router
-from .routing import Decision, ModelEndpoint, RoutingCore
+from .routing import Decision, ModelEndpoint, Route, RoutingCore
 
 _ROUTING_KWARGS = ("router", "threshold", "routing_policy")
 
@@ -98,8 +98,8 @@ class Controller:
         with self._lock:
             return {router: dict(counts) for router, counts in self._counts.items()}
 
-    def resolve(self, model: Any = None, router: str | None = None, threshold: Any = None) -> tuple[str, float]:
-        """Router name and threshold from explicit arguments or from the model name."""
+    def resolve(self, model: Any = None, router: str | None = None, threshold: Any = None) -> Route:
+        """The route (router name, threshold) of explicit arguments or of the model name."""
         return self.core.resolve(model, router, threshold)
 
     def decision_for(self, router_name: str, threshold: float, score: float) -> Decision:
@@ -132,8 +132,8 @@ class Controller:
 
     def route(self, prompt: str, router: str, threshold: float) -> str:
         """The model a prompt would be sent to (RouteLLM's ``Controller.route``)."""
-        name, value = self.core.resolve(None, router, threshold)
-        return self.core.decision_for(name, value, self.core.score(name, prompt)).model
+        route = self.core.resolve(None, router, threshold)
+        return self.core.decision_for(route.router, route.threshold, self.core.score(route.router, prompt)).model
 
     def record(self, decision: Decision, model: str | None = None) -> None:
         with self._lock:

@@ -1,18 +1,22 @@
 """The routing core shared by the Controller and the server: routers, resolve, decide.
 
 A :class:`RoutingCore` holds the built routers, the strong and weak endpoints and
-the routing policy. It turns a model name (or router + threshold) into a router
-and threshold, a chat request into the prompt the router scores, and a score
-into a :class:`Decision` with the one threshold rule. How the score is computed
-is the caller's: the Controller scores in a worker thread, the server batches
-concurrent requests (``score=`` of :meth:`RoutingCore.adecide`).
+the routing policy, and checks them (at least one router, a known policy) when it
+is made. It turns a model name (or router + threshold) into a :class:`Route`
+(:meth:`RoutingCore.resolve`), a chat request into the prompt the router scores,
+and a score into a :class:`Decision` with the one threshold rule. A caller that
+has resolved the model name already (the server, which labels its metrics and
+answers a bad name with its own error) passes the :class:`Route` on
+(:meth:`RoutingCore.adecide_route`) instead of resolving it again. How the score
+is computed is the caller's: the Controller scores in a worker thread, the
+server batches concurrent requests (``score=`` of :meth:`RoutingCore.adecide`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, NamedTuple
 
 from .errors import RoutingError
 from .messages import check_policy, routing_text
@@ -52,6 +56,13 @@ class ModelEndpoint:
         return f"ModelEndpoint(model={self.model!r}, api_base={self.api_base!r})"
 
 
+class Route(NamedTuple):
+    """A resolved model name: an enabled router and a valid threshold (from :meth:`RoutingCore.resolve`)."""
+
+    router: str
+    threshold: float
+
+
 @dataclass(frozen=True)
 class Decision:
     """Which model a request goes to, and why."""
@@ -89,8 +100,11 @@ class RoutingCore:
         self.strong = strong
         self.weak = weak
 
-    def resolve(self, model: Any = None, router: str | None = None, threshold: Any = None) -> tuple[str, float]:
-        """Router name and threshold from explicit arguments or from the model name."""
+    def resolve(self, model: Any = None, router: str | None = None, threshold: Any = None) -> Route:
+        """The :class:`Route` (router name, threshold) of explicit arguments or of the model name.
+
+        Raises RoutingError when they are missing, contradict each other, or name a router that is not enabled.
+        """
         if router is not None or threshold is not None:
             if router is None or threshold is None:
                 raise RoutingError("give both 'router' and 'threshold', or a model name like 'router-mf-0.116'")
@@ -106,7 +120,7 @@ class RoutingCore:
         if name not in self.routers:
             available = ", ".join(sorted(self.routers))
             raise RoutingError(f"router {name!r} is not enabled here; enabled routers: {available}")
-        return name, value
+        return Route(name, value)
 
     def prompt(self, messages: Any, routing_policy: str | None = None) -> str:
         """The text the router scores (RoutingError when there is none)."""
@@ -130,9 +144,13 @@ class RoutingCore:
         threshold: Any = None,
         routing_policy: str | None = None,
     ) -> Decision:
-        """Score a request and pick the model (synchronously)."""
-        name, value = self.resolve(model, router, threshold)
-        return self.decision_for(name, value, self.score(name, self.prompt(messages, routing_policy)))
+        """Resolve the model name, score the request and pick the model (synchronously)."""
+        return self.decide_route(self.resolve(model, router, threshold), messages, routing_policy=routing_policy)
+
+    def decide_route(self, route: Route, messages: Any, *, routing_policy: str | None = None) -> Decision:
+        """:meth:`decide` for a route :meth:`resolve` gave: it is not resolved or checked again."""
+        prompt = self.prompt(messages, routing_policy)
+        return self.decision_for(route.router, route.threshold, self.score(route.router, prompt))
 
     async def adecide(
         self,
@@ -149,16 +167,22 @@ class RoutingCore:
         ``score`` computes the score (default: the router in a worker thread);
         long message lists are turned into the prompt in a worker thread too.
         """
-        name, value = self.resolve(model, router, threshold)
+        route = self.resolve(model, router, threshold)
+        return await self.adecide_route(route, messages, routing_policy=routing_policy, score=score)
+
+    async def adecide_route(
+        self, route: Route, messages: Any, *, routing_policy: str | None = None, score: AsyncScore | None = None
+    ) -> Decision:
+        """:meth:`adecide` for a route :meth:`resolve` gave: it is not resolved or checked again."""
         if isinstance(messages, (list, tuple)) and len(messages) > PROMPT_IN_THREAD_MESSAGES:
             prompt = await asyncio.to_thread(self.prompt, messages, routing_policy)
         else:
             prompt = self.prompt(messages, routing_policy)
         if score is None:
-            value_score = await asyncio.to_thread(self.score, name, prompt)
+            value_score = await asyncio.to_thread(self.score, route.router, prompt)
         else:
-            value_score = await score(name, prompt)
-        return self.decision_for(name, value, value_score)
+            value_score = await score(route.router, prompt)
+        return self.decision_for(route.router, route.threshold, value_score)
 
 
-__all__ = ["AsyncScore", "Decision", "ModelEndpoint", "RoutingCore"]
+__all__ = ["AsyncScore", "Decision", "ModelEndpoint", "Route", "RoutingCore"]

@@ -97,13 +97,14 @@ class ChatCompletions:
                 chat = parse_request(body, self.limits)
             messages = chat.messages
             t0 = time.perf_counter()
-            try:
-                name, threshold = self.core.resolve(chat.model)
+            try:  # resolved once: the route labels the metrics and goes on to the decision as it is
+                route = self.core.resolve(chat.model)
             except RoutingError as exc:
                 raise APIError(400, str(exc), param="model", code="invalid_model") from None
+            name, threshold = route
             router_label = name
             try:
-                decision = await self.core.adecide(messages, router=name, threshold=threshold, score=self.score)
+                decision = await self.core.adecide_route(route, messages, score=self.score)
             except RoutingError as exc:
                 raise APIError(400, str(exc), param="messages", code="invalid_messages") from None
             except Exception as exc:
