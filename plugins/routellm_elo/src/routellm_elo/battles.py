@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -21,13 +22,13 @@ class Battles:
     label: np.ndarray
 
 
-def _flag(value, where: str, key: str) -> bool:
+def _flag(value: object, where: str, key: str) -> bool:
     if value in (0, 1, "0", "1", True, False, "true", "false", "True", "False"):
         return str(value).lower() in ("1", "true")
     raise TrainingDataError(f"{where}: {key} must be 0 or 1, got {value!r}")
 
 
-def _label(record: dict, where: str) -> float:
+def _label(record: dict[str, Any], where: str) -> float:
     if "winner" in record:
         winner = str(record["winner"]).strip().lower()
         if winner == "model_a":

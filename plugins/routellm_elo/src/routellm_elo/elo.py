@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 SCALE = 400.0
 BASE = 10.0
@@ -82,8 +83,9 @@ def fit_ratings(tables: np.ndarray, ridge: float = 0.0, max_iter: int = 100, tol
     return ratings[0] if single else ratings
 
 
-def win_probability(r_strong, r_weak):
-    """``P(strong beats weak) = 1 / (1 + 10 ** ((R_weak - R_strong) / 400))``."""
+def win_probability(r_strong: npt.ArrayLike, r_weak: npt.ArrayLike) -> np.ndarray:
+    """``P(strong beats weak) = 1 / (1 + 10 ** ((R_weak - R_strong) / 400))``, elementwise (a numpy scalar for
+    scalar ratings)."""
     return 1.0 / (1.0 + np.power(BASE, (np.asarray(r_weak, np.float64) - np.asarray(r_strong, np.float64)) / SCALE))
 
 
@@ -106,7 +108,7 @@ def compute_tiers(ratings: np.ndarray, num_tiers: int) -> np.ndarray:
     def var(i: int, j: int) -> float:  # population variance of x[i:j]
         m = j - i
         mean = (s1[j] - s1[i]) / m
-        return max((s2[j] - s2[i]) / m - mean * mean, 0.0)
+        return float(max((s2[j] - s2[i]) / m - mean * mean, 0.0))
 
     inf = float("inf")
     cost = np.full((k + 1, n + 1), inf)

@@ -31,7 +31,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -137,7 +137,8 @@ class SWIndex:
             raise ValueError(f"query vectors have dimension {v.shape[-1] if v.ndim else 0}; the index expects {self.input_dim}")
         if self.projection is not None:
             v = v @ self.projection
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        unit: np.ndarray = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        return unit
 
     # -- scoring ---------------------------------------------------------------
     def query_tables(
@@ -157,7 +158,7 @@ class SWIndex:
         z = self.project(vectors)
         # a few queries: numpy's own loops; a multi-threaded BLAS call for one row can take tens of milliseconds on a
         # busy machine (threads waiting for cores) for work of well under one
-        sims = np.einsum("qd,pd->qp", z, self._emb) if len(z) <= SMALL_BATCH else z @ self._emb.T
+        sims: np.ndarray = np.einsum("qd,pd->qp", z, self._emb) if len(z) <= SMALL_BATCH else z @ self._emb.T
         if wt.length_scale:
             if self.log_chars is None or log_chars is None:
                 raise ValueError("length_scale needs prompt lengths: an index built with them and the queries' lengths")
@@ -177,7 +178,8 @@ class SWIndex:
         np.maximum(s, np.float32(wt.min_similarity), out=s)
         s -= np.float32(1.0)
         s *= np.float32(wt.sharpness * np.log(10.0))
-        return np.exp(s, out=s)
+        weights: np.ndarray = np.exp(s, out=s)
+        return weights
 
     def tables_for_similarities(self, sims: np.ndarray, weighting: Weighting | None = None) -> np.ndarray:
         """The query tables from similarities (``sims`` is overwritten when float32, see :meth:`weights_for_similarities`)."""
@@ -195,7 +197,8 @@ class SWIndex:
         """``(Q, T)`` Elo ratings of the tiers for each query, on RouteLLM's scale (the same-tier player at 1000)."""
         wt = weighting or self.weighting
         r = fit_ratings(self.query_tables(vectors, wt), ridge=wt.ridge)
-        return r[:, :-1] - r[:, -1:] + INIT_RATING
+        ratings: np.ndarray = r[:, :-1] - r[:, -1:] + INIT_RATING
+        return ratings
 
     # -- models ----------------------------------------------------------------
     def resolve(self, name: str, aliases: dict[str, str] | None = None) -> int:
@@ -311,7 +314,8 @@ def load_index(directory: str | os.PathLike[str]) -> SWIndex:
     ):
         raise SWIndexError(f"{weights_path}: inconsistent table arrays")
     flat = np.zeros((len(emb), (t + 1) ** 2), np.float64)
-    rows = np.repeat(np.arange(len(emb)), np.diff(indptr.astype(np.int64)))
+    bounds = indptr.astype(np.int64)
+    rows = np.repeat(np.arange(len(emb)), bounds[1:] - bounds[:-1])  # the prompt of each cell (np.diff: mistyped by numpy stubs)
     flat[rows, cells.astype(np.int64)] = values.astype(np.float64) * float(cfg.get("tables_value_scale", 1.0))
     w = cfg.get("weighting") or {}
     return SWIndex(
@@ -333,7 +337,7 @@ def load_index(directory: str | os.PathLike[str]) -> SWIndex:
     )
 
 
-def log_chars(prompts) -> np.ndarray:
+def log_chars(prompts: Sequence[str]) -> np.ndarray:
     """``ln(1 + characters)`` of each prompt (float32)."""
     return np.log1p(np.asarray([len(p) for p in prompts], np.float64)).astype(np.float32)
 
