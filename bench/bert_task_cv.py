@@ -94,9 +94,9 @@ def main(argv=None) -> int:
     )
 
     from routellm_core.decontamination import collect_eval_prompts, decontaminate
-    from routellm_core.embedders import EmbeddingCache, get_embedder
+    from routellm_core.embedders import EmbeddingCache
     from routellm_core.evaluation import metrics as M
-    from routellm_core.evaluation.data import load_benchmark
+    from routellm_core.lookups import get_embedder, load_benchmark
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ROUTELLM_DATA_DIR", "../shared/data"))

@@ -40,9 +40,9 @@ def main(argv=None) -> int:
     from routellm_mf.train import train_checkpoint
 
     from routellm_core.decontamination import eval_prompts_from_dir, find_contaminated
-    from routellm_core.embedders import EmbeddingCache, get_embedder
+    from routellm_core.embedders import EmbeddingCache
     from routellm_core.evaluation import metrics as M
-    from routellm_core.evaluation.data import load_benchmark
+    from routellm_core.lookups import get_embedder, load_benchmark
     from routellm_core.training_data import subset, unwrap_list_repr
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

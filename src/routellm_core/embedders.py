@@ -5,9 +5,10 @@ embedders live in plugins (``routellm_register_embedders``): the local
 encoders in ``routellm-minilm`` (``minilm-l3``, paraphrase-MiniLM-L3-v2 on ONNX,
 the default of the shipped routers; ``minilm``, all-MiniLM-L6-v2 on torch, with
 its ``[torch]`` extra), remote models through litellm in the built-in ``litellm``
-plugin. Embedders are looked up by name::
+plugin. Embedders are looked up by name through the plugin registry, which this
+module does not import::
 
-    from routellm_core.embedders import get_embedder
+    from routellm_core.lookups import get_embedder
     emb = get_embedder("minilm-l3")         # or ("litellm", model="text-embedding-3-small")
     vectors = emb.embed(["hello", "world"])  # (2, emb.dimension) float32, unit norm
 
@@ -186,10 +187,3 @@ def _embed_with_progress(embedder: Embedder, texts: list[str], progress: bool) -
             bar.update(len(idx))
     assert out is not None
     return out
-
-
-def get_embedder(name: str, **kwargs: Any) -> Embedder:
-    """Build the embedder registered as ``name`` with the settings ``kwargs`` (validated first: ConfigError)."""
-    from .plugins import get_registry
-
-    return get_registry().create_embedder(name, kwargs)

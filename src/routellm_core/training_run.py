@@ -126,7 +126,8 @@ def prepare(args: argparse.Namespace, command: str, *, tier_pairs: bool = False)
     into ``args.output``, which is created.
     """
     from .decontamination import collect_eval_prompts, decontaminate
-    from .embedders import EmbeddingCache, get_embedder
+    from .embedders import EmbeddingCache
+    from .lookups import get_embedder
     from .paths import find_data_dir
     from .training_data import load_files
 

@@ -9,8 +9,9 @@ import pytest
 
 from routellm_core.default_plugins import benchmarks as B
 from routellm_core.default_plugins.random_router import RandomRouter
-from routellm_core.evaluation import BenchmarkDataError, load_benchmark
+from routellm_core.evaluation import BenchmarkDataError
 from routellm_core.evaluation import metrics as M
+from routellm_core.lookups import load_benchmark
 from routellm_core.plugins import get_registry
 
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"

@@ -73,8 +73,9 @@ def _plugin_tag(registry: PluginRegistry, name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation import ScoreCache, evaluate_scores, load_benchmark, score_router
+    from ..evaluation import ScoreCache, evaluate_scores, score_router
     from ..evaluation.report import format_table, write_outputs
+    from ..lookups import load_benchmark
     from ..plugins import get_registry
 
     if len(set(args.routers)) != len(args.routers):

@@ -1,7 +1,9 @@
 """Evaluation harness: benchmarks, metrics (APGR, CPT, AUC, AIQ, bootstrap), score cache, reports.
 
 Metric definitions are in :mod:`routellm_core.evaluation.metrics`. Importing this
-package is light (numpy only); matplotlib and tqdm load when used.
+package is light (numpy only); matplotlib and tqdm load when used. It does not
+reach the plugin registry: load a registered benchmark by name with
+:func:`routellm_core.lookups.load_benchmark`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from .data import (
     BenchmarkData,
     BenchmarkDataError,
     compute_digest,
-    load_benchmark,
     load_file_benchmark,
     user_cache_dir,
 )
@@ -45,7 +46,6 @@ __all__ = [
     "compute_digest",
     "cpt",
     "evaluate_scores",
-    "load_benchmark",
     "load_file_benchmark",
     "oracle_curve",
     "paired_bootstrap",

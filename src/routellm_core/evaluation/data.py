@@ -3,7 +3,9 @@
 A benchmark is a list of prompts (what routers score) and a matrix of answer
 quality, one column per model. Built-in benchmarks (``mt-bench``, ``mmlu``,
 ``gsm8k``) are plugins registered through ``routellm_register_benchmarks``;
-``file:PATH`` reads a user's own JSONL or CSV file.
+``file:PATH`` reads a user's own JSONL or CSV file (:func:`load_file_benchmark`).
+Loading a benchmark by name goes through the plugin registry:
+:func:`routellm_core.lookups.load_benchmark`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, RoutingError
+from ..errors import ConfigError, DataError
 from ..paths import CACHE_ENV as CACHE_ENV  # the three names from ..paths are re-exported
 from ..paths import DATA_ENV as DATA_ENV
 from ..paths import user_cache_dir as user_cache_dir
@@ -244,30 +246,3 @@ def load_file_benchmark(
         description=f"user benchmark {p}",
         info={"path": str(p)},
     )
-
-
-# -- lookup ---------------------------------------------------------------------------------
-
-
-def load_benchmark(
-    name: str, data_dir: str | os.PathLike[str] | None = None, *, strong_model: str | None = None, weak_model: str | None = None
-) -> BenchmarkData:
-    """Load a registered benchmark by name, or ``file:PATH`` for a user file."""
-    if name.startswith(FILE_PREFIX):
-        path = name[len(FILE_PREFIX) :]
-        if not path:
-            raise BenchmarkDataError("file: benchmark needs a path, e.g. file:my_eval.jsonl")
-        return load_file_benchmark(path, strong_model=strong_model, weak_model=weak_model)
-    from ..plugins import get_registry
-
-    registry = get_registry()
-    try:
-        reg = registry.get("benchmarks", name)
-    except RoutingError as exc:
-        raise BenchmarkDataError(f"{exc}, or file:PATH for your own JSONL/CSV file") from None
-    data = reg.factory(data_dir=data_dir)
-    if not isinstance(data, BenchmarkData):
-        raise BenchmarkDataError(
-            f"benchmark {name!r} ({reg.distribution}): loader returned {type(data).__name__}, not BenchmarkData"
-        )
-    return data
