@@ -49,7 +49,12 @@ class RegisterEmbedder(Protocol):
 
 class RegisterBenchmark(Protocol):
     def __call__(self, name: str, loader: Callable[..., BenchmarkData], *, description: str = "") -> None:
-        """Register the benchmark ``name``: ``loader(data_dir=None) -> BenchmarkData`` reads its files."""
+        """Register the benchmark ``name``: ``loader(data_dir=None, *, download=None) -> BenchmarkData`` reads its files.
+
+        ``download`` is optional: a loader that can fetch missing files takes it (``True``: fetch,
+        ``False``: never, ``None``: as :func:`~routellm_core.evaluation.data.downloads_allowed` says,
+        i.e. ``$ROUTELLM_DOWNLOAD``). A loader without it is called with ``data_dir`` only.
+        """
 
 
 class RegisterTrainer(Protocol):
@@ -99,7 +104,8 @@ def routellm_register_routers(register: RegisterRouter) -> None:
 def routellm_register_benchmarks(register: RegisterBenchmark) -> None:
     """Register benchmarks: ``register(name, loader, *, description="")``.
 
-    ``loader(data_dir=None) -> BenchmarkData`` reads the benchmark's files.
+    ``loader(data_dir=None, *, download=None) -> BenchmarkData`` reads the benchmark's files;
+    ``download`` (``routellm eval --download``) is passed only to loaders that declare it.
     """
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -32,7 +31,10 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR", help="directory with the benchmark files (default: $ROUTELLM_DATA_DIR, then the user cache)"
     )
     parser.add_argument(
-        "--download", action="store_true", help="if the files are not found, fetch RouteLLM's published files (checksum-verified)"
+        "--download",
+        action="store_true",
+        default=None,  # left out: $ROUTELLM_DOWNLOAD decides
+        help="if the files are not found, fetch RouteLLM's published files (checksum-verified; default: $ROUTELLM_DOWNLOAD)",
     )
     parser.add_argument(
         "--output", metavar="DIR", default="routellm-eval", help="where to write JSON, CSV and PNG (default: ./routellm-eval)"
@@ -87,17 +89,9 @@ def run(args: argparse.Namespace) -> int:
     registry = get_registry()
     routers = [registry.create_router(name, config.get(name)) for name in args.routers]
 
-    previous = os.environ.get("ROUTELLM_DOWNLOAD")
-    if args.download:
-        os.environ["ROUTELLM_DOWNLOAD"] = "1"
-    try:
-        benchmark = load_benchmark(args.benchmark, args.data_dir, strong_model=args.strong_model, weak_model=args.weak_model)
-    finally:
-        if args.download:
-            if previous is None:
-                os.environ.pop("ROUTELLM_DOWNLOAD", None)
-            else:
-                os.environ["ROUTELLM_DOWNLOAD"] = previous
+    benchmark = load_benchmark(
+        args.benchmark, args.data_dir, download=args.download, strong_model=args.strong_model, weak_model=args.weak_model
+    )
     strong, weak, _, _ = benchmark.pair(args.strong_model, args.weak_model)
 
     cache = None if args.no_cache else ScoreCache()

@@ -8,7 +8,8 @@ Files (format in the project's data README) are read from the first of:
 
 where a directory may hold the files directly (``mmlu/``, ``gsm8k/``,
 ``mt_bench/``) or under ``routellm-evals/``. When none has them and downloads
-are allowed (``$ROUTELLM_DOWNLOAD=1`` or ``routellm eval --download``), they are
+are allowed (a loader's ``download=True``, as ``routellm eval --download``
+passes it; with ``download`` left out, ``$ROUTELLM_DOWNLOAD=1``), they are
 fetched with pooch from the upstream repository (``lm-sys/RouteLLM``,
 ``routellm/evals/``) into the user cache directory and each file is verified
 against the sha256 in :data:`UPSTREAM_FILES` before use; a mismatch is an error
@@ -32,7 +33,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..evaluation.data import BenchmarkData, BenchmarkDataError
+from ..evaluation.data import DOWNLOAD_ENV, BenchmarkData, BenchmarkDataError, downloads_allowed
 from ..hashing import sha256_file
 from ..hookspecs import RegisterBenchmark, hookimpl
 from ..paths import DATA_ENV, data_dir_candidates, user_cache_dir
@@ -40,7 +41,6 @@ from ..tabular import parse_score, read_records
 
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
-DOWNLOAD_ENV = "ROUTELLM_DOWNLOAD"
 UPSTREAM_REPO = "lm-sys/RouteLLM"
 #: git ref the files are fetched from; the content is pinned by the sha256 sums below
 #: whatever the ref (override with $ROUTELLM_EVALS_REF, e.g. to a commit SHA).
@@ -126,10 +126,6 @@ def _evals_root(base: Path, probe: str) -> Path | None:
     return None
 
 
-def _downloads_allowed() -> bool:
-    return os.environ.get(DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def upstream_url(relpath: str, ref: str | None = None) -> str:
     ref = ref or os.environ.get("ROUTELLM_EVALS_REF") or UPSTREAM_REF
     return f"https://raw.githubusercontent.com/{UPSTREAM_REPO}/{ref}/{UPSTREAM_PREFIX}/{relpath}"
@@ -203,8 +199,12 @@ def _files_for(benchmark: str) -> list[str]:
     return list(BENCHMARK_FILES[benchmark])
 
 
-def locate(benchmark: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The directory holding ``benchmark``'s files (``mmlu/``, ``gsm8k/``, ``mt_bench/``)."""
+def locate(benchmark: str, data_dir: str | os.PathLike[str] | None = None, *, download: bool | None = None) -> Path:
+    """The directory holding ``benchmark``'s files (``mmlu/``, ``gsm8k/``, ``mt_bench/``).
+
+    Without ``data_dir``, files found nowhere are downloaded into the user cache when
+    :func:`~routellm_core.evaluation.data.downloads_allowed` (``download``, else ``$ROUTELLM_DOWNLOAD``).
+    """
     probe = "mmlu/responses" if benchmark == "mmlu" else BENCHMARK_FILES[benchmark][0]
     looked = []
     for label, base in data_dir_candidates(data_dir):
@@ -212,7 +212,7 @@ def locate(benchmark: str, data_dir: str | os.PathLike[str] | None = None) -> Pa
         if root is not None:
             return root
         looked.append(f"{label} {base} (and {base / SUBDIR})")
-    if data_dir is None and _downloads_allowed():
+    if data_dir is None and downloads_allowed(download):
         return download_files(_files_for(benchmark), user_cache_dir() / "data")
     hint = (
         f"Pass --data-dir DIR, set ${DATA_ENV}, or set ${DOWNLOAD_ENV}=1 (routellm eval --download) "
@@ -283,9 +283,9 @@ def _check_pair(models: list[str], where: str) -> None:
 # -- loaders ----------------------------------------------------------------------------------
 
 
-def load_gsm8k(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
+def load_gsm8k(data_dir: str | os.PathLike[str] | None = None, *, download: bool | None = None) -> BenchmarkData:
     """GSM8K test (1,319 questions, 8-shot answers), decontaminated: 1,307 prompts."""
-    root = locate("gsm8k", data_dir)
+    root = locate("gsm8k", data_dir, download=download)
     path = root / "gsm8k" / "gsm8k_responses.csv"
     prompts, models, rows = _read_outcomes_csv(path)
     _check_pair(models, str(path))
@@ -304,9 +304,9 @@ def load_gsm8k(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     )
 
 
-def load_mmlu(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
+def load_mmlu(data_dir: str | os.PathLike[str] | None = None, *, download: bool | None = None) -> BenchmarkData:
     """MMLU 5-shot correctness, every ``mmlu/responses/mmlu_<domain>.csv`` present, decontaminated."""
-    root = locate("mmlu", data_dir)
+    root = locate("mmlu", data_dir, download=download)
     files = sorted((root / "mmlu" / "responses").glob("mmlu_*.csv"))
     if not files:
         raise BenchmarkDataError(f"no mmlu_<domain>.csv files in {root / 'mmlu' / 'responses'}")
@@ -346,9 +346,9 @@ def load_mmlu(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
     )
 
 
-def load_mt_bench(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
+def load_mt_bench(data_dir: str | os.PathLike[str] | None = None, *, download: bool | None = None) -> BenchmarkData:
     """MT-Bench: route on turn 1; quality = mean GPT-4 judgement (1-10) of the routed model over both turns."""
-    root = locate("mt-bench", data_dir)
+    root = locate("mt-bench", data_dir, download=download)
     qpath, jpath = root / "mt_bench" / "question.jsonl", root / "mt_bench" / "judgements.jsonl"
     questions = _jsonl(qpath)
     bad = contaminated_prompts(root, "mt_bench")

@@ -13,6 +13,7 @@ from .data import (
     BenchmarkData,
     BenchmarkDataError,
     compute_digest,
+    downloads_allowed,
     load_file_benchmark,
     user_cache_dir,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "bootstrap",
     "compute_digest",
     "cpt",
+    "downloads_allowed",
     "evaluate_scores",
     "load_file_benchmark",
     "oracle_curve",

@@ -6,6 +6,10 @@ quality, one column per model. Built-in benchmarks (``mt-bench``, ``mmlu``,
 ``file:PATH`` reads a user's own JSONL or CSV file (:func:`load_file_benchmark`).
 Loading a benchmark by name goes through the plugin registry:
 :func:`routellm_core.lookups.load_benchmark`.
+
+Whether a loader may download missing files is its ``download`` argument; left
+out (``None``), ``$ROUTELLM_DOWNLOAD`` decides (:func:`downloads_allowed`, the
+one place the variable is read).
 """
 
 from __future__ import annotations
@@ -30,6 +34,16 @@ FILE_PREFIX = "file:"
 #: keys/columns that hold an optional identifier
 ID_COLUMNS = ("id", "question_id", "uid")
 FILE_SUFFIXES = (".jsonl", ".ndjson", ".csv")
+#: ``1`` (or ``true``, ``yes``, ``on``) lets benchmark loaders download missing files when not told otherwise
+DOWNLOAD_ENV = "ROUTELLM_DOWNLOAD"
+
+
+def downloads_allowed(download: bool | None = None) -> bool:
+    """Whether a benchmark loader may download files it cannot find: ``download``, or when that is
+    ``None``, ``$ROUTELLM_DOWNLOAD`` (the one place the variable is read)."""
+    if download is not None:
+        return bool(download)
+    return os.environ.get(DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class BenchmarkDataError(ConfigError, DataError):
