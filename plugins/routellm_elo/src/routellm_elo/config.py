@@ -1,17 +1,22 @@
-"""The sw_ranking router's configuration: every key, its type and its checks, in one place."""
+"""The sw_ranking router's settings: every key, its default and its checks, declared once.
+
+Imports pydantic and the plugin API only (no numpy), so registering the router stays light.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
-from routellm_core.plugin_api import ConfigError
+from pydantic import Field, model_validator
+
+from routellm_core.plugin_api import PluginConfig
+
+#: how battles between two models of one tier count (see :class:`routellm_elo.index.Weighting`)
+SameTier = Literal["routellm", "ignore"]
 
 
-@dataclass(frozen=True)
-class SWRankingConfig:
-    """Keyword arguments of the ``sw_ranking`` router (YAML: ``sw_ranking: {key: value}``).
+class SWRankingConfig(PluginConfig):
+    """Settings of the ``sw_ranking`` router (YAML: ``sw_ranking: {key: value}``).
 
     Index (one of):
         index: directory written by ``routellm train sw_ranking`` (default: the index shipped in the package).
@@ -23,74 +28,40 @@ class SWRankingConfig:
         model_aliases: deployment name -> trained model name.
     Embeddings of the queries:
         embedder, embedder_kwargs: a registered embedder (default: the index's; ``litellm`` with
-            ``text-embedding-3-small``, RouteLLM's, for battles + embeddings).
+            ``text-embedding-3-small``, RouteLLM's, for battles + embeddings). In Python, an embedder instance
+            is given to :class:`~routellm_elo.router.SWRankingRouter` itself (``embedder=``), not here.
         embedding_cache: keep query embeddings in the on-disk cache (repeated evaluation).
-    Weighting (default: the index's; see :class:`routellm_elo.index.Weighting`):
+    Weighting (unset: the index's; see :class:`routellm_elo.index.Weighting`):
         sharpness, min_similarity, ridge, relative_to_max, same_tier, length_scale.
     """
 
-    index: str | None = None
-    battles: str | None = None
-    embeddings: str | None = None
-    num_tiers: int | None = None
-    strong_model: str | None = None
-    weak_model: str | None = None
-    model_aliases: dict[str, str] = field(default_factory=dict)
-    embedder: Any = None
-    embedder_kwargs: dict[str, Any] | None = None
-    embedding_cache: bool = False
-    sharpness: float | None = None
-    min_similarity: float | None = None
-    ridge: float | None = None
-    relative_to_max: bool | None = None
-    same_tier: str | None = None
-    length_scale: float | None = None
+    index: str | None = Field(
+        default=None,
+        min_length=1,
+        description="index directory written by `routellm train sw_ranking` (default: the shipped one)",
+    )
+    battles: str | None = Field(default=None, min_length=1, description="RouteLLM's battles file (goes with embeddings)")
+    embeddings: str | None = Field(default=None, min_length=1, description=".npy with one embedding row per battle row")
+    num_tiers: int | None = Field(default=None, ge=2, description="tiers fitted from battles + embeddings (default 10)")
+    strong_model: str | None = Field(default=None, min_length=1, description="trained model name or alias (default: the index's)")
+    weak_model: str | None = Field(default=None, min_length=1, description="trained model name or alias (default: the index's)")
+    model_aliases: dict[str, str] | None = Field(default=None, description="deployment name -> trained model name")
+    embedder: str | None = Field(default=None, min_length=1, description="registered embedder name (default: the index's)")
+    embedder_kwargs: dict[str, Any] | None = Field(default=None, description="the embedder's settings (default: the index's)")
+    embedding_cache: bool = Field(default=False, description="keep query embeddings in the on-disk embedding cache")
+    sharpness: float | None = Field(default=None, ge=0.0, description="weight 10 ** (sharpness * (similarity - 1))")
+    min_similarity: float | None = Field(default=None, ge=-1.0, description="similarity floor of every indexed battle")
+    ridge: float | None = Field(default=None, ge=0.0, description="L2 penalty on a query's tier ratings")
+    relative_to_max: bool | None = Field(default=None, description="similarities relative to the best match (RouteLLM's)")
+    same_tier: SameTier | None = Field(default=None, description="battles within one tier: as RouteLLM counts them, or ignored")
+    length_scale: float | None = Field(default=None, ge=0.0, description="less similarity between prompts of different length")
 
-    @classmethod
-    def keys(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> SWRankingConfig:
-        """Checked configuration; :class:`~routellm_core.errors.ConfigError` names the first bad key."""
-        unknown = sorted(set(kwargs) - set(cls.keys()))
-        if unknown:
-            raise ConfigError(f"sw_ranking: unknown config key(s) {', '.join(unknown)}; accepted: {', '.join(cls.keys())}")
-        k = dict(kwargs)
-        for key in ("index", "battles", "embeddings", "strong_model", "weak_model"):
-            if k.get(key) is not None and (not isinstance(k[key], str) or not k[key]):
-                raise ConfigError(f"sw_ranking: {key} must be a non-empty string, got {k[key]!r}")
-        if k.get("index") is not None and (k.get("battles") is not None or k.get("embeddings") is not None):
-            raise ConfigError("sw_ranking: give either index, or battles and embeddings, not both")
-        if (k.get("battles") is None) != (k.get("embeddings") is None):
-            raise ConfigError(
-                "sw_ranking: battles and embeddings go together (a battles file and a .npy with one row per battle)"
-            )
-        if k.get("num_tiers") is not None:
-            if k.get("battles") is None:
-                raise ConfigError("sw_ranking: num_tiers applies to battles + embeddings; an index has its tiers")
-            if isinstance(k["num_tiers"], bool) or not isinstance(k["num_tiers"], int) or k["num_tiers"] < 2:
-                raise ConfigError(f"sw_ranking: num_tiers must be an integer >= 2, got {k['num_tiers']!r}")
-        aliases = k.get("model_aliases") or {}
-        if not isinstance(aliases, dict) or not all(isinstance(a, str) and isinstance(b, str) for a, b in aliases.items()):
-            raise ConfigError("sw_ranking: model_aliases must map deployment names (strings) to trained model names (strings)")
-        k["model_aliases"] = dict(aliases)
-        if k.get("embedder") is not None and not isinstance(k["embedder"], str) and not hasattr(k["embedder"], "embed"):
-            raise ConfigError(f"sw_ranking: embedder must be a registered embedder name, got {k['embedder']!r}")
-        if k.get("embedder_kwargs") is not None and not isinstance(k["embedder_kwargs"], dict):
-            raise ConfigError("sw_ranking: embedder_kwargs must be a mapping")
-        for key in ("embedding_cache", "relative_to_max"):
-            if k.get(key) is not None and not isinstance(k[key], bool):
-                raise ConfigError(f"sw_ranking: {key} must be true or false, got {k[key]!r}")
-        for key, low in (("sharpness", 0.0), ("ridge", 0.0), ("min_similarity", -1.0), ("length_scale", 0.0)):
-            value = k.get(key)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < low:
-                raise ConfigError(f"sw_ranking: {key} must be a finite number >= {low:g}, got {value!r}")
-            k[key] = float(value)
-        if k.get("same_tier") is not None and k["same_tier"] not in ("routellm", "ignore"):
-            raise ConfigError(f"sw_ranking: same_tier must be 'routellm' or 'ignore', got {k['same_tier']!r}")
-        if k.get("embedding_cache") is None:
-            k.pop("embedding_cache", None)
-        return cls(**k)
+    @model_validator(mode="after")
+    def _one_index(self) -> SWRankingConfig:
+        if self.index is not None and (self.battles is not None or self.embeddings is not None):
+            raise ValueError("give either index, or battles and embeddings, not both")
+        if (self.battles is None) != (self.embeddings is None):
+            raise ValueError("battles and embeddings go together (a battles file and a .npy with one row per battle)")
+        if self.num_tiers is not None and self.battles is None:
+            raise ValueError("num_tiers applies to battles + embeddings; an index has its tiers")
+        return self

@@ -92,12 +92,19 @@ def index_from_battles(battles_path: str, embeddings_path: str, num_tiers: int =
 
 
 class SWRankingRouter(Router):
-    """RouteLLM's similarity-weighted ranking router (``sw_ranking``); configuration: :class:`SWRankingConfig`."""
+    """RouteLLM's similarity-weighted ranking router (``sw_ranking``).
 
-    def __init__(self, **kwargs: Any) -> None:
-        cfg = SWRankingConfig.from_kwargs(kwargs)
+    ``config``: the settings, validated (:class:`~routellm_elo.config.SWRankingConfig`; ``None``: the defaults).
+    ``embedder``: an :class:`~routellm_core.plugin_api.Embedder` instance to embed queries with, in place of
+    the registered embedder named by the settings (Python API, e.g. a fake embedder in tests).
+    """
+
+    def __init__(self, config: SWRankingConfig | None = None, *, embedder: Embedder | None = None) -> None:
+        cfg = config if config is not None else SWRankingConfig()
         self.config = cfg
-        if cfg.battles is not None:
+        if embedder is not None and (cfg.embedder is not None or cfg.embedder_kwargs is not None):
+            raise ConfigError("sw_ranking: give an embedder instance or the embedder/embedder_kwargs settings, not both")
+        if cfg.battles is not None and cfg.embeddings is not None:
             self.index = index_from_battles(cfg.battles, cfg.embeddings, cfg.num_tiers or DEFAULT_NUM_TIERS)
             self._source = {"battles": str(cfg.battles), "embeddings": str(cfg.embeddings)}
         else:
@@ -124,7 +131,7 @@ class SWRankingRouter(Router):
                 f"(known models: {', '.join(idx.models)})"
             )
         self.strong_model, self.weak_model = strong, weak
-        resolved = []
+        resolved: list[int] = []
         for role, name in (("strong_model", strong), ("weak_model", weak)):
             try:
                 resolved.append(idx.resolve(name, cfg.model_aliases))
@@ -138,17 +145,17 @@ class SWRankingRouter(Router):
                 f"sw_ranking: {self._models[0]!r} and {self._models[1]!r} are in the same tier "
                 f"({', '.join(same)}), so every prompt would score 0.5; choose models of different tiers"
             )
-        if isinstance(cfg.embedder, Embedder):
-            self.embedder = cfg.embedder
+        if embedder is not None:
+            self.embedder = embedder
         else:
             spec = idx.embedder
-            name = cfg.embedder or spec.get("name") or "minilm-l3"
-            kw = (
+            embedder_name: str = cfg.embedder or spec.get("name") or "minilm-l3"
+            kw: dict[str, Any] = (
                 cfg.embedder_kwargs
                 if cfg.embedder_kwargs is not None
-                else (spec.get("kwargs") or {} if name == spec.get("name") else {})
+                else (spec.get("kwargs") or {} if embedder_name == spec.get("name") else {})
             )
-            self.embedder = shared_embedder(name, kw, user="sw_ranking")
+            self.embedder = shared_embedder(embedder_name, kw, user="sw_ranking")
         if self.embedder.dimension and self.embedder.dimension != idx.input_dim:
             raise ConfigError(
                 f"sw_ranking: embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "
@@ -172,7 +179,7 @@ class SWRankingRouter(Router):
             return np.zeros(0, np.float64)
         return self.score_embeddings(self.embed(prompts), prompts)
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {
             "router": "sw_ranking",
             **self._source,
