@@ -4,12 +4,14 @@ import itertools
 
 import numpy as np
 import pytest
-from elo_helpers import HashEmbedder, routellm_reference_ratings
+from elo_helpers import routellm_reference_ratings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from routellm_elo.elo import compute_tiers, fit_ratings, win_probability, win_tables
 from routellm_elo.index import SWIndex, Weighting, build_index
 from routellm_elo.router import pair_scores
+
+from routellm_core.testing import HashEmbedder
 
 pytest.importorskip("sklearn")
 

@@ -4,13 +4,14 @@ import json
 
 import numpy as np
 import pytest
-from elo_helpers import HashEmbedder
+from pydantic import ValidationError
+from routellm_elo.config import SWRankingConfig
 from routellm_elo.index import SWIndexError, Weighting, build_index, load_index
 from routellm_elo.router import SWRankingRouter
 
 from routellm_core.errors import ConfigError
 from routellm_core.plugins import get_registry
-from routellm_core.testing import RouterContractTests
+from routellm_core.testing import HashEmbedder, RouterContractTests
 from routellm_core.training_data import TrainingDataError
 
 MODELS = ["big", "large", "mid", "small", "tiny"]
@@ -62,11 +63,11 @@ class TestSmallIndexContract(RouterContractTests):
         if TestSmallIndexContract._dir is None:
             TestSmallIndexContract._dir = Path(tempfile.mkdtemp()) / "idx"
             small_index().save(TestSmallIndexContract._dir)
-        return SWRankingRouter(index=str(self._dir), embedder=HashEmbedder(16))
+        return SWRankingRouter(SWRankingConfig(index=str(self._dir)), embedder=HashEmbedder(16))
 
 
 def test_hard_prompts_score_higher(index_dir):
-    router = SWRankingRouter(index=str(index_dir), embedder=HashEmbedder(16))
+    router = SWRankingRouter(SWRankingConfig(index=str(index_dir)), embedder=HashEmbedder(16))
     hard, easy = router.score([HARD[3], EASY[3]])
     assert hard > 0.5 > easy or hard > easy + 0.1
 
@@ -106,23 +107,20 @@ def _battles_of(index):
 
 def test_unknown_models_list_the_known_ones(index_dir):
     with pytest.raises(ConfigError) as err:
-        SWRankingRouter(index=str(index_dir), embedder=HashEmbedder(16), strong_model="gpt-9")
+        SWRankingRouter(SWRankingConfig(index=str(index_dir), strong_model="gpt-9"), embedder=HashEmbedder(16))
     assert "gpt-9" in str(err.value) and "big, large, mid, small, tiny" in str(err.value)
     with pytest.raises(ConfigError, match="weak_model 'nope'.*known models"):
-        SWRankingRouter(index=str(index_dir), embedder=HashEmbedder(16), weak_model="nope")
+        SWRankingRouter(SWRankingConfig(index=str(index_dir), weak_model="nope"), embedder=HashEmbedder(16))
     r = SWRankingRouter(
-        index=str(index_dir),
+        SWRankingConfig(index=str(index_dir), strong_model="openai/gpt-4o", weak_model="cheap", model_aliases={"cheap": "tiny"}),
         embedder=HashEmbedder(16),
-        strong_model="openai/gpt-4o",
-        weak_model="cheap",
-        model_aliases={"cheap": "tiny"},
     )
     assert r.describe()["strong_model"] == "big" and r.describe()["weak_model"] == "tiny"
 
 
 def test_dimension_mismatch_names_both(index_dir):
     with pytest.raises(ConfigError) as err:
-        SWRankingRouter(index=str(index_dir), embedder=HashEmbedder(384))
+        SWRankingRouter(SWRankingConfig(index=str(index_dir)), embedder=HashEmbedder(384))
     assert "384" in str(err.value) and "16" in str(err.value)
 
 
@@ -139,10 +137,15 @@ def test_config_errors(index_dir, tmp_path):
         {"num_tiers": 5},
         {"relative_to_max": "yes"},
     ):
-        with pytest.raises(ConfigError):
-            reg.create_router("sw_ranking", {"index": str(index_dir), "embedder": HashEmbedder(16), **bad})
+        # refused by the settings model, before anything is built: through the registry and in Python
+        with pytest.raises(ConfigError, match="invalid config for router 'sw_ranking'"):
+            reg.create_router("sw_ranking", {"index": str(index_dir), **bad})
+        with pytest.raises(ValidationError):
+            SWRankingConfig.model_validate({"index": str(index_dir), **bad})
     with pytest.raises(ConfigError, match="accepted keys"):
         reg.create_router("sw_ranking", {"sharpnes": 3})
+    with pytest.raises(ConfigError, match="not both"):  # an Embedder instance is the Python API's, not a setting's
+        SWRankingRouter(SWRankingConfig(index=str(index_dir), embedder="minilm-l3"), embedder=HashEmbedder(16))
     with pytest.raises(SWIndexError):
         load_index(tmp_path)
 
@@ -157,10 +160,12 @@ def test_same_tier_pair_is_refused(index_dir):
     same = [m for m in MODELS if two.tier_of(MODELS.index(m)) == two.tier_of(0)]
     with pytest.raises(ConfigError, match="same tier"):
         SWRankingRouter(
-            index=str(index_dir.parent / "two"),
+            SWRankingConfig(
+                index=str(index_dir.parent / "two"),
+                strong_model=same[0],
+                weak_model=same[-1] if len(same) > 1 else same[0],
+            ),
             embedder=HashEmbedder(16),
-            strong_model=same[0],
-            weak_model=same[-1] if len(same) > 1 else same[0],
         )
 
 
@@ -191,16 +196,18 @@ def write_routellm_battles(d, n=300, dim=1536, flags=False):
 @pytest.mark.parametrize("flags", [False, True])
 def test_routellm_inputs_build_a_router_without_training(tmp_path, flags):
     battles, emb = write_routellm_battles(tmp_path, flags=flags)
-    router = get_registry().create_router(
+    config = get_registry().validated_config(
+        "routers",
         "sw_ranking",
         {
             "battles": str(battles),
             "embeddings": str(emb),
-            "embedder": HashEmbedder(1536),
             "strong_model": "gpt-4-1106-preview",
             "weak_model": "mixtral-8x7b-instruct-v0.1",
         },
     )
+    assert isinstance(config, SWRankingConfig)
+    router = SWRankingRouter(config, embedder=HashEmbedder(1536))
     s = router.score(["What is 2+2?", "Prove Fermat's last theorem."])
     assert s.shape == (2,) and np.all((s > 0.5) & (s < 1))  # the strong tier is better overall
     assert router.index.weighting.relative_to_max and router.index.input_dim == 1536
@@ -213,19 +220,20 @@ def test_routellm_inputs_bad_rows(tmp_path):
     lines[6] = json.dumps({**json.loads(lines[6]), "winner": "model_c"})
     battles.write_text("\n".join(lines) + "\n")
     with pytest.raises(TrainingDataError) as err:
-        SWRankingRouter(battles=str(battles), embeddings=str(emb), embedder=HashEmbedder(1536))
+        SWRankingRouter(SWRankingConfig(battles=str(battles), embeddings=str(emb)), embedder=HashEmbedder(1536))
     assert "battles.jsonl: line 7" in str(err.value) and "model_c" in str(err.value)
     battles2, _ = write_routellm_battles(tmp_path, n=20)
     np.save(tmp_path / "short.npy", np.zeros((5, 1536), np.float32))
     with pytest.raises(ConfigError, match="one row per battle"):
-        SWRankingRouter(battles=str(battles2), embeddings=str(tmp_path / "short.npy"), embedder=HashEmbedder(1536))
+        SWRankingRouter(
+            SWRankingConfig(battles=str(battles2), embeddings=str(tmp_path / "short.npy")), embedder=HashEmbedder(1536)
+        )
     with pytest.raises(ConfigError, match="1536-d embeddings"):
         SWRankingRouter(
-            battles=str(battles2),
-            embeddings=str(emb),
+            SWRankingConfig(
+                battles=str(battles2), embeddings=str(emb), strong_model="gpt-4-1106-preview", weak_model="vicuna-7b"
+            ),
             embedder=HashEmbedder(64),
-            strong_model="gpt-4-1106-preview",
-            weak_model="vicuna-7b",
         )
 
 
@@ -238,7 +246,7 @@ def test_length_scale_needs_lengths_and_prefers_prompts_of_similar_length(tmp_pa
     )
     plain.save(tmp_path / "plain")
     with pytest.raises(ConfigError, match="prompt lengths"):
-        SWRankingRouter(index=str(tmp_path / "plain"), embedder=HashEmbedder(16), length_scale=1.0)
+        SWRankingRouter(SWRankingConfig(index=str(tmp_path / "plain"), length_scale=1.0), embedder=HashEmbedder(16))
     with_len = build_index(
         emb,
         pi,
@@ -254,7 +262,7 @@ def test_length_scale_needs_lengths_and_prefers_prompts_of_similar_length(tmp_pa
         weighting=Weighting(sharpness=4.0, length_scale=2.0),
     )
     with_len.save(tmp_path / "len")
-    router = SWRankingRouter(index=str(tmp_path / "len"), embedder=HashEmbedder(16))
+    router = SWRankingRouter(SWRankingConfig(index=str(tmp_path / "len")), embedder=HashEmbedder(16))
     assert router.weighting.length_scale == 2.0
     # unrelated texts: the length term decides; hard prompts here are the long ones
     long_q, short_q = router.score(["x" * len(HARD[0]), "x" * len(EASY[0])])
@@ -263,8 +271,30 @@ def test_length_scale_needs_lengths_and_prefers_prompts_of_similar_length(tmp_pa
 
 def test_large_batch_equals_one_by_one(index_dir):
     """Batches above SMALL_BATCH take the BLAS path, single prompts numpy's own loops: the same scores."""
-    router = SWRankingRouter(index=str(index_dir), embedder=HashEmbedder(16))
+    router = SWRankingRouter(SWRankingConfig(index=str(index_dir)), embedder=HashEmbedder(16))
     prompts = [f"prompt number {i}" for i in range(40)] + HARD[:5]
     batch = router.score(prompts)
     single = np.array([router.score([p])[0] for p in prompts])
     np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-6)
+
+
+def test_settings_are_declared_once():
+    """The registry validates against SWRankingConfig and hands the instance to SWRankingRouter itself."""
+    from routellm_core.testing import check_config_model
+
+    registration = get_registry().get("routers", "sw_ranking")
+    assert registration.config is SWRankingConfig
+    check_config_model(SWRankingConfig, SWRankingRouter)
+    assert SWRankingConfig().model_aliases is None and SWRankingConfig().embedding_cache is False
+
+
+def test_registering_imports_no_router_code():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import routellm_elo.plugin; "
+        "loaded = sorted(m for m in sys.modules if m.startswith('routellm_elo.') and m not in "
+        "('routellm_elo.plugin', 'routellm_elo.config')); assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
