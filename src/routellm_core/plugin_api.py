@@ -32,7 +32,7 @@ from .errors import ConfigError, DataError, MissingDependencyError, PluginError,
 from .fileio import atomic_write_bytes, atomic_write_text
 from .hashing import sha256_file, sha256_text
 from .hookspecs import RegisterBenchmark, RegisterEmbedder, RegisterRouter, RegisterTrainer, hookimpl, lazy
-from .messages import POLICIES
+from .messages import POLICIES, check_policy
 from .paths import user_cache_dir
 from .progress import progress_bar, progress_iter
 from .router import Router
@@ -201,6 +201,7 @@ __all__ = [
     "Decision",
     "MODEL_PREFIX",
     "POLICIES",
+    "check_policy",
     "parse_model_name",
     "validate_threshold",
 ]
