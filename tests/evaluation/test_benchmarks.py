@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from routellm_core.default_plugins import benchmarks as B
-from routellm_core.default_plugins.random_router import RandomRouter
+from routellm_core.default_plugins.random_router import RandomConfig, RandomRouter
 from routellm_core.evaluation import BenchmarkDataError
 from routellm_core.evaluation import metrics as M
 from routellm_core.lookups import load_benchmark
@@ -83,7 +83,7 @@ def test_random_router_apgr_is_one_half(data_dir, name):
     data = load_benchmark(name, data_dir)
     _, _, s, w = data.pair()
     seeds = range(40) if name == "mt-bench" else range(3)  # 72 prompts: one seed is a wide draw; average
-    values = [M.apgr(M.per_prompt_curve(RandomRouter(seed).score(data.prompts), s, w)) for seed in seeds]
+    values = [M.apgr(M.per_prompt_curve(RandomRouter(RandomConfig(seed=seed)).score(data.prompts), s, w)) for seed in seeds]
     assert abs(np.mean(values) - 0.5) <= 0.02
     assert M.apgr(M.random_curve(s, w)) == 0.5
     assert M.apgr(M.oracle_curve(s, w)) > 0.9
