@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from mf_helpers import HashEmbedder
 from routellm_mf.checkpoint import ROUTELLM_MODELS, MFCheckpoint, load_checkpoint
+from routellm_mf.plugin import MFConfig
 from routellm_mf.router import MFRouter
 
 from routellm_core.testing import RouterContractTests
@@ -46,7 +47,7 @@ def reference_win_rate(tensors, a, b, x):
 def test_routellm_format_loads_and_scores(tmp_path, fmt):
     tensors = make_routellm_checkpoint(tmp_path / "mf_gpt4_augmented", fmt=fmt)
     emb = HashEmbedder(1536)
-    router = MFRouter(checkpoint_path=str(tmp_path / "mf_gpt4_augmented"), embedder=emb)
+    router = MFRouter(MFConfig(checkpoint_path=str(tmp_path / "mf_gpt4_augmented")), embedder=emb)
     assert router.checkpoint.source_format == "routellm"
     assert router.checkpoint.embedder["name"] == "litellm"  # RouteLLM used OpenAI embeddings
     prompts = ["What is the capital of France?", "Prove the Riemann hypothesis."]
@@ -60,11 +61,13 @@ def test_routellm_format_loads_and_scores(tmp_path, fmt):
 def test_routellm_format_any_pair_and_aliases(tmp_path):
     make_routellm_checkpoint(tmp_path / "ck")
     r = MFRouter(
-        checkpoint=str(tmp_path / "ck"),
+        MFConfig(
+            checkpoint=str(tmp_path / "ck"),
+            strong_model="openai/gpt-4o",
+            weak_model="llama-2-70b-chat",
+            model_aliases={"openai/gpt-4o": "gpt-4-0613"},
+        ),
         embedder=HashEmbedder(1536),
-        strong_model="openai/gpt-4o",
-        weak_model="llama-2-70b-chat",
-        model_aliases={"openai/gpt-4o": "gpt-4-0613"},
     )
     assert r.describe()["strong_model"] == "gpt-4-0613"
     assert r.score(["hi"]).shape == (1,)
@@ -73,14 +76,14 @@ def test_routellm_format_any_pair_and_aliases(tmp_path):
 def test_unknown_model_lists_known(tmp_path):
     make_routellm_checkpoint(tmp_path / "ck")
     with pytest.raises(ValueError) as err:
-        MFRouter(checkpoint=str(tmp_path / "ck"), embedder=HashEmbedder(1536), strong_model="gpt-99")
+        MFRouter(MFConfig(checkpoint=str(tmp_path / "ck"), strong_model="gpt-99"), embedder=HashEmbedder(1536))
     assert "gpt-99" in str(err.value) and "gpt-4-1106-preview" in str(err.value) and "model_aliases" in str(err.value)
 
 
 def test_wrong_embedding_dimension(tmp_path):
     make_routellm_checkpoint(tmp_path / "ck")
     with pytest.raises(ValueError, match="1536"):
-        MFRouter(checkpoint=str(tmp_path / "ck"), embedder=HashEmbedder(384))
+        MFRouter(MFConfig(checkpoint=str(tmp_path / "ck")), embedder=HashEmbedder(384))
 
 
 def test_own_format_roundtrip(tmp_path):
@@ -103,7 +106,7 @@ def test_own_format_roundtrip(tmp_path):
     back = load_checkpoint(tmp_path / "own")
     assert back.digest() == ck.digest() and back.models == ck.models and back.aliases == ck.aliases
     emb = HashEmbedder(32)
-    r = MFRouter(checkpoint=str(tmp_path / "own"), embedder=emb, strong_model="openai/gpt-4o")
+    r = MFRouter(MFConfig(checkpoint=str(tmp_path / "own"), strong_model="openai/gpt-4o"), embedder=emb)
     x = emb.embed(["hello"])
     z = np.concatenate([x[0], [(np.log1p(5) - 5.0), 1.0]])
     P = ck.P / np.linalg.norm(ck.P, axis=2, keepdims=True)
@@ -115,7 +118,7 @@ def test_missing_checkpoint_is_config_error(tmp_path):
     from routellm_core.errors import ConfigError
 
     with pytest.raises(ConfigError):
-        MFRouter(checkpoint=str(tmp_path / "nope"), embedder=HashEmbedder(384))
+        MFRouter(MFConfig(checkpoint=str(tmp_path / "nope")), embedder=HashEmbedder(384))
 
 
 class TestRouteLLMCheckpointContract(RouterContractTests):
@@ -129,7 +132,7 @@ class TestRouteLLMCheckpointContract(RouterContractTests):
             d = Path(tempfile.mkdtemp()) / "ck"
             make_routellm_checkpoint(d)
             TestRouteLLMCheckpointContract._dir = d
-        return MFRouter(checkpoint=str(self._dir), embedder=HashEmbedder(1536))
+        return MFRouter(MFConfig(checkpoint=str(self._dir)), embedder=HashEmbedder(1536))
 
 
 def test_hub_id_offline_is_a_clear_error(monkeypatch):
@@ -137,7 +140,7 @@ def test_hub_id_offline_is_a_clear_error(monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises((ConfigError, MissingDependencyError)) as err:
-        MFRouter(checkpoint_path="routellm/mf_gpt4_augmented_not_here", embedder=HashEmbedder(1536))
+        MFRouter(MFConfig(checkpoint_path="routellm/mf_gpt4_augmented_not_here"), embedder=HashEmbedder(1536))
     assert "mf_gpt4_augmented_not_here" in str(err.value) or "huggingface_hub" in str(err.value)
 
 
@@ -150,9 +153,11 @@ def test_bad_config_values(tmp_path):
         get_registry().create_router("mf", {"checkpoint": str(tmp_path / "ck"), "model_aliases": ["x"]})
     with pytest.raises(ValueError, match="same trained model"):
         MFRouter(
-            checkpoint=str(tmp_path / "ck"),
+            MFConfig(
+                checkpoint=str(tmp_path / "ck"),
+                strong_model="gpt-4-0613",
+                weak_model="gpt4",
+                model_aliases={"gpt4": "gpt-4-0613"},
+            ),
             embedder=HashEmbedder(1536),
-            strong_model="gpt-4-0613",
-            weak_model="gpt4",
-            model_aliases={"gpt4": "gpt-4-0613"},
         )

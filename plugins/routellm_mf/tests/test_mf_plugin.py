@@ -1,4 +1,4 @@
-"""The mf router's settings: validated by MFConfig before anything is loaded; the model mirrors MFRouter."""
+"""The mf router's settings: validated by MFConfig before anything is loaded; MFRouter takes the validated model."""
 
 import pytest
 from routellm_mf.plugin import MFConfig
@@ -9,7 +9,7 @@ from routellm_core.plugins import get_registry
 from routellm_core.testing import check_config_model
 
 
-def test_config_model_mirrors_the_router():
+def test_router_takes_its_config_model():
     check_config_model(MFConfig, MFRouter)
 
 

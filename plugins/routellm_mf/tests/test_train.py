@@ -157,7 +157,7 @@ def test_train_cli_without_evaluation_prompts_fails(tmp_path, monkeypatch, capsy
 
     from routellm_core.plugins import get_registry
 
-    monkeypatch.setattr(get_registry().get("embedders", "minilm-l3"), "factory", lambda **kw: Tiny())
+    monkeypatch.setattr(get_registry().get("embedders", "minilm-l3"), "factory", lambda config=None: Tiny())
     rc = main(
         [
             "train",

@@ -10,16 +10,32 @@ from routellm_core.plugin_api import PluginConfig, RegisterRouter, RegisterTrain
 
 
 class MFConfig(PluginConfig):
-    """Settings of the ``mf`` router (see :class:`routellm_mf.router.MFRouter` for their meaning)."""
+    """Settings of the ``mf`` router: the one declaration of them, their defaults and their checks.
 
-    checkpoint: str | None = Field(None, min_length=1, description="checkpoint directory or Hugging Face repo id")
-    checkpoint_path: str | None = Field(None, min_length=1, description="RouteLLM's name for checkpoint")
-    strong_model: str | None = Field(None, min_length=1)
-    weak_model: str | None = Field(None, min_length=1)
-    model_aliases: dict[str, str] | None = Field(None, description="deployment name -> trained model id")
-    embedder: str | None = Field(None, min_length=1, description="registered embedder name (default: the checkpoint's)")
-    embedder_kwargs: dict[str, Any] | None = Field(None, description="the embedder's settings (default: the checkpoint's)")
-    embedding_cache: bool = Field(False, description="keep prompt embeddings in the on-disk embedding cache")
+    The registry validates a config file's ``mf`` section against this model and builds
+    :class:`routellm_mf.router.MFRouter` with the instance; the Python API passes one too
+    (``MFRouter(MFConfig(checkpoint=...))``).
+    """
+
+    checkpoint: str | None = Field(
+        default=None,
+        min_length=1,
+        description="checkpoint directory (project or RouteLLM format) or Hugging Face repo id "
+        "(default: the checkpoint shipped in routellm_mf/default_checkpoint)",
+    )
+    checkpoint_path: str | None = Field(default=None, min_length=1, description="RouteLLM's name for checkpoint")
+    strong_model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="trained model id or alias (default: the checkpoint's default pair(s); several default pairs are averaged)",
+    )
+    weak_model: str | None = Field(default=None, min_length=1, description="trained model id or alias (see strong_model)")
+    model_aliases: dict[str, str] | None = Field(default=None, description="deployment name -> trained model id")
+    embedder: str | None = Field(default=None, min_length=1, description="registered embedder name (default: the checkpoint's)")
+    embedder_kwargs: dict[str, Any] | None = Field(
+        default=None, description="the embedder's settings (default: the checkpoint's)"
+    )
+    embedding_cache: bool = Field(default=False, description="keep prompt embeddings in the on-disk embedding cache")
 
     @model_validator(mode="after")
     def _one_checkpoint(self) -> MFConfig:
@@ -27,18 +43,17 @@ class MFConfig(PluginConfig):
             raise ValueError("give checkpoint or checkpoint_path, not both")
         return self
 
-
-def make_router(**settings: Any):
-    from .router import MFRouter
-
-    return MFRouter(**settings)
+    @property
+    def checkpoint_location(self) -> str | None:
+        """``checkpoint`` or, under RouteLLM's name, ``checkpoint_path``; None: the shipped checkpoint."""
+        return self.checkpoint if self.checkpoint is not None else self.checkpoint_path
 
 
 @hookimpl
 def routellm_register_routers(register: RegisterRouter) -> None:
     register(
         "mf",
-        make_router,
+        lazy("routellm_mf.router:MFRouter"),
         config=MFConfig,
         description="matrix factorisation (RouteLLM's mf); default checkpoint + local MiniLM embeddings",
     )

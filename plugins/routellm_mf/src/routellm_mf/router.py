@@ -10,6 +10,7 @@ import numpy as np
 from routellm_core.plugin_api import Embedder, EmbeddingCache, Router, resolve_checkpoint, shared_embedder
 
 from .checkpoint import MFCheckpoint, UnknownModelError, default_checkpoint_dir, load_checkpoint
+from .plugin import MFConfig
 
 
 def resolve_checkpoint_path(path: str | None) -> Path:
@@ -26,48 +27,30 @@ def resolve_checkpoint_path(path: str | None) -> Path:
 class MFRouter(Router):
     """Matrix-factorisation router (RouteLLM's ``mf``).
 
-    Settings from a config file are validated by :class:`routellm_mf.plugin.MFConfig` before this is called.
-
     Args:
-        checkpoint: directory of a checkpoint (project or RouteLLM format) or a Hugging Face repo id;
-            default: the checkpoint shipped in ``routellm_mf/default_checkpoint``.
-        checkpoint_path: RouteLLM's name for ``checkpoint`` (its config files use it).
-        strong_model, weak_model: trained model ids or aliases; default: the checkpoint's default pair(s).
-            A checkpoint may name several ``default_pairs`` (e.g. the strong/weak pair it was trained on and
-            the generic ``tier:strong``/``tier:weak`` pair); without an explicit pair their logits are averaged.
-        model_aliases: deployment name -> trained model id, e.g. ``{"openai/gpt-4o": "gpt-4-1106-preview"}``.
-        embedder: registered embedder name (default: the one the checkpoint was trained with), or an
-            :class:`~routellm_core.embedders.Embedder` instance (Python API).
-        embedder_kwargs: keyword arguments for the embedder (default: the checkpoint's).
-        embedding_cache: keep prompt embeddings in the on-disk embedding cache (for repeated evaluation).
+        config: the validated settings (:class:`routellm_mf.plugin.MFConfig`, where each one is described);
+            None: the defaults (the shipped checkpoint, its default pair(s) and its embedder).
+        embedder: an :class:`~routellm_core.plugin_api.Embedder` instance to use instead of the registered
+            embedder ``config.embedder`` names (Python API, e.g. a fake embedder in tests).
     """
 
-    def __init__(
-        self,
-        checkpoint: str | None = None,
-        checkpoint_path: str | None = None,
-        strong_model: str | None = None,
-        weak_model: str | None = None,
-        model_aliases: dict[str, str] | None = None,
-        embedder: str | Embedder | None = None,
-        embedder_kwargs: dict[str, Any] | None = None,
-        embedding_cache: bool = False,
-    ) -> None:
-        path = resolve_checkpoint_path(checkpoint if checkpoint is not None else checkpoint_path)
-        self.checkpoint: MFCheckpoint = load_checkpoint(path)
-        self.model_aliases = dict(model_aliases or {})
-        if strong_model is None and weak_model is None and self.checkpoint.default_pairs:
-            pairs = [tuple(p) for p in self.checkpoint.default_pairs]
+    def __init__(self, config: MFConfig | None = None, *, embedder: Embedder | None = None) -> None:
+        self.config = config = config or MFConfig()
+        self.checkpoint: MFCheckpoint = load_checkpoint(resolve_checkpoint_path(config.checkpoint_location))
+        self.model_aliases = dict(config.model_aliases or {})
+        pairs: list[tuple[str, str]]
+        if config.strong_model is None and config.weak_model is None and self.checkpoint.default_pairs:
+            pairs = [(s, w) for s, w in self.checkpoint.default_pairs]
         else:
-            strong = strong_model or self.checkpoint.default_strong
-            weak = weak_model or self.checkpoint.default_weak
+            strong = config.strong_model or self.checkpoint.default_strong
+            weak = config.weak_model or self.checkpoint.default_weak
             if not strong or not weak:
                 raise ValueError(
                     f"the checkpoint has no default model pair; set strong_model and weak_model "
                     f"(known models: {', '.join(self.checkpoint.models)})"
                 )
             pairs = [(strong, weak)]
-        self._pairs = []
+        self._pairs: list[tuple[int, int]] = []
         for strong, weak in pairs:
             try:
                 s_idx = self.checkpoint.resolve(strong, self.model_aliases)
@@ -82,14 +65,16 @@ class MFRouter(Router):
         self._strong, self._weak = self._pairs[0]
         self.strong_model, self.weak_model = pairs[0]
         # the pairs' weights, precomputed and averaged: scoring is embed + one matrix product
-        self._w = np.mean([self.checkpoint.pair_vector(s, w).astype(np.float64) for s, w in self._pairs], axis=0)
-        if isinstance(embedder, Embedder):
+        self._w: np.ndarray = np.mean([self.checkpoint.pair_vector(s, w).astype(np.float64) for s, w in self._pairs], axis=0)
+        if embedder is not None:
             self.embedder = embedder
         else:
             spec = self.checkpoint.embedder
-            name = embedder or spec.get("name", "minilm")
+            name = config.embedder or spec.get("name", "minilm")
             kwargs = (
-                embedder_kwargs if embedder_kwargs is not None else (spec.get("kwargs") or {} if name == spec.get("name") else {})
+                config.embedder_kwargs
+                if config.embedder_kwargs is not None
+                else (spec.get("kwargs") or {} if name == spec.get("name") else {})
             )
             self.embedder = shared_embedder(name, kwargs, user="MF router")
         if self.embedder.dimension and self.embedder.dimension != self.checkpoint.text_dim:
@@ -97,7 +82,7 @@ class MFRouter(Router):
                 f"embedder {self.embedder.name!r} gives {self.embedder.dimension}-d vectors; "
                 f"the checkpoint expects {self.checkpoint.text_dim}-d"
             )
-        self._cache = EmbeddingCache(self.embedder) if embedding_cache else None
+        self._cache = EmbeddingCache(self.embedder) if config.embedding_cache else None
 
     def embed(self, prompts: Sequence[str]) -> np.ndarray:
         if self._cache is not None:
@@ -107,7 +92,8 @@ class MFRouter(Router):
     def score_embeddings(self, embeddings: np.ndarray, prompts: Sequence[str]) -> np.ndarray:
         z = self.checkpoint.text_input(embeddings, prompts).astype(np.float64)
         logits = (z @ self._w.T).mean(axis=1)
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
+        scores: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
+        return scores
 
     def score(self, prompts: Sequence[str]) -> np.ndarray:
         prompts = [str(p) for p in prompts]
@@ -115,7 +101,7 @@ class MFRouter(Router):
             return np.zeros(0, dtype=np.float64)
         return self.score_embeddings(self.embed(prompts), prompts)
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {
             "router": "mf",
             "checkpoint": self.checkpoint_digest(),
