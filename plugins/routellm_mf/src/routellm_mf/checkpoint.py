@@ -136,11 +136,13 @@ def prompt_features(prompts: Sequence[str], names: Sequence[str]) -> np.ndarray:
             raise ValueError(f"unknown prompt feature {name!r}; known: {', '.join(KNOWN_FEATURES)}")
     if not cols:
         return np.zeros((len(prompts), 0), dtype=np.float32)
-    return np.asarray(cols, dtype=np.float32).T.reshape(len(prompts), len(names))
+    table: np.ndarray = np.asarray(cols, dtype=np.float32).T.reshape(len(prompts), len(names))
+    return table
 
 
 def _normalise_rows(a: np.ndarray) -> np.ndarray:
-    return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    normalised: np.ndarray = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    return normalised
 
 
 @dataclass
@@ -219,7 +221,8 @@ class MFCheckpoint:
         """(members, text_in) weights w with logit(P(strong beats weak)) = mean_k w_k . z."""
         P = _normalise_rows(self.P)
         delta = (P[:, strong, :] - P[:, weak, :]) * self.classifier  # (k, d)
-        return np.einsum("kd,kdt->kt", delta, self.text_proj)
+        weights: np.ndarray = np.einsum("kd,kdt->kt", delta, self.text_proj)
+        return weights
 
     def text_input(self, embeddings: np.ndarray, prompts: Sequence[str]) -> np.ndarray:
         """Concatenate prompt embeddings with the standardised extra features."""
@@ -259,7 +262,7 @@ class MFCheckpoint:
             **({"meta": self.meta} if self.meta else {}),
         }
 
-    def save(self, directory: str | os.PathLike) -> Path:
+    def save(self, directory: str | os.PathLike[str]) -> Path:
         from safetensors.numpy import save_file
 
         out = Path(directory)
@@ -295,7 +298,7 @@ def _read_tensors(directory: Path) -> dict[str, np.ndarray]:
     raise FileNotFoundError(f"no model.safetensors (or pytorch_model.bin) in {directory}")
 
 
-def load_checkpoint(path: str | os.PathLike) -> MFCheckpoint:
+def load_checkpoint(path: str | os.PathLike[str]) -> MFCheckpoint:
     """Load an MF checkpoint directory in the project's or RouteLLM's format."""
     directory = Path(path)
     cfg_file = directory / "config.json"

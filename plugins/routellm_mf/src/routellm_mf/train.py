@@ -15,7 +15,9 @@ the ``routellm`` command turns them into a message and exit code 2.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, Sequence
+import importlib
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -94,12 +96,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _import_torch():
+def _require_torch() -> None:
+    """Fail with the extra to install when torch is missing (``run`` calls it before reading data and embedding)."""
     try:
-        import torch
+        importlib.import_module("torch")
     except ImportError:
         raise MissingDependencyError("torch", "training an MF router", TRAIN_EXTRA) from None
-    return torch
+
+
+@contextmanager
+def _deterministic_algorithms() -> Iterator[None]:
+    """torch's deterministic algorithms on (bit-reproducible scatter-adds across runs), restored afterwards."""
+    _require_torch()
+    import torch
+
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
 
 
 def split_prompts(n: int, val_fraction: float, seed: int) -> np.ndarray:
@@ -129,7 +145,7 @@ def fit_member(
     lr: float,
     weight_decay: float,
     progress: bool = True,
-    log=print,
+    log: Callable[[str], object] = print,
     groups: np.ndarray | None = None,
     n_features: int = 0,
     embedding_weight_decay: float | None = None,
@@ -144,7 +160,8 @@ def fit_member(
     Batches are groups of prompts (``batch_size`` comparisons on average): each prompt is projected
     once per step and all its comparisons are scored from that projection.
     """
-    torch = _import_torch()
+    _require_torch()
+    import torch
 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -212,7 +229,7 @@ def fit_member(
         for s in progress_iter(steps, len(steps), f"seed {seed} epoch {epoch}", enabled=progress):
             loss, k = loss_of(perm[s : s + prompts_per_step])
             opt.zero_grad()
-            loss.backward()
+            torch.autograd.backward(loss)  # loss.backward(), whose signature torch leaves unannotated
             opt.step()
             total, seen = total + float(loss.detach()) * k, seen + k
         vl = val_loss()
@@ -248,16 +265,12 @@ def train_checkpoint(
     val_fraction: float = 0.1,
     embedder_spec: dict[str, Any] | None = None,
     progress: bool = True,
-    log=print,
+    log: Callable[[str], object] = print,
     task_effects: bool = False,
     embedding_weight_decay: float | None = None,
 ) -> tuple[MFCheckpoint, dict[str, Any]]:
     """Fit an ensemble of MF models on ``data`` (:class:`~routellm_core.training_data.Comparisons`) with prompt ``embeddings``."""
-    torch = _import_torch()
-
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)  # bit-reproducible scatter-adds across runs
-    try:
+    with _deterministic_algorithms():
         return _train_checkpoint(
             embeddings,
             data,
@@ -277,30 +290,28 @@ def train_checkpoint(
             task_effects=task_effects,
             embedding_weight_decay=embedding_weight_decay,
         )
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
 
 
 def _train_checkpoint(
-    embeddings,
-    data,
+    embeddings: np.ndarray,
+    data: Comparisons,
     *,
-    features,
-    dim,
-    members,
-    seed,
-    epochs,
-    patience,
-    batch_size,
-    lr,
-    weight_decay,
-    val_fraction,
-    embedder_spec,
-    progress,
-    log,
-    task_effects,
-    embedding_weight_decay,
-):
+    features: Sequence[str],
+    dim: int,
+    members: int,
+    seed: int,
+    epochs: int,
+    patience: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    val_fraction: float,
+    embedder_spec: dict[str, Any] | None,
+    progress: bool,
+    log: Callable[[str], object],
+    task_effects: bool,
+    embedding_weight_decay: float | None,
+) -> tuple[MFCheckpoint, dict[str, Any]]:
     features = list(features)
     raw = prompt_features(data.prompts, features)
     mean = raw.mean(axis=0) if len(raw) else np.zeros(len(features), np.float32)
@@ -319,8 +330,8 @@ def _train_checkpoint(
     if task_effects:
         task_ids = {t: i for i, t in enumerate(sorted(set(data.tasks)))}
         groups = np.asarray([task_ids[t] for t in data.tasks], np.int64)
-    weights = {"P": [], "text_proj": [], "classifier": []}
-    runs = []
+    weights: dict[str, list[np.ndarray]] = {"P": [], "text_proj": [], "classifier": []}
+    runs: list[dict[str, Any]] = []
     for k in range(members):
         w, info = fit_member(
             Z,
@@ -382,7 +393,7 @@ def _train_checkpoint(
 
 
 def run(args: argparse.Namespace) -> int:
-    _import_torch()  # before reading data and embedding: without the train extra, fail at once
+    _require_torch()  # before reading data and embedding: without the train extra, fail at once
     check_minimums(args, {"lr": 0.0, "weight_decay": 0.0})
     features = [f.strip() for f in (args.features or "").split(",") if f.strip()]
     aliases = dict(parse_pairs(args.alias, "=", "--alias", "DEPLOYMENT=MODEL"))
