@@ -26,13 +26,13 @@ import json
 import multiprocessing
 import os
 import platform
-import socket
-import subprocess
 import sys
 import time
 from typing import Any
 
 import httpx
+
+from routellm_core.testing.serving import INHERIT, ServerProcess, serve, serve_upstream, upstream_args
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -43,44 +43,9 @@ SCENARIOS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_upstream() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from routellm_core.testing.upstream import main; raise SystemExit(main())"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    base_url = proc.stdout.readline().strip()
-    if not base_url.startswith("http"):
-        proc.kill()
-        raise RuntimeError("upstream did not start")
-    return proc, base_url
-
-
-def start_server(upstream_url: str, extra: list[str], verbose: bool) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "routellm_core.cli",
-        "serve",
-        "--routers",
-        "random",
-        "--strong-model",
-        "openai/strong",
-        "--weak-model",
-        "openai/weak",
-        "--base-url",
-        upstream_url,
-        "--api-key",
-        "sk-loopback",
-        "--port",
-        str(port),
+def start_server(upstream_url: str, extra: list[str], verbose: bool) -> ServerProcess:
+    args = [
+        *upstream_args(upstream_url),
         "--timeout",
         "30",
         "--log-level",
@@ -88,29 +53,7 @@ def start_server(upstream_url: str, extra: list[str], verbose: bool) -> tuple[su
         "--no-access-log",
         *extra,
     ]
-    proc = subprocess.Popen(cmd, stderr=None if verbose else subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"routellm serve exited with {proc.returncode}")
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("routellm serve did not become healthy")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return serve(args, ready_timeout=60, poll_interval=0.2, log=INHERIT if verbose else None).start()
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -155,8 +98,13 @@ def pct(values: list[float], p: float) -> float | None:
 
 
 def run_scenario(name: str, spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    up, up_url = start_upstream()
-    server, base = start_server(up_url, spec["server_args"], args.verbose)
+    up = serve_upstream().start()
+    try:
+        server = start_server(up.base_url, spec["server_args"], args.verbose)
+    except BaseException:
+        up.stop()
+        raise
+    base = server.url
     try:
         body = body_for(spec["messages"])
         httpx.post(
@@ -164,7 +112,7 @@ def run_scenario(name: str, spec: dict[str, Any], args: argparse.Namespace) -> d
             json={"model": "router-random-0.5", "messages": [{"role": "user", "content": "hi"}]},
             timeout=30,
         )  # warm up
-        rss_before = memory_mb(server.pid)
+        rss_before = memory_mb(server.process.pid)
         stop_event = multiprocessing.Event()
         parent, child = multiprocessing.Pipe()
         poller = multiprocessing.Process(target=poll_health, args=(base, args.interval, stop_event, child))
@@ -184,10 +132,10 @@ def run_scenario(name: str, spec: dict[str, Any], args: argparse.Namespace) -> d
         samples = parent.recv()
         poller.join()
         time.sleep(1.0)
-        rss_after = memory_mb(server.pid)
+        rss_after = memory_mb(server.process.pid)
     finally:
-        stop(server)
-        stop(up)
+        server.stop()
+        up.stop()
     during = [lat for start, lat, _ in samples if any(a <= start <= b for a, b in windows)]
     outside = [lat for start, lat, _ in samples if not any(a <= start <= b for a, b in windows)]
     failed = sum(1 for _, _, status in samples if status != 200)

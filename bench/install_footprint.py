@@ -51,43 +51,29 @@ INSTALLS = {
 
 # run by the environment's own python: serve, send requests, read the server's memory
 SERVE_PROBE = r"""
-import json, os, socket, subprocess, sys, time, urllib.request
-from routellm_core.testing.upstream import EchoUpstream
+import json, os, time, urllib.request
+from routellm_core.testing import EchoUpstream, serve
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-routellm = os.path.join(os.path.dirname(sys.executable), "routellm")
+args = ["--routers", "mf", "--strong-model", "openai/big", "--weak-model", "openai/small", "--api-key", "x",
+        "--no-access-log", "--log-level", "warning"]
 with EchoUpstream() as up:
     up.record_calls = False
     t0 = time.monotonic()
-    server = subprocess.Popen([routellm, "serve", "--routers", "mf",
-                               "--strong-model", "openai/big", "--weak-model", "openai/small", "--base-url", up.base_url,
-                               "--api-key", "x", "--port", str(port), "--no-access-log",
-                               "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2).close(); break
-            except OSError:
-                if server.poll() is not None or time.monotonic() - t0 > 300:
-                    raise SystemExit("routellm serve did not start")
-                time.sleep(0.05)
+    with serve([*args, "--base-url", up.base_url], ready_timeout=300, poll_interval=0.05, stop_timeout=30) as server:
         ready = time.monotonic() - t0
-        fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
+        pid = server.process.pid
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         ready_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
         for i in range(200):
             message = {"role": "user", "content": f"Question {i}: why is the sky blue?"}
             body = json.dumps({"model": "router-mf-0.5", "messages": [message]})
-            req = urllib.request.Request(base + "/v1/chat/completions", data=body.encode(),
+            req = urllib.request.Request(server.base_url + "/chat/completions", data=body.encode(),
                                          headers={"Content-Type": "application/json"})
             urllib.request.urlopen(req, timeout=60).read()
-        status = dict(line.split(":", 1) for line in open(f"/proc/{server.pid}/status") if ":" in line)
+        status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
         kib = lambda key: int(status[key].split()[0])
         print(json.dumps({"ready_s": ready, "ready_cpu_s": ready_cpu,
                           "rss_mib": kib("VmRSS") / 1024, "peak_mib": kib("VmHWM") / 1024}))
-    finally:
-        server.terminate(); server.wait(timeout=30)
 """
 
 

@@ -28,9 +28,7 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -38,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from routellm_core.testing.serving import INHERIT, ServerProcess, serve, serve_upstream, upstream_args
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -201,56 +201,14 @@ async def run_phase(
     return phase
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_upstream(args, fail_rate: float, stall_rate: float) -> ServerProcess:
+    faults = ["--fail-rate", str(fail_rate), "--stall-rate", str(stall_rate), "--stall-seconds", str(args.stall_seconds)]
+    return serve_upstream([*faults, "--seed", str(args.seed)]).start()
 
 
-def start_upstream(args, fail_rate: float, stall_rate: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from routellm_core.testing.upstream import main; raise SystemExit(main())",
-            "--fail-rate",
-            str(fail_rate),
-            "--stall-rate",
-            str(stall_rate),
-            "--stall-seconds",
-            str(args.stall_seconds),
-            "--seed",
-            str(args.seed),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    base_url = proc.stdout.readline().strip()
-    if not base_url.startswith("http"):
-        proc.kill()
-        raise RuntimeError("upstream did not start")
-    return proc, base_url
-
-
-def start_server(args, upstream_url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "routellm_core.cli",
-        "serve",
-        "--routers",
-        "random",
-        "--strong-model",
-        "openai/strong",
-        "--weak-model",
-        "openai/weak",
-        "--base-url",
-        upstream_url,
-        "--api-key",
-        "sk-loopback",
-        "--port",
-        str(port),
+def start_server(args, upstream_url: str) -> ServerProcess:
+    serve_args = [
+        *upstream_args(upstream_url),
         "--timeout",
         str(args.server_timeout),
         "--log-level",
@@ -259,29 +217,9 @@ def start_server(args, upstream_url: str) -> tuple[subprocess.Popen, str]:
         "--workers",
         str(args.workers),
     ]
-    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL if not args.verbose else None)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"routellm serve exited with {proc.returncode}")
-        try:
-            if httpx.get(base + "/ready", timeout=1).status_code == 200:  # every worker has built its routers
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("routellm serve did not become healthy")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    # ready once every worker has built its routers
+    log = INHERIT if args.verbose else None
+    return serve(serve_args, ready_path="/ready", ready_timeout=60, poll_interval=0.2, log=log).start()
 
 
 def process_cpu(pid: int) -> float | None:
@@ -353,12 +291,14 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python bench/load_fault.py " + " ".join(argv or sys.argv[1:]),
         "settings": {k: v for k, v in vars(args).items() if k not in ("json", "verbose")},
     }
-    procs: list[subprocess.Popen] = []
+    procs: list[ServerProcess] = []
     try:
-        up, up_url = start_upstream(args, args.fail_rate, args.stall_rate)
+        up = start_upstream(args, args.fail_rate, args.stall_rate)
         procs.append(up)
-        server, base = start_server(args, up_url)
+        up_url = up.base_url
+        server = start_server(args, up_url)
         procs.append(server)
+        base = server.url
         client_timeout = args.server_timeout + args.hang_margin
         asyncio.run(run_phase("warmup", base + "/v1/chat/completions", bodies[:50], 10, client_timeout, "hung"))
         before = metrics_total(base)
@@ -375,9 +315,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         stats1 = upstream_stats(up_url)
-        cpu0 = process_cpu(server.pid)
+        cpu0 = process_cpu(server.process.pid)
         routed = asyncio.run(run_phase("server", base + "/v1/chat/completions", bodies, args.concurrency, client_timeout, "hung"))
-        cpu1 = process_cpu(server.pid)
+        cpu1 = process_cpu(server.process.pid)
         stats2 = upstream_stats(up_url)
         counted = metrics_total(base) - before
         report["faults"] = {
@@ -388,15 +328,17 @@ def main(argv: list[str] | None = None) -> int:
             "injected_server": _diff(stats2, stats1),
             "server_cpu_ms_per_request": None if cpu0 is None or cpu1 is None else round(1000 * (cpu1 - cpu0) / args.requests, 2),
         }
-        stop(server)
-        stop(up)
+        server.stop()
+        up.stop()
         procs.clear()
 
         if args.overhead_requests:
-            up, up_url = start_upstream(args, 0.0, 0.0)
+            up = start_upstream(args, 0.0, 0.0)
             procs.append(up)
-            server, base = start_server(args, up_url)
+            up_url = up.base_url
+            server = start_server(args, up_url)
             procs.append(server)
+            base = server.url
             clean = bodies[: args.overhead_requests]
             asyncio.run(run_phase("warmup", base + "/v1/chat/completions", clean[:20], 1, client_timeout, "hung"))
             d1 = asyncio.run(run_phase("direct-c1", up_url + "/chat/completions", clean, 1, 30, "timeout", model_for_direct=True))
@@ -404,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             report["clean_c1"] = {"direct": d1.summary(), "server": s1.summary()}
     finally:
         for proc in procs:
-            stop(proc)
+            proc.stop()
 
     f = report["faults"]
     lost, hung = f["server"]["lost"], f["server"]["hung"]

@@ -27,9 +27,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,28 +34,10 @@ from typing import Any
 
 import httpx
 
+from routellm_core.testing.serving import ServerProcess, serve, serve_upstream, upstream_args
+
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {seconds} s")
 
 
 def descendants(pid: int) -> list[int]:
@@ -185,13 +164,8 @@ def run_load(port: int, model: str, concurrency: int, seconds: float, warmup: fl
     return result
 
 
-def start_upstream() -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "routellm_core.testing.upstream", "--port", str(port)], stdout=subprocess.DEVNULL
-    )
-    wait_ready(f"http://127.0.0.1:{port}/v1/models", proc)
-    return proc, port
+def start_upstream() -> ServerProcess:
+    return serve_upstream(ready_timeout=180, poll_interval=0.2, stop_timeout=30).start()
 
 
 def tree_path(root: str) -> list[str]:
@@ -207,47 +181,24 @@ def hide_uvloop() -> str:
     return str(directory)
 
 
-def start_server(
-    src: str, router: str, workers: int, upstream_port: int, asyncio_loop: bool = False
-) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = dict(os.environ)
+def start_server(src: str, router: str, workers: int, upstream_url: str, asyncio_loop: bool = False) -> ServerProcess:
     first = [hide_uvloop()] if asyncio_loop else []
-    env["PYTHONPATH"] = os.pathsep.join([*first, *tree_path(src), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "routellm_core.cli",
-            "serve",
-            "--routers",
-            router,
-            "--strong-model",
-            "openai/strong",
-            "--weak-model",
-            "openai/weak",
-            "--base-url",
-            f"http://127.0.0.1:{upstream_port}/v1",
-            "--api-key",
-            "sk-loopback",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_ready(f"http://127.0.0.1:{port}/health", proc)
+    pythonpath = [*first, *tree_path(src), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    env = {"PYTHONPATH": os.pathsep.join(pythonpath), "PROMETHEUS_MULTIPROC_DIR": None}
+    args = [
+        *upstream_args(upstream_url, routers=[router]),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = serve(args, env=env, ready_timeout=180, poll_interval=0.2, stop_timeout=30).start()
     # with several workers, wait until each has built its routers (the earlier server has no /ready)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            r = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2)
+            r = httpx.get(server.url + "/ready", timeout=2)
         except httpx.TransportError:
             r = None
         if r is None or r.status_code == 404 or r.status_code == 200:
@@ -255,16 +206,7 @@ def start_server(
         time.sleep(0.2)
     if workers > 1:
         time.sleep(3)  # the earlier server cannot tell; give every worker time to start
-    return proc, port
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     trees = dict(t.split("=", 1) for t in args.tree)
 
     rows: list[dict[str, Any]] = []
-    upstream, up_port = start_upstream()
+    upstream = start_upstream()
+    up_port = upstream.port
     try:
         for c in args.concurrency:
             r = run_load(up_port, "echo", c, args.seconds, args.warmup, None)
@@ -301,10 +244,11 @@ def main(argv: list[str] | None = None) -> int:
             for router in args.routers:
                 for workers in args.workers:
                     for name, src in trees.items():
-                        server, port = start_server(src, router, workers, up_port, name in args.asyncio)
+                        server = start_server(src, router, workers, upstream.base_url, name in args.asyncio)
+                        port, pid = server.port, server.process.pid
                         try:
                             for c in args.concurrency:
-                                r = run_load(port, f"router-{router}-0.5", c, args.seconds, args.warmup, server.pid)
+                                r = run_load(port, f"router-{router}-0.5", c, args.seconds, args.warmup, pid)
                                 d = direct[c]
                                 r["added_p50_ms"] = round(r["p50_ms"] - d["p50_ms"], 3) if r["p50_ms"] else None
                                 r["added_p99_ms"] = round(r["p99_ms"] - d["p99_ms"], 3) if r["p99_ms"] else None
@@ -317,14 +261,14 @@ def main(argv: list[str] | None = None) -> int:
                                         "round": rnd,
                                         **r,
                                         "load": os.getloadavg()[0],
-                                        "rss_mb": rss_mb(server.pid),
+                                        "rss_mb": rss_mb(pid),
                                     }
                                 )
                                 print(json.dumps(rows[-1]), flush=True)
                         finally:
-                            stop(server)
+                            server.stop()
     finally:
-        stop(upstream)
+        upstream.stop()
     report = {
         "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
         "seconds": args.seconds,

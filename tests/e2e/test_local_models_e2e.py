@@ -12,7 +12,7 @@ import warnings
 import pytest
 from local_models import LocalModels, missing_requirements
 
-from ._servers import RouterServer
+from routellm_core.testing import free_port, serve
 
 openai = pytest.importorskip("openai")
 
@@ -63,7 +63,7 @@ def server(local_models, router_name):
         "--timeout",
         "120",
     ]
-    with RouterServer(args, timeout=180) as srv:
+    with serve(args, ready_timeout=180) as srv:
         yield srv
 
 
@@ -228,8 +228,6 @@ def test_bad_request_streaming_gets_400(client):
 
 def test_upstream_down_is_a_clean_5xx(local_models, router_name):
     # a weak endpoint nobody listens on: the server answers 502/504 with an OpenAI error, never a 500
-    from local_models import free_port
-
     dead = f"http://127.0.0.1:{free_port()}/v1"
     args = [
         "--routers",
@@ -247,7 +245,7 @@ def test_upstream_down_is_a_clean_5xx(local_models, router_name):
         "--timeout",
         "20",
     ]
-    with RouterServer(args) as srv:
+    with serve(args) as srv:
         c = openai.OpenAI(base_url=f"{srv.url}/v1", api_key="unused", max_retries=0, timeout=60)
         with pytest.raises(openai.APIStatusError) as info:
             c.chat.completions.create(model="router-random-1", messages=ask("hi"), max_tokens=MAX_TOKENS)

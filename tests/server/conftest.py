@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from routellm_core.server import ServerSettings, create_app  # noqa: E402
 from routellm_core.server.protocol import http_protocol  # noqa: E402
-from routellm_core.testing.upstream import EchoUpstream  # noqa: E402
+from routellm_core.testing import EchoUpstream, free_port  # noqa: E402
 
 STRONG = "openai/strong-echo"
 WEAK = "openai/weak-echo"
@@ -37,16 +36,10 @@ class ServedApp:
         return self.app.state.routellm
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve(settings: ServerSettings) -> Iterator[ServedApp]:
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

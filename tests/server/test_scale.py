@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,40 +12,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from routellm_core.testing.upstream import EchoUpstream
+from routellm_core.testing import EchoUpstream, ServerProcess, serve, upstream_args
 
 from .test_metrics import value
 
 GRACE = 15.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _not_ready_yet(status: int, text: bytes) -> None:
+    assert status == 503 and json.loads(text)["ready"] is False
 
 
-def start_serve(upstream: EchoUpstream, workers: int, tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    env["TMPDIR"] = str(tmp_path)  # the serve command's metrics directory goes here
-    cmd = [
-        sys.executable,
-        "-m",
-        "routellm_core.cli",
-        "serve",
-        "--routers",
-        "random",
-        "--strong-model",
-        "openai/strong",
-        "--weak-model",
-        "openai/weak",
-        "--base-url",
-        upstream.base_url,
-        "--api-key",
-        "sk-x",
-        "--port",
-        str(port),
+def start_serve(upstream: EchoUpstream, workers: int, tmp_path: Path, *extra: str) -> ServerProcess:
+    args = [
+        *upstream_args(upstream.base_url, api_key="sk-x"),
         "--workers",
         str(workers),
         "--graceful-timeout",
@@ -58,37 +35,20 @@ def start_serve(upstream: EchoUpstream, workers: int, tmp_path: Path, *extra: st
         "warning",
         *extra,
     ]
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read()
-        try:
-            r = httpx.get(base + "/ready", timeout=2)
-            if r.status_code == 200:
-                return proc, base
-            assert r.status_code == 503 and r.json()["ready"] is False
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server not ready within 60 s")
+    # the serve command's metrics directory goes to TMPDIR
+    env = {"PROMETHEUS_MULTIPROC_DIR": None, "TMPDIR": str(tmp_path)}
+    return serve(args, env=env, ready_path="/ready", ready_timeout=60, on_not_ready=_not_ready_yet).start()
 
 
 def body(i: int, stream: bool = False) -> dict:
     return {"model": "router-random-0.5", "messages": [{"role": "user", "content": f"request {i}"}], "stream": stream}
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ready_and_metrics_count_every_request_once(workers, tmp_path):
     with EchoUpstream() as upstream:
-        proc, base = start_serve(upstream, workers, tmp_path)
+        server = start_serve(upstream, workers, tmp_path)
+        proc, base = server.process, server.url
         try:
             ready = httpx.get(base + "/ready").json()
             assert ready == {"ready": True, "workers_ready": workers, "workers": workers}
@@ -114,14 +74,15 @@ def test_ready_and_metrics_count_every_request_once(workers, tmp_path):
             assert proc.wait(GRACE + 10) == 0
             assert list(tmp_path.iterdir()) == []  # the temporary metrics directory is gone
         finally:
-            stop(proc)
+            server.stop()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_finishes_every_accepted_request(workers, tmp_path):
     n, delay = 16, 3.0
     with EchoUpstream(delay=delay) as upstream:
-        proc, base = start_serve(upstream, workers, tmp_path)
+        server = start_serve(upstream, workers, tmp_path)
+        proc, base = server.process, server.url
         results: dict[int, tuple[int, str]] = {}
 
         def send(i: int) -> None:
@@ -165,7 +126,7 @@ def test_sigterm_finishes_every_accepted_request(workers, tmp_path):
                 else:
                     assert json.loads(text)["choices"][0]["message"]["content"].endswith(f"request {i}")
         finally:
-            stop(proc)
+            server.stop()
 
 
 def test_accepted_connections_send_small_writes_at_once():

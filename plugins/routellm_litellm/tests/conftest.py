@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
-from routellm_core.testing.upstream import EchoUpstream
+from routellm_core.testing import EchoUpstream, ServeError, ServerProcess, free_port
 
 STARTUP_TIMEOUT = 240.0  # seconds: importing the proxy alone takes ~15 s of CPU
 
@@ -37,12 +32,6 @@ def _litellm_cli() -> str | None:
             return None
     local = Path(sys.executable).parent / "litellm"
     return str(local) if local.exists() else shutil.which("litellm")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def proxy_config(upstream_url: str) -> dict:
@@ -78,50 +67,32 @@ def proxy(tmp_path_factory: pytest.TempPathFactory):
     with EchoUpstream() as upstream:
         config = tmp / "proxy.yaml"
         config.write_text(yaml.safe_dump(proxy_config(upstream.base_url)))
-        port, key = _free_port(), "sk-" + secrets.token_hex(24)
+        port, key = free_port(), "sk-" + secrets.token_hex(24)
         # offline: the bundled model cost map, telemetry vetoed, loopback never sent through an HTTP proxy
         env = {
-            **os.environ,
             "LITELLM_MASTER_KEY": key,
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "LITELLM_TELEMETRY_DISABLED": "True",
             "NO_PROXY": "127.0.0.1,localhost",
         }
         log = tmp / "proxy.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [cli, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-                cwd=tmp,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        process = ServerProcess(
+            [cli, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+            port=port,
+            ready_path="/health/liveliness",
+            env=env,
+            cwd=tmp,
+            log=log,
+            ready_timeout=STARTUP_TIMEOUT,
+            poll_interval=0.25,
+            stop_timeout=20,
+            what="the litellm proxy",
+        )
         try:
-            base_url = f"http://127.0.0.1:{port}"
-            _wait_ready(process, f"{base_url}/health/liveliness", log)
-            yield Proxy(base_url=base_url, api_key=key, upstream=upstream, log=log)
+            process.start()
+        except ServeError as exc:
+            pytest.fail(str(exc))
+        try:
+            yield Proxy(base_url=process.url, api_key=key, upstream=upstream, log=log)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(process: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the litellm proxy exited with {process.returncode} before serving:\n{_tail(log)}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"the litellm proxy was not ready within {STARTUP_TIMEOUT:.0f} s:\n{_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 40) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+            process.stop()

@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from mf_helpers import HashEmbedder
 from routellm_mf.checkpoint import ROUTELLM_MODELS, MFCheckpoint, load_checkpoint
 from routellm_mf.plugin import MFConfig
 from routellm_mf.router import MFRouter
 
-from routellm_core.testing import RouterContractTests
+from routellm_core.testing import HashEmbedder, RouterContractTests
 
 
 def make_routellm_checkpoint(directory, dim=16, num_models=64, text_dim=1536, seed=0, fmt="safetensors"):

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
@@ -86,25 +84,13 @@ def test_evaluate_a_file_benchmark(tmp_path, capsys):
     assert any((tmp_path / "out").iterdir())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_serve_routes_to_an_upstream(tmp_path):
+def test_serve_routes_to_an_upstream():
     pytest.importorskip("fastapi", reason="routellm serve needs routellm-core[serve]")
     pytest.importorskip("uvicorn", reason="routellm serve needs routellm-core[serve]")
-    from routellm_core.testing.upstream import EchoUpstream
+    from routellm_core.testing import EchoUpstream, serve
 
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    with EchoUpstream() as upstream, open(log, "wb") as fh:
-        cmd = [
-            sys.executable,
-            "-m",
-            "routellm_core.cli",
-            "serve",
+    with EchoUpstream() as upstream:
+        args = [
             "--routers",
             "mf",
             "--strong-model",
@@ -115,23 +101,11 @@ def test_serve_routes_to_an_upstream(tmp_path):
             upstream.base_url,
             "--api-key",
             "x",
-            "--port",
-            str(port),
             "--no-access-log",
         ]
-        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1"}
-        server = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                assert server.poll() is None, log.read_text()
-                try:
-                    urllib.request.urlopen(base + "/health", timeout=2).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, log.read_text()
-                    time.sleep(0.2)
+        env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1"}
+        with serve(args, env=env, ready_timeout=120, poll_interval=0.2, stop_timeout=30) as server:
+            base = server.url
             tiers = {}
             for threshold in ("0.0", "1.0"):
                 body = json.dumps({"model": f"router-mf-{threshold}", "messages": [{"role": "user", "content": HARD}]})
@@ -144,9 +118,6 @@ def test_serve_routes_to_an_upstream(tmp_path):
                 assert 0.0 <= score <= 1.0 and HARD in answer["choices"][0]["message"]["content"]
                 tiers[threshold] = answer["model"]
             assert "big" in tiers["0.0"] and "small" in tiers["1.0"]  # strong iff score >= threshold
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 def test_train_without_torch_names_the_extra(tmp_path, capsys, hide_torch):
