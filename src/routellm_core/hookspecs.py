@@ -31,12 +31,12 @@ class RegisterRouter(Protocol):
     def __call__(
         self, name: str, factory: Callable[..., Router], *, config: type[PluginConfig] | None = None, description: str = ""
     ) -> None:
-        """Register the router ``name``: ``factory(**settings)`` builds it from its config-file settings.
+        """Register the router ``name``: ``factory(config)`` builds it from its config-file settings.
 
-        ``config``: a :class:`~routellm_core.config.PluginConfig` subclass with one field per keyword
-        argument of ``factory``. The settings are validated against it (types, constraints, unknown
-        keys) before ``factory`` is called, and ``factory`` receives every field of the validated
-        model. Without it, the settings are only checked against ``factory``'s signature.
+        ``config``: a :class:`~routellm_core.config.PluginConfig` subclass, the one declaration of the
+        router's settings. The settings are validated against it (types, constraints, unknown keys)
+        before ``factory`` is called with the validated instance. Without it, ``factory(**settings)``
+        receives the settings checked only against its signature.
         """
 
 
@@ -93,10 +93,10 @@ def lazy(target: str) -> Callable[..., Any]:
 def routellm_register_routers(register: RegisterRouter) -> None:
     """Register routers: ``register(name, factory, *, config=None, description="")``.
 
-    ``factory(**settings) -> Router`` builds the router from its settings in the
+    ``factory(config) -> Router`` builds the router from its settings in the
     config file, validated first against ``config`` (a ``PluginConfig``
-    subclass). Keep the plugin module light: import heavy libraries (torch,
-    transformers) inside the factory.
+    subclass). Keep the plugin module light: register ``lazy("pkg.module:Router")``
+    so heavy libraries (torch, transformers) load when the router is built.
     """
 
 
@@ -113,7 +113,7 @@ def routellm_register_benchmarks(register: RegisterBenchmark) -> None:
 def routellm_register_embedders(register: RegisterEmbedder) -> None:
     """Register text embedders: ``register(name, factory, *, config=None, description="")``.
 
-    ``factory(**settings) -> Embedder``, with settings validated against
+    ``factory(config) -> Embedder``, with settings validated against
     ``config`` as for routers.
     """
 
