@@ -29,6 +29,7 @@ from bench_common import chat_prompts, machine_info, mmlu_prompts, percentile  #
 
 def main(argv=None) -> int:
     import numpy as np
+    from routellm_bert.plugin import BertConfig
     from routellm_bert.router import BertRouter
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     data = Path(args.data_dir)
     started = time.perf_counter()
-    router = BertRouter(checkpoint=args.checkpoint, num_threads=args.threads)
+    router = BertRouter(BertConfig(checkpoint=args.checkpoint, num_threads=args.threads or None))
     load_s = time.perf_counter() - started
     print(json.dumps({"machine": machine_info(requested_threads=args.threads)}), flush=True)
 

@@ -28,11 +28,11 @@ class TestBertContract(RouterContractTests):
         self.checkpoint = tiny_checkpoint
 
     def make_router(self):
-        return BertRouter(checkpoint=str(self.checkpoint))
+        return BertRouter(BertConfig(checkpoint=str(self.checkpoint)))
 
 
 def test_trained_checkpoint_separates_hard_from_easy(tiny_checkpoint):
-    router = BertRouter(checkpoint=str(tiny_checkpoint))
+    router = BertRouter(BertConfig(checkpoint=str(tiny_checkpoint)))
     hard, easy = router.score(HARD[:6]), router.score(EASY[:6])
     assert hard.min() > easy.max()
     assert router.describe()["format"] == "routellm-bert/1"
@@ -51,7 +51,7 @@ def test_routellm_hf_layout_loads_and_scores_with_the_same_rule(tmp_path, model_
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     directory = tiny_hf_classifier(tmp_path / "hf", model_type=model_type)
-    router = BertRouter(checkpoint=str(directory))
+    router = BertRouter(BertConfig(checkpoint=str(directory)))
     prompts = ["What is 2 + 2?", "Explain the proof of Fermat's last theorem in detail."]
     model = AutoModelForSequenceClassification.from_pretrained(str(directory)).eval()
     tok = AutoTokenizer.from_pretrained(str(directory))
@@ -68,12 +68,12 @@ def test_routellm_hf_layout_loads_and_scores_with_the_same_rule(tmp_path, model_
 def test_a_classifier_with_other_than_3_labels_is_refused(tmp_path):
     directory = tiny_hf_classifier(tmp_path / "two", num_labels=2)
     with pytest.raises(ConfigError, match="2 labels; the bert router needs 3"):
-        BertRouter(checkpoint=str(directory))
+        BertRouter(BertConfig(checkpoint=str(directory)))
 
 
 def test_not_a_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="not a bert router checkpoint"):
-        BertRouter(checkpoint=str(tmp_path))
+        BertRouter(BertConfig(checkpoint=str(tmp_path)))
 
 
 def test_weights_that_do_not_match_the_spec_are_refused(tiny_checkpoint, tmp_path):
@@ -86,22 +86,22 @@ def test_weights_that_do_not_match_the_spec_are_refused(tiny_checkpoint, tmp_pat
     spec["trained_layers"] = 2
     (bad / "routellm_bert.json").write_text(json.dumps(spec))
     with pytest.raises(ConfigError, match="tensors do not match"):
-        BertRouter(checkpoint=str(bad))
+        BertRouter(BertConfig(checkpoint=str(bad)))
 
 
 def test_very_long_and_odd_prompts_score(tiny_checkpoint):
-    router = BertRouter(checkpoint=str(tiny_checkpoint))
+    router = BertRouter(BertConfig(checkpoint=str(tiny_checkpoint)))
     prompts = ["x " * 20000, "", "\ud800 surrogate", "数学の問題を解いてください。" * 300, "\x00\x01"]
     scores = router.score(prompts)
     assert scores.shape == (5,) and np.all((scores >= 0) & (scores <= 1))
 
 
 def test_truncation_setting_changes_what_is_read(tiny_checkpoint):
-    router = BertRouter(checkpoint=str(tiny_checkpoint), max_length=16, head_tokens=4)
+    router = BertRouter(BertConfig(checkpoint=str(tiny_checkpoint), max_length=16, head_tokens=4))
     rows = router.classifier.encode(["one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"])
     assert len(rows[0]) == 16
     with pytest.raises(ConfigError, match="head_tokens"):
-        BertRouter(checkpoint=str(tiny_checkpoint), max_length=16, head_tokens=15)
+        BertRouter(BertConfig(checkpoint=str(tiny_checkpoint), max_length=16, head_tokens=15))
 
 
 def test_trainer_reads_texts_as_the_router_does(tiny_checkpoint):
@@ -109,7 +109,7 @@ def test_trainer_reads_texts_as_the_router_does(tiny_checkpoint):
     from routellm_bert.train import encode_with_lengths
 
     texts = ["\ud800 lone surrogate", "word " * 400, "What is 2 + 2?"]
-    router = BertRouter(checkpoint=str(tiny_checkpoint))
+    router = BertRouter(BertConfig(checkpoint=str(tiny_checkpoint)))
     rows, lengths = encode_with_lengths(texts, ClassifierSpec())
     expected_rows, expected_lengths = router.classifier.encode_with_lengths(texts)
     assert rows == expected_rows and lengths.tolist() == expected_lengths
@@ -126,7 +126,7 @@ def test_length_head_reads_what_truncation_hides(tiny_checkpoint, tmp_path):
 
     short = "alpha " + "filler " * 150 + "omega"
     long = "alpha " + "filler " * 600 + "omega"
-    plain = BertRouter(checkpoint=str(tiny_checkpoint))
+    plain = BertRouter(BertConfig(checkpoint=str(tiny_checkpoint)))
     assert plain.classifier.encode([short]) == plain.classifier.encode([long])
     assert plain.score([short])[0] == plain.score([long])[0]
     with_length = tmp_path / "with_length"
@@ -137,26 +137,26 @@ def test_length_head_reads_what_truncation_hides(tiny_checkpoint, tmp_path):
     tensors = load_file(str(with_length / WEIGHTS_FILE))
     tensors["length_head.weight"] = torch.tensor([[1.0], [0.0], [-1.0]], dtype=torch.float16)
     save_file(tensors, str(with_length / WEIGHTS_FILE))
-    router = BertRouter(checkpoint=str(with_length))
+    router = BertRouter(BertConfig(checkpoint=str(with_length)))
     assert router.describe()["length_feature"] is True
     s_short, s_long = router.score([short, long])
     assert s_long > s_short
     spec.length_scale = "linear"
     spec.save(with_length)
-    linear = BertRouter(checkpoint=str(with_length))
+    linear = BertRouter(BertConfig(checkpoint=str(with_length)))
     assert linear.describe()["length_scale"] == "linear"
     l_short, l_long = linear.score([short, long])
     assert l_long > l_short and (l_short, l_long) != (s_short, s_long)
     spec.length_scale = "cubic"
     spec.save(with_length)
     with pytest.raises(ConfigError, match=f"{SPEC_FILE}: length_scale must be one of log, linear, got 'cubic'"):
-        BertRouter(checkpoint=str(with_length))
+        BertRouter(BertConfig(checkpoint=str(with_length)))
     spec.length_scale = "log"
     spec.save(with_length)
     tensors.pop("length_head.weight")
     save_file(tensors, str(with_length / WEIGHTS_FILE))  # the spec asks for a length head the weights lack
     with pytest.raises(ConfigError, match="length_head"):
-        BertRouter(checkpoint=str(with_length))
+        BertRouter(BertConfig(checkpoint=str(with_length)))
     assert (with_length / SPEC_FILE).is_file()
 
 

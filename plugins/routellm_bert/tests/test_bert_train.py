@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from bert_helpers import EASY, HARD, STRONG, WEAK, write_score_matrix
+from routellm_bert.plugin import BertConfig
 from routellm_bert.router import BertRouter
 from routellm_bert.train import make_targets, routing_pairs, soft_targets
 
@@ -25,7 +26,7 @@ def test_cli_trains_a_checkpoint_the_router_loads(tmp_path):
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["labels"]["prompts"] == len(HARD) + len(EASY)
     assert summary["command"].startswith("routellm train bert --data")
-    router = BertRouter(checkpoint=str(out))
+    router = BertRouter(BertConfig(checkpoint=str(out)))
     assert router.score(HARD[:4]).mean() > router.score(EASY[:4]).mean()
     again = tmp_path / "again"
     assert main(["train", "bert", "--data", str(data), "--output", str(again), *TINY]) == 0
@@ -60,7 +61,7 @@ def test_cli_length_feature_learns_that_longer_prompts_need_the_strong_model(tmp
     spec = json.loads((out / "routellm_bert.json").read_text())
     assert spec["length_feature"] is True and spec["length_scale"] == scale
     assert f"--length-scale {scale}" in summary["command"]
-    router = BertRouter(checkpoint=str(out))
+    router = BertRouter(BertConfig(checkpoint=str(out)))
     assert router.describe()["length_feature"] is True
     weight = router.classifier.model.length_head.weight.detach().numpy()[:, 0]
     assert weight[0] > 0 > weight[1]  # (strong wins, tie, weak wins): longer leans to the strong model, not a tie

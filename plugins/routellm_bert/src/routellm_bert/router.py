@@ -10,6 +10,7 @@ import numpy as np
 from routellm_core.plugin_api import Router
 
 from .classifier import Classifier, load_classifier
+from .plugin import BertConfig
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "default_checkpoint"
 
@@ -17,26 +18,21 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "default_checkpoint"
 class BertRouter(Router):
     """Scores prompts with a fine-tuned sequence classifier; batched by exact word-piece count.
 
-    ``checkpoint``: a directory in this package's format or a Hugging Face classifier directory in
-    RouteLLM's layout (default: the shipped checkpoint). ``max_length`` / ``head_tokens`` override the
-    checkpoint's truncation; ``num_threads`` sets torch's CPU threads.
+    ``config`` (:class:`~routellm_bert.plugin.BertConfig`, default: its defaults): ``checkpoint`` is a
+    directory in this package's format or a Hugging Face classifier directory in RouteLLM's layout (default:
+    the shipped checkpoint); ``max_length`` / ``head_tokens`` override the checkpoint's truncation;
+    ``num_threads`` sets torch's CPU threads.
     """
 
-    def __init__(
-        self,
-        checkpoint: str | None = None,
-        max_length: int | None = None,
-        head_tokens: int | None = None,
-        batch_size: int = 32,
-        num_threads: int | None = None,
-    ) -> None:
-        if num_threads:
+    def __init__(self, config: BertConfig | None = None) -> None:
+        self.config = config if config is not None else BertConfig()
+        if self.config.num_threads is not None:
             import torch
 
-            torch.set_num_threads(int(num_threads))
-        self.checkpoint = str(checkpoint) if checkpoint else str(DEFAULT_CHECKPOINT)
-        self.batch_size = batch_size
-        self.classifier: Classifier = load_classifier(self.checkpoint, max_length, head_tokens)
+            torch.set_num_threads(self.config.num_threads)
+        self.checkpoint = self.config.checkpoint if self.config.checkpoint is not None else str(DEFAULT_CHECKPOINT)
+        self.batch_size = self.config.batch_size
+        self.classifier: Classifier = load_classifier(self.checkpoint, self.config.max_length, self.config.head_tokens)
 
     def score(self, prompts: Sequence[str]) -> np.ndarray:
         return self.classifier.score([str(p) for p in prompts], self.batch_size)
