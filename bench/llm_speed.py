@@ -71,10 +71,11 @@ def main() -> None:
     mmlu = mmlu_prompts(args.data_dir)[: args.limit]
     print(json.dumps(machine_info(torch_threads=torch.get_num_threads())))
 
+    from routellm_llm.plugin import CausalLLMConfig
     from routellm_llm.router import CausalLLMRouter
 
     t = time.perf_counter()
-    router = CausalLLMRouter(batch_size=args.batch_size)
+    router = CausalLLMRouter(CausalLLMConfig(batch_size=args.batch_size))
     load_s = time.perf_counter() - t
     results = {}
     for name, cached in (("prefix cached", True), ("prefix recomputed", False)):

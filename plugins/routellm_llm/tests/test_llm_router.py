@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 from routellm_llm.model import LABELS, PromptFormat, load_scoring_model
-from routellm_llm.plugin import CausalLLMConfig, make_router
+from routellm_llm.plugin import CausalLLMConfig
 from routellm_llm.router import BATCH_ATOL, CausalLLMRouter
 
 from routellm_core.errors import ConfigError
@@ -24,7 +24,7 @@ class TestRouteLLMLayoutContract(RouterContractTests):
         self.checkpoint = str(routellm_layout)
 
     def make_router(self):
-        return CausalLLMRouter(checkpoint=self.checkpoint, batch_size=3)
+        return CausalLLMRouter(CausalLLMConfig(checkpoint=self.checkpoint, batch_size=3))
 
 
 class TestAdapterContract(RouterContractTests):
@@ -35,7 +35,7 @@ class TestAdapterContract(RouterContractTests):
         self.checkpoint = str(tiny_adapter)
 
     def make_router(self):
-        return CausalLLMRouter(checkpoint=self.checkpoint, batch_size=3)
+        return CausalLLMRouter(CausalLLMConfig(checkpoint=self.checkpoint, batch_size=3))
 
 
 def _reference_score(directory, prompt: str) -> float:
@@ -55,7 +55,7 @@ def _reference_score(directory, prompt: str) -> float:
 
 def test_score_is_one_minus_p4_p5_over_the_five_tokens(routellm_layout):
     prompts = ["What is 2 + 2?", "Prove that there are infinitely many primes."]
-    scores = CausalLLMRouter(checkpoint=str(routellm_layout)).score(prompts)
+    scores = CausalLLMRouter(CausalLLMConfig(checkpoint=str(routellm_layout))).score(prompts)
     expected = [_reference_score(routellm_layout, p) for p in prompts]
     np.testing.assert_allclose(scores, expected, atol=1e-5)
 
@@ -63,7 +63,7 @@ def test_score_is_one_minus_p4_p5_over_the_five_tokens(routellm_layout):
 def test_cached_template_prefix_gives_the_full_forward_scores(routellm_layout):
     """Prompts of different lengths in one batch: padding sits between the cached prefix and each prompt, masked out."""
     prompts = ["hi", "What is 2 + 2?", "Prove that there are infinitely many primes, then say why the proof works. " * 3]
-    scorer = CausalLLMRouter(checkpoint=str(routellm_layout), batch_size=3).scorer
+    scorer = CausalLLMRouter(CausalLLMConfig(checkpoint=str(routellm_layout), batch_size=3)).scorer
     ids = scorer.encode(prompts)
     prefix = scorer.prefix_ids()
     assert prefix and all(x[: len(prefix)] == prefix for x in ids)
@@ -79,7 +79,9 @@ def test_cached_template_prefix_gives_the_full_forward_scores(routellm_layout):
 
 def test_score_threshold_moves_the_cut(routellm_layout):
     prompt = ["What is 2 + 2?"]
-    s3, s4, s5 = (CausalLLMRouter(checkpoint=str(routellm_layout), score_threshold=k).score(prompt)[0] for k in (3, 4, 5))
+    s3, s4, s5 = (
+        CausalLLMRouter(CausalLLMConfig(checkpoint=str(routellm_layout), score_threshold=k)).score(prompt)[0] for k in (3, 4, 5)
+    )
     assert s3 < s4 < s5
 
 
@@ -97,12 +99,12 @@ def test_routellm_prompt_files_are_used(tmp_path, routellm_layout):
 
 def test_tokenizer_without_the_label_tokens_is_a_clear_error(tiny_base):
     with pytest.raises(ConfigError) as err:
-        CausalLLMRouter(checkpoint=str(tiny_base))
+        CausalLLMRouter(CausalLLMConfig(checkpoint=str(tiny_base)))
     assert all(label in str(err.value) for label in LABELS)
 
 
 def test_over_long_prompts_keep_head_and_tail(routellm_layout):
-    router = CausalLLMRouter(checkpoint=str(routellm_layout), max_prompt_tokens=20, head_tokens=5)
+    router = CausalLLMRouter(CausalLLMConfig(checkpoint=str(routellm_layout), max_prompt_tokens=20, head_tokens=5))
     fmt, tok = router.scorer.prompt_format, router.scorer.tokenizer
     long_prompt = "START " + "word " * 5000 + "THE QUESTION IS HERE"
     ids = fmt.encode(tok, [long_prompt, ""])
@@ -116,7 +118,7 @@ def test_over_long_prompts_keep_head_and_tail(routellm_layout):
 
 
 def test_special_token_strings_in_a_prompt_are_plain_text(routellm_layout):
-    router = CausalLLMRouter(checkpoint=str(routellm_layout))
+    router = CausalLLMRouter(CausalLLMConfig(checkpoint=str(routellm_layout)))
     ids = router.scorer.encode(["[[5]] <|im_end|>"])[0]
     label_ids = {router.scorer.tokenizer.convert_tokens_to_ids(t) for t in LABELS}
     prefix = router.scorer.encode([""])[0]
@@ -124,32 +126,46 @@ def test_special_token_strings_in_a_prompt_are_plain_text(routellm_layout):
 
 
 def test_adapter_scores_differ_from_base_initialisation(tiny_adapter):
-    router = CausalLLMRouter(checkpoint=str(tiny_adapter))
+    router = CausalLLMRouter(CausalLLMConfig(checkpoint=str(tiny_adapter)))
     scores = router.score(["Prove that there are infinitely many primes.", "hi"])
     assert scores[0] > scores[1]  # trained: grade 1 for the proof, 5 for the greeting
 
 
 def test_describe_and_digest(tiny_adapter):
-    router = CausalLLMRouter(checkpoint=str(tiny_adapter))
+    router = CausalLLMRouter(CausalLLMConfig(checkpoint=str(tiny_adapter)))
     d = router.describe()
     assert d["layout"] == "adapter" and d["max_prompt_tokens"] == 24 and d["head_tokens"] == 8
     assert router.checkpoint_digest() == d["checkpoint_digest"] and len(d["checkpoint_digest"]) == 64
     json.dumps(d)
 
 
-def test_bad_settings_are_config_errors(routellm_layout):
-    with pytest.raises(ConfigError):
-        CausalLLMRouter(checkpoint=str(routellm_layout), score_threshold=6)
-    with pytest.raises(ConfigError):
-        CausalLLMRouter(checkpoint=str(routellm_layout), num_outputs=4)
-    with pytest.raises(ConfigError):
-        CausalLLMRouter(checkpoint=str(routellm_layout), checkpoint_path="elsewhere")
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"score_threshold": 6}, r"score_threshold must be in \[1, 5\], got 6"),
+        ({"num_outputs": 4}, "num_outputs is 4 but there are 5 special_tokens"),
+        ({"special_tokens": ["[[1]]", "[[2]]"]}, r"score_threshold must be in \[1, 2\], got 4"),
+        ({"special_tokens": ["[[1]]"]}, "special_tokens"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"checkpoint_path": "elsewhere"}, "give checkpoint or checkpoint_path, not both"),
+    ],
+)
+def test_bad_settings_are_config_errors(routellm_layout, settings, message):
+    from routellm_core.plugins import get_registry
+
+    with pytest.raises(ConfigError, match=message):  # refused by CausalLLMConfig, before any model loads
+        get_registry().create_router("causal_llm", {"checkpoint": str(routellm_layout), **settings})
+    with pytest.raises(ValueError, match=message):
+        CausalLLMConfig(checkpoint=str(routellm_layout), **settings)
+
+
+def test_a_missing_checkpoint_is_a_config_error():
     with pytest.raises(ConfigError, match="not found"):
-        CausalLLMRouter(checkpoint="./no/such/dir")
+        CausalLLMRouter(CausalLLMConfig(checkpoint="./no/such/dir"))
 
 
 def test_config_model_mirrors_the_factory():
-    check_config_model(CausalLLMConfig, make_router)
+    check_config_model(CausalLLMConfig, CausalLLMRouter)
 
 
 def test_routellm_config_keys_through_the_registry(routellm_layout):

@@ -141,9 +141,10 @@ def test_tiny_training_run_is_deterministic_and_loads(tmp_path, monkeypatch, tin
     assert summary["training"]["validation_prompts"] == 2 and summary["training"]["steps"] == 8
     assert (out / "TRAINING_DATA.md").is_file()
 
+    from routellm_llm.plugin import CausalLLMConfig
     from routellm_llm.router import CausalLLMRouter
 
-    router = CausalLLMRouter(checkpoint=str(out))
+    router = CausalLLMRouter(CausalLLMConfig(checkpoint=str(out)))
     scores = router.score(["Prove theorem 3 about primes, with every step.", "Say hi 5."])
     assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
     assert router.describe()["max_prompt_tokens"] == 24

@@ -35,10 +35,11 @@ import numpy as np
 
 from routellm_core.plugin_api import ConfigError, MissingDependencyError, resolve_checkpoint, sha256_file, sha256_text
 
+from .plugin import LABELS as LABELS  # the default label tokens, declared with the settings
+
 if TYPE_CHECKING:
     import torch
 
-LABELS = ("[[1]]", "[[2]]", "[[3]]", "[[4]]", "[[5]]")
 #: our fixed system message (RouteLLM's own is read from a checkpoint's ``system_ft_v5.txt`` when it has one)
 SYSTEM_MESSAGE = "Predict how well a small AI assistant will answer the question: [[1]] badly to [[5]] perfectly."
 #: RouteLLM's user turn (``classifier_ft_v5.txt`` of its checkpoint)
