@@ -207,15 +207,18 @@ def strong_win_probability(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
-    return np.clip(1.0 - (p[:, 1] + p[:, 2]), 0.0, 1.0)
+    score: np.ndarray = np.clip(1.0 - (p[:, 1] + p[:, 2]), 0.0, 1.0)
+    return score
 
 
 def quiet_transformers() -> None:
     """Silence transformers' load reports (a fresh classifier head is expected, then overwritten)."""
-    from transformers.utils import logging
+    import logging
 
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity(logging.ERROR)
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
 
 
 def load_classifier(path: str | Path, max_length: int | None = None, head_tokens: int | None = None) -> Classifier:
@@ -370,7 +373,8 @@ def top_logits(model: Any, hidden: torch.Tensor, first_layer: int) -> torch.Tens
     if first_layer < len(layers):
         hidden = first_token_layer(layers[-1], hidden)
     pooled = model.bert.pooler(hidden)
-    return model.classifier(model.dropout(pooled))
+    logits: torch.Tensor = model.classifier(model.dropout(pooled))
+    return logits
 
 
 def first_token_layer(layer: Any, hidden: torch.Tensor) -> torch.Tensor:
@@ -388,12 +392,13 @@ def first_token_layer(layer: Any, hidden: torch.Tensor) -> torch.Tensor:
     probs = torch.nn.functional.dropout(probs, att.dropout.p, training=layer.training)
     context = (probs @ v).transpose(1, 2).reshape(batch, 1, heads * size)
     attended = layer.attention.output(context, first)
-    return layer.output(layer.intermediate(attended), attended)
+    out: torch.Tensor = layer.output(layer.intermediate(attended), attended)
+    return out
 
 
 def bottom_hidden(model: Any, ids: torch.Tensor, first_layer: int) -> torch.Tensor:
     """Hidden states entering encoder layer ``first_layer`` for unpadded rows ``ids``."""
-    hidden = model.bert.embeddings(input_ids=ids)
+    hidden: torch.Tensor = model.bert.embeddings(input_ids=ids)
     for layer in model.bert.encoder.layer[:first_layer]:
         out = layer(hidden)
         hidden = out[0] if isinstance(out, tuple) else out

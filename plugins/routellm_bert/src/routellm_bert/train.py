@@ -289,7 +289,7 @@ def fit(
             logp = torch.log_softmax(batch_logits(idx), dim=1)
             loss = -(y[idx] * logp).sum(dim=1).mean()
             optim.zero_grad(set_to_none=True)
-            loss.backward()
+            torch.autograd.backward(loss)  # loss.backward(), which torch leaves unannotated
             optim.step()
             running += float(loss.detach()) * len(idx)
             seen += len(idx)
