@@ -9,14 +9,18 @@ load balancing, retries, fallbacks, budgets and logging, is LiteLLM's own.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from litellm.integrations.custom_logger import CustomLogger
-from litellm.proxy._types import ProxyException
+from litellm.proxy._types import ProxyException, UserAPIKeyAuth
 
 from routellm_core.plugin_api import MODEL_PREFIX, Controller, Decision, RoutingError
 
 from .settings import RouterSettings
+
+if TYPE_CHECKING:
+    from litellm.caching.dual_cache import DualCache
+    from litellm.types.utils import CallTypesLiteral
 
 #: call types the hook routes: the proxy's /chat/completions
 CHAT_CALL_TYPES = frozenset({"completion", "acompletion"})
@@ -25,7 +29,7 @@ METADATA_KEY = "routellm"
 HEADER_PREFIX = "x-routellm-"
 
 
-class RoutingRecord(dict):
+class RoutingRecord(dict[str, Any]):
     """The decision, as logged in the request's metadata; its type tells it from client-sent metadata."""
 
 
@@ -47,7 +51,7 @@ class RoutellmHook(CustomLogger):
             routing_policy=settings.routing_policy,
         )
 
-    def is_routed(self, model: Any) -> bool:
+    def is_routed(self, model: object) -> TypeGuard[str]:
         return isinstance(model, str) and (model in self.settings.models or model.startswith(MODEL_PREFIX))
 
     def decide(self, messages: Any, model: str) -> Decision:
@@ -57,7 +61,9 @@ class RoutellmHook(CustomLogger):
             return self.controller.decide(messages, router=router, threshold=threshold)
         return self.controller.decide(messages, model)
 
-    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any) -> dict:
+    async def async_pre_call_hook(
+        self, user_api_key_dict: UserAPIKeyAuth, cache: DualCache, data: dict[str, Any], call_type: CallTypesLiteral
+    ) -> dict[str, Any]:
         model = data.get("model")
         if not self.is_routed(model):
             return data
@@ -81,8 +87,13 @@ class RoutellmHook(CustomLogger):
         return data
 
     async def async_post_call_response_headers_hook(
-        self, data: dict, user_api_key_dict: Any, response: Any, request_headers: Any = None, litellm_call_info: Any = None
-    ) -> dict | None:
+        self,
+        data: dict[str, Any],
+        user_api_key_dict: UserAPIKeyAuth,
+        response: object,
+        request_headers: dict[str, str] | None = None,
+        litellm_call_info: dict[str, object] | None = None,
+    ) -> dict[str, str] | None:
         """``x-routellm-router``, ``-threshold``, ``-score`` and ``-model`` on routed responses."""
         metadata = data.get("metadata")
         decision = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
