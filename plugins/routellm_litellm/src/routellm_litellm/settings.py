@@ -22,9 +22,9 @@ from typing import Any, Mapping
 
 from routellm_core.plugin_api import (
     MODEL_PREFIX,
-    POLICIES,
     ConfigError,
     RoutingError,
+    check_policy,
     expand_env,
     load_config,
     parse_model_name,
@@ -74,9 +74,10 @@ def parse_settings(raw: Any, *, source: str = SECTION) -> RouterSettings:
     if groups["strong_model"] == groups["weak_model"]:
         raise ConfigError(f"{source}: strong_model and weak_model are both {groups['strong_model']!r}")
 
-    policy = raw.get("routing_policy", "last_user")
-    if policy not in POLICIES:
-        raise ConfigError(f"{source}.routing_policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+    try:
+        policy = check_policy(raw.get("routing_policy", "last_user"))
+    except RoutingError as exc:
+        raise ConfigError(f"{source}.routing_policy: {exc}") from None
 
     return RouterSettings(
         routers=tuple(dict.fromkeys(routers)),
