@@ -14,8 +14,8 @@ import sys
 import urllib.request
 
 import pytest
-import routellm_mf.router as mf_router
 
+import routellm_core.plugin_api as plugin_api
 from routellm_core.cli import main
 
 HARD = "Prove that there are infinitely many primes of the form 4k + 3, with every step justified."
@@ -38,7 +38,7 @@ def hide_torch(monkeypatch):
     """Make ``import torch`` / ``import transformers`` fail as if they were not installed."""
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.setitem(sys.modules, "transformers", None)
-    monkeypatch.setattr(mf_router, "_EMBEDDERS", {})  # no embedder built earlier with torch
+    monkeypatch.setattr(plugin_api, "_EMBEDDERS", {})  # no embedder built earlier with torch
 
 
 def test_routing_with_the_default_checkpoint_imports_no_torch():
