@@ -247,9 +247,7 @@ class PluginRegistry:
         validated = self.validated_config(kind, name, settings)
         return config_items(validated) if isinstance(validated, PluginConfig) else validated
 
-    def validated_config(
-        self, kind: str, name: str, settings: Mapping[str, Any] | None = None
-    ) -> PluginConfig | dict[str, Any]:
+    def validated_config(self, kind: str, name: str, settings: Mapping[str, Any] | None = None) -> PluginConfig | dict[str, Any]:
         """What the factory receives: the validated settings model, or (registered without one) the settings
         checked against the factory's signature. A ConfigError names what is wrong."""
         reg = self.get(kind, name)
