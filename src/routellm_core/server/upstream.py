@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Sequence, TypeVar
 
+import anyio
+
 from ..routing import Decision, ModelEndpoint, RoutingCore
 from .clients import Completion, RejectedByClient, UpstreamClients, UpstreamHTTPError, UpstreamProtocolError
 from .errors import APIError
@@ -184,7 +186,10 @@ class Upstream:
                 call.empty = not has_first
             else:
                 call.response = result
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the client went away (or the server stops): release the upstream connection
+            if call.source is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose_quietly(call.source)
             raise
         except RejectedByClient as exc:  # no call was made: the client's request is at fault
             raise APIError(
