@@ -2,7 +2,9 @@
 
 Answers ``POST /v1/chat/completions`` (plain and ``stream=True`` server-sent
 events) with ``"[<model>] <last user text>"`` and ``GET /v1/models``. Optional
-fault injection: a fraction of calls fail with HTTP 500 and a fraction stall.
+fault injection: a fraction of calls fail (HTTP 500, or ``fail_status``: 429
+comes with ``Retry-After: 1``, as a rate-limited provider answers) and a
+fraction stall.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class EchoUpstream:
     """Start with ``with EchoUpstream() as up: up.base_url``.
 
     Args:
-        fail_rate: fraction of chat calls answered with HTTP 500.
+        fail_rate: fraction of chat calls answered with HTTP ``fail_status``.
+        fail_status: the status of a failed call (500; 429 comes with ``Retry-After: 1``).
         stall_rate: fraction of chat calls that sleep ``stall_seconds`` before answering.
         delay: seconds every chat call waits before answering.
         stream_stall_after: streamed answers stall (``stall_seconds``) after this many chunks.
@@ -49,8 +52,10 @@ class EchoUpstream:
         delay: float = 0.0,
         seed: int = 0,
         stream_stall_after: int | None = None,
+        fail_status: int = 500,
     ) -> None:
         self.fail_rate, self.stall_rate, self.stall_seconds, self.delay = fail_rate, stall_rate, stall_seconds, delay
+        self.fail_status = fail_status
         #: when set, every streamed answer sleeps ``stall_seconds`` after sending this many chunks
         self.stream_stall_after = stream_stall_after
         self._rng = random.Random(seed)
@@ -100,11 +105,13 @@ class EchoUpstream:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _send_json(self, status: int, body: dict[str, Any]) -> None:
+            def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -134,7 +141,14 @@ class EchoUpstream:
                 if upstream.delay:
                     time.sleep(upstream.delay)
                 if fate == "fail":
-                    self._send_json(500, {"error": {"message": "upstream exploded (injected fault)", "type": "server_error"}})
+                    status = upstream.fail_status
+                    if status == 429:
+                        error = {"message": "rate limit reached (injected fault)", "type": "rate_limit_error"}
+                        self._send_json(429, {"error": error}, {"Retry-After": "1"})
+                    else:
+                        self._send_json(
+                            status, {"error": {"message": "upstream exploded (injected fault)", "type": "server_error"}}
+                        )
                     return
                 if fate == "stall":
                     time.sleep(upstream.stall_seconds)
@@ -224,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--fail-rate", type=float, default=0.0)
+    parser.add_argument("--fail-status", type=int, default=500, help="HTTP status of a failed call (429: with Retry-After)")
     parser.add_argument("--stall-rate", type=float, default=0.0)
     parser.add_argument("--stall-seconds", type=float, default=30.0)
     parser.add_argument("--delay", type=float, default=0.0)
@@ -233,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         fail_rate=args.fail_rate,
+        fail_status=args.fail_status,
         stall_rate=args.stall_rate,
         stall_seconds=args.stall_seconds,
         delay=args.delay,
