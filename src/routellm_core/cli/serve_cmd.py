@@ -31,6 +31,40 @@ def _threshold_pair(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _in_flight(text: str) -> int | None:
+    """``--max-in-flight``: a positive integer, ``auto`` (None: derived) or ``off`` (0: no bound)."""
+    value = text.strip().lower()
+    if value == "auto":
+        return None
+    if value == "off":
+        return 0
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, 'auto' or 'off', got {text!r}")
+    return number
+
+
+def _queue_size(text: str) -> int | None:
+    """``--max-queue``: an integer >= 0 or ``auto``."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0 or 'auto', got {text!r}")
+    return number
+
+
+def _seconds_or_auto(text: str) -> float | None:
+    """``--queue-timeout``: seconds > 0 or ``auto``."""
+    return None if text.strip().lower() == "auto" else positive_float(text)
+
+
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     from ..server.settings import (
         DEFAULT_BODY_TIMEOUT,
@@ -142,6 +176,29 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         help="at most this many concurrent requests are scored in one router call (default 64)",
     )
     parser.add_argument(
+        "--max-in-flight",
+        type=_in_flight,
+        default=None,
+        metavar="N|auto|off",
+        help="admission control: chat requests each worker handles at once (scoring, upstream call, stream); "
+        "more wait in a small queue, beyond it HTTP 429 with Retry-After. auto (default): derived from the "
+        "cores per worker and the routers' scoring cost; off: no bound",
+    )
+    parser.add_argument(
+        "--max-queue",
+        type=_queue_size,
+        default=None,
+        metavar="N|auto",
+        help="requests that may wait for a slot in each worker (default auto: a quarter of --max-in-flight)",
+    )
+    parser.add_argument(
+        "--queue-timeout",
+        type=_seconds_or_auto,
+        default=None,
+        metavar="S|auto",
+        help="seconds a request may wait for a slot before it gets HTTP 429 (default auto)",
+    )
+    parser.add_argument(
         "--timeout-keep-alive",
         type=int,
         default=75,
@@ -183,6 +240,9 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         upstream_client=args.upstream_client,
         score_batch_size=args.score_batch_size,
         workers=args.workers,
+        max_in_flight=args.max_in_flight,
+        max_queue=args.max_queue,
+        queue_timeout=args.queue_timeout,
     )
 
 
@@ -205,11 +265,13 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings)  # builds the routers now: unknown routers and bad config fail before listening
     models = ", ".join(m["id"] for m in app.state.routellm.model_list()["data"])
     auth = f"{len(settings.server_api_keys)} API key(s) required" if settings.server_api_keys else "no API key required"
+    plan = app.state.routellm.admission_plan
+    admission = plan.describe() if plan is not None else "off (--max-in-flight off)"
     print(
         f"routellm serve: http://{args.host}:{args.port}/v1 — models {models};"
         f" strong={app.state.routellm.controller.strong.model}, "
         f"weak={app.state.routellm.controller.weak.model}; {auth}; fallback {'on' if settings.fallback else 'off'}; "
-        f"timeout {settings.timeout:g}s",
+        f"timeout {settings.timeout:g}s; admission: {admission}",
         file=sys.stderr,
         flush=True,
     )

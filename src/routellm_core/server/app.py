@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +37,7 @@ from ..litellm_import import import_litellm
 from ..plugins import get_registry
 from ..routing import ModelEndpoint
 from ..threshold import format_model_name, parse_model_name
+from .admission import AdmissionMiddleware, LoopLag, build_gate, plan_admission
 from .auth import ApiKeyAuth
 from .chat import ChatCompletions
 from .clients import UpstreamClients
@@ -44,6 +45,7 @@ from .errors import APIError, first_line
 from .limits import BodySizeLimitMiddleware
 from .metrics import ServerMetrics, multiprocess_dir
 from .parsing import validation_message
+from .protocol import ADMISSION_STATE
 from .settings import ServerSettings
 from .upstream import Redactor, Upstream
 from .usage import UsageMeter
@@ -51,6 +53,7 @@ from .usage import UsageMeter
 logger = logging.getLogger("routellm.server")
 
 STATIC_DIR = Path(__file__).parent / "static"
+CHAT_PATH = "/v1/chat/completions"
 
 
 # -- construction -----------------------------------------------------------------------------
@@ -108,6 +111,14 @@ class RouterServer:
         self.upstream = Upstream(
             controller.core, clients, self.metrics, timeout=settings.timeout, fallback=settings.fallback, redact=redact
         )
+        #: admission control: the numbers (None: off), the gate, and the controller of an adaptive limit
+        self.admission_plan = plan_admission(settings)
+        self.admission, self.admission_limit = build_gate(self.admission_plan, self.metrics, self._scoring_wait)
+        #: samples the event loop's lag while the app runs (started with the app's lifespan), for the limit too
+        samplers: list[Callable[[float], None]] = [self.metrics.loop_lag.observe]
+        if self.admission_limit is not None:
+            samplers.append(self.admission_limit.on_lag)
+        self.loop_lag = LoopLag(on_sample=samplers)
         self.chat = ChatCompletions(
             controller.core,
             self.upstream,
@@ -116,9 +127,28 @@ class RouterServer:
             settings.score_batch_size,
             record=controller.record,
             limits=settings.request_limits(),
+            admission=self.admission,
         )
         self.metrics.in_flight.inc(0)
         self.ready = False  # set once uvicorn has started this app (lifespan startup)
+
+    def _scoring_wait(self) -> float:
+        return self.chat.scoring_wait()
+
+    def admission_state(self) -> dict[str, Any] | None:
+        """This worker's admission control now (None: off)."""
+        gate, plan = self.admission, self.admission_plan
+        if gate is None or plan is None:
+            return None
+        return {
+            "limit": gate.limit,
+            "in_progress": gate.in_flight,
+            "waiting": gate.queued,
+            "max_queue": gate.max_queue,
+            "queue_timeout": gate.queue_timeout,
+            "adaptive": plan.adaptive,
+            "range": [plan.minimum, plan.maximum],
+        }
 
     def readiness(self) -> dict[str, Any]:
         """Whether this worker serves, and how many of the expected workers do."""
@@ -163,7 +193,7 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
     metrics = server.metrics
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         # Objects made while starting (modules, litellm's tables, routers: ~400,000) live as long as the process.
         # Keeping them out of the garbage collector's full passes turns a ~0.4 s pause of every request,
         # taken whenever a big request's allocations trigger such a pass, into milliseconds.
@@ -171,8 +201,11 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
         gc.freeze()
         server.ready = True
         metrics.workers_ready.inc()
-        yield
+        server.loop_lag.start()
+        # the lifespan state reaches uvicorn's connections: on shutdown they tell the gate to drain (see .protocol)
+        yield {ADMISSION_STATE: server.admission} if server.admission is not None else {}
         server.ready = False  # uvicorn has stopped accepting and drained its in-flight requests by now
+        server.loop_lag.stop()
         metrics.workers_ready.dec()
         await server.upstream.aclose()
         if multiprocess_dir() is not None:
@@ -197,6 +230,12 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
         metrics.requests.inc(router="none", model="none", status=str(status))
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=count_rejected)
+    if server.admission is not None:  # outermost: refusals under overload skip everything else
+
+        def count_shed(error: APIError, started: float) -> None:
+            server.chat.count("none", "none", error.status, started, error.metric_type)
+
+        app.add_middleware(AdmissionMiddleware, gate=server.admission, path=CHAT_PATH, on_shed=count_shed)
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError) -> JSONResponse:
@@ -236,7 +275,7 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
                 raise
         return await server.chat(request)
 
-    app.add_route("/v1/chat/completions", chat_completions, methods=["POST"], include_in_schema=False)
+    app.add_route(CHAT_PATH, chat_completions, methods=["POST"], include_in_schema=False)
 
     get = ["GET", "HEAD"]  # load balancers probe with HEAD
 
@@ -258,6 +297,7 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
                 "strong_model": controller.strong.model,
                 "weak_model": controller.weak.model,
                 "fallback": settings.fallback,
+                "admission": server.admission_state(),
                 **server.readiness(),
             }
         )

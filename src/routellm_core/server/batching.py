@@ -12,6 +12,7 @@ check this), so routing decisions do not depend on load.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import numpy as np
@@ -24,26 +25,40 @@ class BatchScorer:
         self.router = router
         self.on_batch = on_batch
         self.max_batch = max(1, int(max_batch))
-        self._pending: list[tuple[str, asyncio.Future[float]]] = []
+        self._pending: list[tuple[str, asyncio.Future[float], float]] = []
         self._task: asyncio.Task[None] | None = None
         #: sizes of the batches scored so far (count, total prompts), for tests and metrics
         self.batches = 0
         self.prompts = 0
+        #: the longest a prompt waited for its batch to start since :meth:`take_max_wait` last read it (seconds)
+        self.max_wait = 0.0
+
+    def take_max_wait(self) -> float:
+        """The longest a prompt waited for the router since the last call (seconds); resets it.
+
+        Prompts wait while the batch before theirs is scored: long waits mean the router is busy for longer than
+        the requests in flight can afford (a slow router, or too many requests for it).
+        """
+        value, self.max_wait = self.max_wait, 0.0
+        if self._pending:  # still waiting, behind a batch that takes long
+            value = max(value, time.monotonic() - self._pending[0][2])
+        return value
 
     async def score(self, prompt: str) -> float:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[float] = loop.create_future()
-        self._pending.append((prompt, future))
+        self._pending.append((prompt, future, time.monotonic()))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-            batch = [(p, f) for p, f in batch if not f.done()]  # callers that were cancelled meanwhile
+            taken, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            batch = [(p, f) for p, f, _ in taken if not f.done()]  # callers that were cancelled meanwhile
             if not batch:
                 continue
+            self.max_wait = max(self.max_wait, time.monotonic() - taken[0][2])
             prompts = [p for p, _ in batch]
             try:
                 scores = await asyncio.to_thread(self.router.score_checked, prompts)

@@ -12,24 +12,28 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Callable
+from typing import Any, Callable, Coroutine, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ..errors import RoutingError
-from ..routing import Decision, RoutingCore
+from ..routing import Decision, Route, RoutingCore
 from ..threshold import format_threshold
+from .admission import AdmissionGate, Slot
 from .batching import BatchScorer
 from .errors import APIError, first_line
 from .metrics import ServerMetrics
-from .parsing import PARSE_IN_THREAD_BYTES, RequestLimits, parse_request
+from .parsing import PARSE_IN_THREAD_BYTES, ChatRequest, RequestLimits, parse_request
 from .protocol import BODY_TIMED_OUT
 from .streaming import sse_events
-from .upstream import Upstream, clip
+from .upstream import Upstream, UpstreamCall, clip
 from .usage import UsageMeter
 
 logger = logging.getLogger("routellm.server")
+
+_T = TypeVar("_T")
 
 
 class ChatCompletions:
@@ -44,8 +48,11 @@ class ChatCompletions:
         score_batch_size: int = 64,
         record: Callable[[Decision, str], None] | None = None,
         limits: RequestLimits = RequestLimits(),
+        admission: AdmissionGate | None = None,
     ) -> None:
         self.core = core
+        #: the bound on requests handled at once (None: every request is handled at once, unbounded)
+        self.admission = admission
         self.limits = limits
         #: serialise the upstream body while parsing (in the same worker thread) when a direct client may send it
         self.serialise = any(upstream.clients.direct(e) for e in (core.strong, core.weak))
@@ -58,6 +65,10 @@ class ChatCompletions:
         }
         #: called with the decision and the answering model after each successful upstream call
         self.record = record
+
+    def scoring_wait(self) -> float:
+        """The longest any prompt waited for its router since the last call (seconds)."""
+        return max((scorer.take_max_wait() for scorer in self.scorers.values()), default=0.0)
 
     async def score(self, router: str, prompt: str) -> float:
         """The router's score, with concurrent requests scored in one batch."""
@@ -73,10 +84,12 @@ class ChatCompletions:
         started = time.perf_counter()
         metrics = self.metrics
         metrics.in_flight.inc()
-        router_label, model_label = "none", "none"
+        router_label = "none"
+        #: the decision headers, filled in as the request goes; x-routellm-model labels the metrics
         headers: dict[str, str] = {"x-request-id": uuid.uuid4().hex}
         error_type = None
         response: Response | None = None
+        slot: Slot | None = None
         try:
             check_content_type(request.headers.get("content-type"))
             try:
@@ -91,54 +104,29 @@ class ChatCompletions:
                     error_type = "client_disconnected"
                     response = Response(status_code=499)  # nobody reads it; 499 as nginx counts it
                 return response
+            gate = self.admission
+            if gate is not None:
+                gate.check()  # a full queue sheds before any parsing: overload costs as little as possible
             if len(body) > PARSE_IN_THREAD_BYTES:
                 chat = await asyncio.to_thread(parse_request, body, self.limits, serialise=self.serialise, yielding=True)
             else:
                 chat = parse_request(body, self.limits)
-            messages = chat.messages
-            t0 = time.perf_counter()
             try:  # resolved once: the route labels the metrics and goes on to the decision as it is
                 route = self.core.resolve(chat.model)
             except RoutingError as exc:
                 raise APIError(400, str(exc), param="model", code="invalid_model") from None
-            name, threshold = route
-            router_label = name
+            router_label = route.router
+            if gate is not None:
+                slot = await gate.enter()
             try:
-                decision = await self.core.adecide_route(route, messages, score=self.score)
-            except RoutingError as exc:
-                raise APIError(400, str(exc), param="messages", code="invalid_messages") from None
-            except Exception as exc:
-                logger.exception("router %s failed", name)
-                raise APIError(
-                    500,
-                    f"router {name!r} failed to score the request: {first_line(exc)}",
-                    type="server_error",
-                    code="router_error",
-                ) from None
-            metrics.routing_latency.observe(time.perf_counter() - t0, router=name)
-            metrics.scores.observe(decision.score, router=name)
-            tier = "strong" if decision.strong else "weak"
-            metrics.decisions.inc(router=name, model=decision.model, tier=tier)
-            model_label = decision.model
-            headers.update(
-                {
-                    "x-routellm-router": name,
-                    "x-routellm-threshold": format_threshold(threshold),
-                    "x-routellm-score": repr(decision.score),
-                    "x-routellm-tier": tier,
-                    "x-routellm-routed-model": decision.model,
-                    "x-routellm-model": decision.model,
-                    "x-routellm-fallback": "false",
-                }
-            )
-            call = await self.upstream.call(decision, chat)
-            model_label = call.endpoint.model
-            headers["x-routellm-model"] = call.endpoint.model
-            headers["x-routellm-fallback"] = "true" if call.fallback else "false"
-            if self.record is not None:
-                self.record(decision, call.endpoint.model)
+                decision, call = await until_disconnect(request, self._route_and_call(route, chat, headers))
+            except ClientGone:
+                logger.info("client disconnected while its request was being handled")
+                error_type = "client_disconnected"
+                response = Response(status_code=499)
+                return response
             if chat.stream:
-                response = StreamingResponse(
+                response = HeldStreamingResponse(
                     sse_events(call, decision, self.upstream, metrics, self.usage),
                     media_type="text/event-stream",
                     headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -147,7 +135,8 @@ class ChatCompletions:
                 completion = call.response
                 assert completion is not None  # a non-streaming call always carries its response
                 self.usage.record(call.endpoint.model, completion.payload.get("usage"))
-                response = Response(completion.body, media_type="application/json", headers=headers)
+                response = HeldResponse(completion.body, media_type="application/json", headers=headers)
+            response.slot, slot = slot, None  # the response frees the slot once sent (a stream: once it ends)
         except APIError as error:
             error_type = error.metric_type
             response = error.response(headers)
@@ -158,10 +147,112 @@ class ChatCompletions:
                 500, f"internal server error ({type(exc).__name__})", type="server_error", code="internal_error"
             ).response(headers)
         finally:
+            if slot is not None:
+                slot.release()
             metrics.in_flight.dec()
             if response is not None:
-                self.count(router_label, model_label, response.status_code, started, error_type)
+                model = headers.get("x-routellm-model", "none")
+                self.count(router_label, model, response.status_code, started, error_type)
         return response
+
+    async def _route_and_call(self, route: Route, chat: ChatRequest, headers: dict[str, str]) -> tuple[Decision, UpstreamCall]:
+        """Score, decide, call the upstream (a stream: up to its first chunk); fills in the decision headers."""
+        metrics = self.metrics
+        name, threshold = route
+        t0 = time.perf_counter()
+        try:
+            decision = await self.core.adecide_route(route, chat.messages, score=self.score)
+        except RoutingError as exc:
+            raise APIError(400, str(exc), param="messages", code="invalid_messages") from None
+        except Exception as exc:
+            logger.exception("router %s failed", name)
+            raise APIError(
+                500,
+                f"router {name!r} failed to score the request: {first_line(exc)}",
+                type="server_error",
+                code="router_error",
+            ) from None
+        metrics.routing_latency.observe(time.perf_counter() - t0, router=name)
+        metrics.scores.observe(decision.score, router=name)
+        tier = "strong" if decision.strong else "weak"
+        metrics.decisions.inc(router=name, model=decision.model, tier=tier)
+        headers.update(
+            {
+                "x-routellm-router": name,
+                "x-routellm-threshold": format_threshold(threshold),
+                "x-routellm-score": repr(decision.score),
+                "x-routellm-tier": tier,
+                "x-routellm-routed-model": decision.model,
+                "x-routellm-model": decision.model,
+                "x-routellm-fallback": "false",
+            }
+        )
+        call = await self.upstream.call(decision, chat)
+        headers["x-routellm-model"] = call.endpoint.model
+        headers["x-routellm-fallback"] = "true" if call.fallback else "false"
+        if self.record is not None:
+            self.record(decision, call.endpoint.model)
+        return decision, call
+
+
+class ClientGone(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+async def until_disconnect(request: Request, work: Coroutine[Any, Any, _T]) -> _T:
+    """``await work``, cancelled as soon as the client disconnects (then :class:`ClientGone`).
+
+    The request's body has been read, so the next ``receive()`` returns only when the client goes away.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        task.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: this cancellation is handled here
+        if uncancel is not None:
+            uncancel()
+        raise ClientGone() from None
+    finally:
+        watcher.cancel()
+
+
+class HeldResponse(Response):
+    """A response that frees its request's admission slot once it is sent."""
+
+    slot: Slot | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.slot is not None:
+                self.slot.release()
+
+
+class HeldStreamingResponse(StreamingResponse):
+    """A stream that frees its request's admission slot when it ends or the client disconnects."""
+
+    slot: Slot | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.slot is not None:
+                self.slot.release()
 
 
 def check_content_type(value: str | None) -> None:

@@ -25,6 +25,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics import MetricWrapperBase
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+LAG_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -138,6 +139,27 @@ class ServerMetrics:
             (),
             self.registry,
         )
+        self.admitted = self._live_gauge(
+            "routellm_admitted_requests", "Chat requests holding an admission slot (scoring, upstream call, stream)."
+        )
+        self.queued = self._live_gauge("routellm_queued_requests", "Chat requests waiting for an admission slot.")
+        self.admission_limit = self._live_gauge(
+            "routellm_admission_limit", "Admission slots (requests handled at once); summed over workers."
+        )
+        self.shed = c(
+            "routellm_shed_requests_total",
+            "Chat requests answered 429 or 503 without being handled, by reason (queue_full, queue_timeout, draining).",
+            ("reason",),
+        )
+        self.queue_wait = h(
+            "routellm_queue_wait_seconds", "Time admitted chat requests waited for an admission slot (0: at once).", ()
+        )
+        self.loop_lag = h(
+            "routellm_event_loop_lag_seconds",
+            "How late a timer sampled every 25 ms ran on the worker's event loop: time every request's work waits for CPU.",
+            (),
+            buckets=LAG_BUCKETS,
+        )
         self.routing_latency = h("routellm_routing_latency_seconds", "Time to score a request and pick a model.", ("router",))
         self.upstream_latency = h(
             "routellm_upstream_latency_seconds",
@@ -158,6 +180,10 @@ class ServerMetrics:
         self.scores = h(
             "routellm_router_score", "Router scores (estimated P(strong model wins)).", ("router",), buckets=SCORE_BUCKETS
         )
+
+    def _live_gauge(self, name: str, help_text: str) -> Gauge:
+        """An unlabelled gauge summed over live worker processes in multi-process mode."""
+        return Gauge(_PGauge(name, help_text, registry=self.registry, multiprocess_mode="livesum"), name, (), self.registry)
 
     def _counter(self, name: str, help_text: str, labels: Sequence[str]) -> Counter:
         return Counter(_PCounter(name, help_text, labels, registry=self.registry), name, labels, self.registry)

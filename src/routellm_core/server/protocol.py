@@ -13,7 +13,10 @@ body that never ends) holds a connection forever. :class:`RouterH11Protocol` add
   and closes the connection; the app sees a client disconnect with
   ``scope[BODY_TIMED_OUT]`` set;
 - malformed HTTP framing (bad request line, bad headers, bad chunk sizes) is
-  answered with a 400 in OpenAI's JSON error format instead of plain text.
+  answered with a 400 in OpenAI's JSON error format instead of plain text;
+- on shutdown (uvicorn calls every connection's ``shutdown()``), the app's
+  admission gate, found in the lifespan state under :data:`ADMISSION_STATE`,
+  drains: requests waiting for a slot get 503 at once.
 
 Idle keep-alive connections are still closed by uvicorn's ``timeout_keep_alive``.
 """
@@ -34,6 +37,8 @@ from .settings import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, SETTINGS_ENV
 
 #: scope key set when the body timeout ended the request
 BODY_TIMED_OUT = "routellm.body_timed_out"
+#: lifespan state key of the app's admission gate (anything with ``drain()``), drained when the server shuts down
+ADMISSION_STATE = "routellm.admission"
 
 
 def _error_body(message: str, code: str) -> bytes:
@@ -132,6 +137,13 @@ class RouterH11Protocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._update()
+
+    def shutdown(self) -> None:
+        """The server is shutting down (SIGTERM): requests waiting for admission get 503 now, new ones too."""
+        gate = self.app_state.get(ADMISSION_STATE)
+        if gate is not None:
+            gate.drain()
+        super().shutdown()
 
     def send_400_response(self, msg: str) -> None:
         """Malformed HTTP: a 400 in OpenAI's error format (uvicorn's says so in plain text)."""

@@ -55,6 +55,12 @@ class ServerSettings:
         score_batch_size: at most this many concurrent requests are scored in one router call.
         static_dir: directory of the chat page (default: the package's ``static/``).
         workers: worker processes serving these settings together (``GET /ready`` waits for all of them).
+        max_in_flight: admission control: chat requests each worker handles at once (scoring, upstream call,
+            stream); more wait in a queue, and beyond it get HTTP 429. None: derived from the machine and the
+            routers (:func:`~routellm_core.server.admission.derive_admission`); 0: no bound (every request is
+            handled at once).
+        max_queue: requests that may wait for a slot per worker (None: derived).
+        queue_timeout: seconds a request may wait for a slot before it gets HTTP 429 (None: derived).
     """
 
     routers: list[str]
@@ -83,6 +89,9 @@ class ServerSettings:
     score_batch_size: int = 64
     static_dir: str | None = None
     workers: int = 1
+    max_in_flight: int | None = None
+    max_queue: int | None = None
+    queue_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.routers, str):
@@ -105,6 +114,14 @@ class ServerSettings:
             raise ConfigError(f"score_batch_size must be a positive integer, got {self.score_batch_size!r}")
         if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
             raise ConfigError(f"workers must be a positive integer, got {self.workers!r}")
+        if self.max_in_flight is not None and not _is_int(self.max_in_flight, 0):
+            raise ConfigError(
+                f"max_in_flight must be an integer >= 1, 0 (no admission control) or None (derived), got {self.max_in_flight!r}"
+            )
+        if self.max_queue is not None and not _is_int(self.max_queue, 0):
+            raise ConfigError(f"max_queue must be an integer >= 0 or None (derived), got {self.max_queue!r}")
+        if self.queue_timeout is not None:
+            self.queue_timeout = _seconds("queue_timeout", self.queue_timeout)
         if self.upstream_client not in ("auto", "litellm", "openai"):
             raise ConfigError(f"upstream_client must be auto, litellm or openai, got {self.upstream_client!r}")
         self.default_threshold = validate_threshold(self.default_threshold)
@@ -148,6 +165,10 @@ class ServerSettings:
         if not text:
             raise ConfigError(f"set {SETTINGS_ENV} to the server settings as JSON (routellm serve does this)")
         return cls.from_json(text)
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def _seconds(name: str, value: Any) -> float:
