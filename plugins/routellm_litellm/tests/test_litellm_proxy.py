@@ -130,3 +130,24 @@ def test_routed_model_on_another_endpoint_is_a_400(proxy):
     )
     assert response.status_code == 400
     assert "routes chat completions only" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_rate_limited_deployment_reaches_the_client_as_a_429(client, proxy, stream):
+    """The hook only routes: the routed deployment's 429 comes out of the proxy as a 429 (its message kept), so
+    LiteLLM's retries and fallbacks and the client's own back-off see the rate limit as it is."""
+    upstream = proxy.upstream
+    upstream.fail_status, upstream.fail_rate = 429, 1.0
+    try:
+        with pytest.raises(openai.RateLimitError) as info:
+            response = client.chat.completions.create(
+                model="router-random-1", messages=[{"role": "user", "content": PROMPT}], stream=stream
+            )
+            if stream:
+                list(response)
+    finally:
+        upstream.fail_rate, upstream.fail_status = 0.0, 500
+    assert info.value.status_code == 429
+    assert "rate limit reached (injected fault)" in info.value.message
+    _, answer = ask(client, "router-random-1")  # the deployment answers again
+    assert answer == f"{ANSWERED_BY['weak']} {PROMPT}"
