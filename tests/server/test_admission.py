@@ -211,8 +211,7 @@ def test_adaptive_limit_steps():
     assert control.adjust(lag=0.0005, scoring_wait=0.2) == 17  # prompts wait for the router
     gate.peak = 8
     assert control.adjust(lag=0.010) == 17  # lag while less than half the limit is in use: not the requests' doing
-    gate.pressed = True
-    assert control.adjust(lag=0.0015) == 17  # between half the target and the target: hold
+    assert control.adjust(lag=0.0015) == 17  # within the target, but no request had to wait: hold
     for _ in range(40):
         gate.peak = gate.limit
         control.adjust(lag=1.0)
@@ -266,7 +265,8 @@ def test_plan_defaults_follow_the_cores_and_settings_override_them():
     assert (one.minimum, one.limit, one.maximum, one.max_queue) == (2, 16, 128, 4)
     assert (two.minimum, two.limit, two.maximum, two.max_queue) == (2, 32, 256, 4)
     assert (many.minimum, many.limit, many.maximum, many.max_queue) == (64, 1024, 1024, 64)
-    assert one.adaptive and one.queue_timeout == 0.02
+    assert one.adaptive and one.queue_timeout == 0.02 and one.lag_target == 0.005
+    assert plan(2, lag_target=0.01).lag_target == 0.01
     fixed = plan(2, max_in_flight=10, max_queue=0, queue_timeout=0.5)
     assert (fixed.limit, fixed.minimum, fixed.maximum, fixed.adaptive, fixed.max_queue, fixed.queue_timeout) == (
         10,
@@ -289,6 +289,7 @@ def test_plan_defaults_follow_the_cores_and_settings_override_them():
         ("max_queue", -2, "max_queue must be an integer >= 0 or None (derived), got -2"),
         ("queue_timeout", 0, "queue_timeout must be positive, got 0"),
         ("queue_timeout", "soon", "queue_timeout must be a number of seconds, got 'soon'"),
+        ("lag_target", -0.5, "lag_target must be positive, got -0.5"),
     ],
 )
 def test_bad_settings_name_the_value(key, bad, message):
@@ -314,6 +315,17 @@ def test_cli_flags(args, expected):
     s = settings_from_args(parsed)
     assert (s.max_in_flight, s.max_queue, s.queue_timeout) == expected
     assert ServerSettings.from_json(s.to_json()).max_in_flight == expected[0]
+    assert s.lag_target is None
+
+
+def test_cli_lag_target():
+    from routellm_core.cli import build_parser
+    from routellm_core.cli.serve_cmd import settings_from_args
+
+    parsed = build_parser().parse_args(
+        ["serve", "--routers", "random", "--strong-model", "s", "--weak-model", "w", "--lag-target", "0.01"]
+    )
+    assert settings_from_args(parsed).lag_target == 0.01
 
 
 @pytest.mark.parametrize(
@@ -323,6 +335,7 @@ def test_cli_flags(args, expected):
         (["--max-in-flight", "lots"], "expected a positive integer, 'auto' or 'off', got 'lots'"),
         (["--max-queue", "-1"], "argument --max-queue: expected an integer >= 0 or 'auto', got '-1'"),
         (["--queue-timeout", "never"], "argument --queue-timeout: "),
+        (["--lag-target", "-1"], "argument --lag-target: "),
     ],
 )
 def test_cli_bad_flags_are_one_line_errors(args, message, capsys):

@@ -199,6 +199,14 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         help="seconds a request may wait for a slot before it gets HTTP 429 (default auto)",
     )
     parser.add_argument(
+        "--lag-target",
+        type=_seconds_or_auto,
+        default=None,
+        metavar="S|auto",
+        help="the adaptive --max-in-flight keeps each worker's event loop lag (median) below this: lower answers "
+        "faster and admits fewer, higher admits more (default auto: 0.005)",
+    )
+    parser.add_argument(
         "--timeout-keep-alive",
         type=int,
         default=75,
@@ -243,6 +251,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         max_in_flight=args.max_in_flight,
         max_queue=args.max_queue,
         queue_timeout=args.queue_timeout,
+        lag_target=args.lag_target,
     )
 
 

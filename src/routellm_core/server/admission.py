@@ -60,7 +60,7 @@ MIN_RETRY_AFTER = 1
 MAX_RETRY_AFTER = 60
 
 #: the adaptive limit keeps the median event loop lag of each control window below this (seconds)
-LAG_TARGET = 0.002
+LAG_TARGET = 0.005
 #: ... and prompts from waiting longer than this for their router to start scoring them (seconds)
 SCORING_WAIT_TARGET = 0.05
 #: how long a request may wait for a slot by default: a refusal comes within 50 ms, even after waiting
@@ -105,9 +105,15 @@ class AdmissionPlan:
     adaptive: bool
     max_queue: int
     queue_timeout: float
+    #: the adaptive limit's target for the event loop's median lag (seconds)
+    lag_target: float = LAG_TARGET
 
     def describe(self) -> str:
-        slots = f"{self.minimum}-{self.maximum} (adaptive)" if self.adaptive else str(self.limit)
+        slots = (
+            f"{self.minimum}-{self.maximum} (adaptive, lag target {1000 * self.lag_target:g} ms)"
+            if self.adaptive
+            else str(self.limit)
+        )
         return f"{slots} requests in progress per worker, {self.max_queue} waiting for at most {self.queue_timeout:g} s"
 
 
@@ -127,7 +133,8 @@ def plan_admission(settings: ServerSettings, cores: int | None = None) -> Admiss
       ``128 x cores`` (32 to 1024), starting at ``16 x cores``; how fast the router scores moves it at run time;
     - queue: ``2 x cores`` requests (4 to 64);
     - queue timeout: :data:`QUEUE_TIMEOUT` (20 ms), so that even a request refused after waiting hears it
-      within 50 ms.
+      within 50 ms;
+    - lag target of the adaptive limit: :data:`LAG_TARGET`.
 
     ``cores`` defaults to :func:`worker_cores`. None when admission control is off (``max_in_flight=0``).
     """
@@ -144,7 +151,8 @@ def plan_admission(settings: ServerSettings, cores: int | None = None) -> Admiss
         adaptive = True
     max_queue = settings.max_queue if settings.max_queue is not None else min(64, max(4, 2 * cores))
     queue_timeout = settings.queue_timeout if settings.queue_timeout is not None else QUEUE_TIMEOUT
-    return AdmissionPlan(limit, minimum, maximum, adaptive, max_queue, queue_timeout)
+    lag_target = settings.lag_target if settings.lag_target is not None else LAG_TARGET
+    return AdmissionPlan(limit, minimum, maximum, adaptive, max_queue, queue_timeout, lag_target)
 
 
 # -- the gate ---------------------------------------------------------------------------------------
@@ -363,8 +371,8 @@ class AdaptiveLimit:
     the median lag and at the longest a prompt waited for its router (``scoring_wait()``, which resets on
     reading). Either over its target (:data:`LAG_TARGET`, :data:`SCORING_WAIT_TARGET`) while at least half the
     limit was in use: the limit drops to 90 % of what was in use (lag while the worker is nearly idle comes from
-    elsewhere, and a lower limit would not help). Both under half their target while requests had to wait or
-    were refused: it grows by a tenth (at least 1). Otherwise it stays.
+    elsewhere, and a lower limit would not help). Both within their target while requests had to wait or were
+    refused: it grows by a tenth (at least 1). Otherwise it stays.
     """
 
     def __init__(
@@ -396,7 +404,7 @@ class AdaptiveLimit:
         behind = lag > self.lag_target or scoring_wait > self.scoring_target
         if behind and 2 * gate.peak >= gate.limit:  # a worker using little of its limit is not slowed by its requests
             limit = max(self.minimum, int(0.9 * min(gate.limit, gate.peak)))
-        elif gate.pressed and lag < self.lag_target / 2 and scoring_wait < self.scoring_target / 2:
+        elif gate.pressed and lag <= self.lag_target and scoring_wait <= self.scoring_target:
             limit = min(self.maximum, gate.limit + max(1, gate.limit // 10))
         else:
             limit = gate.limit
@@ -488,4 +496,4 @@ def build_gate(
     gate = AdmissionGate(plan.limit, plan.max_queue, plan.queue_timeout, metrics)
     if not plan.adaptive:
         return gate, None
-    return gate, AdaptiveLimit(gate, plan.minimum, plan.maximum, scoring_wait)
+    return gate, AdaptiveLimit(gate, plan.minimum, plan.maximum, scoring_wait, lag_target=plan.lag_target)

@@ -61,6 +61,8 @@ class ServerSettings:
             handled at once).
         max_queue: requests that may wait for a slot per worker (None: derived).
         queue_timeout: seconds a request may wait for a slot before it gets HTTP 429 (None: derived).
+        lag_target: the derived, adaptive limit keeps the event loop's median lag below this many seconds: lower
+            answers faster and admits fewer; higher admits more (None: the default).
     """
 
     routers: list[str]
@@ -92,6 +94,7 @@ class ServerSettings:
     max_in_flight: int | None = None
     max_queue: int | None = None
     queue_timeout: float | None = None
+    lag_target: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.routers, str):
@@ -120,8 +123,9 @@ class ServerSettings:
             )
         if self.max_queue is not None and not _is_int(self.max_queue, 0):
             raise ConfigError(f"max_queue must be an integer >= 0 or None (derived), got {self.max_queue!r}")
-        if self.queue_timeout is not None:
-            self.queue_timeout = _seconds("queue_timeout", self.queue_timeout)
+        for name in ("queue_timeout", "lag_target"):
+            if getattr(self, name) is not None:
+                setattr(self, name, _seconds(name, getattr(self, name)))
         if self.upstream_client not in ("auto", "litellm", "openai"):
             raise ConfigError(f"upstream_client must be auto, litellm or openai, got {self.upstream_client!r}")
         self.default_threshold = validate_threshold(self.default_threshold)
