@@ -314,6 +314,31 @@ def table(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def paired_table(results: dict) -> str:
+    """Paired bootstrap differences of APGR from the same eval runs: every learned router against
+    ``length`` and ``random``, and ``length`` against ``random``."""
+    ev = results.get("eval", {}).get("benchmarks", {})
+    if not ev:
+        return ""
+    head = ["paired bootstrap, APGR difference [95 % CI], p"] + list(BENCHMARKS.values())
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    pairs = [(r, b) for r in ROUTERS[:4] for b in ("length", "random")] + [("length", "random")]
+    for a, b in pairs:
+        cells = [f"`{a}` − `{b}`"]
+        for bench in BENCHMARKS:
+            found = [c for c in ev.get(bench, {}).get("comparisons", []) if (c["a"], c["b"]) == (a, b)]
+            if not found:
+                cells.append("—")
+                continue
+            c = found[0]
+            lo, hi = c["interval"]
+            p = "p < 0.001" if c["p_value"] < 0.001 else f"p = {c['p_value']:.3f}"
+            signed = lambda x: f"{x:+.3f}".replace("-", "\u2212")  # noqa: E731
+            cells.append(f"{signed(c['apgr_difference'])} [{signed(lo)}, {signed(hi)}], {p}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def notes(results: dict) -> str:
     """One line per column group: when, where and at what load it ran."""
     out = []
@@ -322,9 +347,9 @@ def notes(results: dict) -> str:
         if not r:
             continue
         m = r.get("machine", {})
-        load = r.get("load_average_before") or m.get("load_average")
+        load = " / ".join(f"{x:.2f}" for x in (r.get("load_average_before") or m.get("load_average") or []))
         where = f"{m.get('cpu_count')} cores ({m.get('cpu')}), Python {m.get('python')}"
-        out.append(f"- {step}: {r.get('date')}, commit {r.get('commit')}, {where}, load average at start {load}")
+        out.append(f"- {step}: {r.get('date')}, commit {r.get('commit')}, {where}, load average (1 / 5 / 15 min) at start {load}")
     return "\n".join(out) + "\n"
 
 
@@ -370,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
         if args.work is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    text = table(results) + "\n" + notes(results)
+    text = table(results) + "\n" + paired_table(results) + "\n" + notes(results)
     (args.output / "summary_table.md").write_text(text, encoding="utf-8")
     print(text, end="")
     return 0
