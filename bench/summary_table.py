@@ -286,6 +286,8 @@ def fmt_ms(ms: float) -> str:
 
 
 def fmt_rate(rate: float) -> str:
+    if rate >= 100_000:
+        return f"{rate / 1e6:.1f} M"
     return f"{rate:,.0f}" if rate >= 100 else f"{rate:.1f}"
 
 
