@@ -229,30 +229,25 @@ async def until_disconnect(request: Request, work: Coroutine[Any, Any, _T]) -> _
         watcher.cancel()
 
 
-class HeldResponse(Response):
+class _HoldsSlot:
+    """Frees the request's admission slot once the response has been sent, or its sending ended."""
+
+    slot: Slot | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)  # type: ignore[misc]
+        finally:
+            if self.slot is not None:
+                self.slot.release()
+
+
+class HeldResponse(_HoldsSlot, Response):
     """A response that frees its request's admission slot once it is sent."""
 
-    slot: Slot | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            if self.slot is not None:
-                self.slot.release()
-
-
-class HeldStreamingResponse(StreamingResponse):
+class HeldStreamingResponse(_HoldsSlot, StreamingResponse):
     """A stream that frees its request's admission slot when it ends or the client disconnects."""
-
-    slot: Slot | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            if self.slot is not None:
-                self.slot.release()
 
 
 def check_content_type(value: str | None) -> None:
