@@ -6,7 +6,7 @@ and, in its tests, :mod:`routellm_core.testing`; nothing else of the core is a p
 
 - **Registering**: :data:`hookimpl`, the ``Register*`` protocols of the ``register`` callables,
   :func:`lazy` (a callable that imports its module when called, to keep plugin loading light).
-- **Building**: :class:`Router`, :class:`Embedder`, :class:`PluginConfig` (the one declaration of
+- **Building**: :class:`Router` (and :class:`QualityRouter` for a router that predicts quality per model), :class:`Embedder`, :class:`PluginConfig` (the one declaration of
   a plugin's settings: the registry validates them and hands the factory the validated instance),
   :class:`BenchmarkData` for benchmark loaders.
 - **Plumbing**: :func:`shared_embedder` (one validated embedder per name and settings in the
@@ -35,6 +35,7 @@ from .hookspecs import RegisterBenchmark, RegisterEmbedder, RegisterRouter, Regi
 from .messages import POLICIES, check_policy
 from .paths import user_cache_dir
 from .progress import progress_bar, progress_iter
+from .model_choice import QualityRouter
 from .router import Router
 from .threshold import MODEL_PREFIX, parse_model_name, validate_threshold
 
@@ -158,6 +159,7 @@ __all__ = [
     "Embedder",
     "EmbeddingCache",
     "PluginConfig",
+    "QualityRouter",
     "Router",
     "l2_normalise",
     # plumbing
