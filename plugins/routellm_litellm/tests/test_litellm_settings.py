@@ -54,7 +54,7 @@ def test_config_from_a_routellm_file_and_environment(tmp_path, monkeypatch):
         ({**BASE, "weak_model": "strong"}, "both 'strong'"),
         ({**BASE, "routing_policy": "first_user"}, "routing_policy"),
         ({**BASE, "config": ["random"]}, "callback_settings.routellm.config"),
-        ({**BASE, "config": "no/such/routellm.yaml"}, "cannot read config file"),
+        ({**BASE, "config": "no/such/routellm.yaml"}, "config: routellm config file 'no/such/routellm.yaml' not found"),
         ({**BASE, "models": {"smart": "router-random-2"}}, "models.smart: threshold 2"),
         ({**BASE, "models": {"smart": {"router": "random"}}}, "models.smart must be"),
         ({**BASE, "models": {"smart": "router-mf-0.5"}}, "router 'mf' is not in routers"),

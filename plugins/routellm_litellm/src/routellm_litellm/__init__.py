@@ -14,6 +14,7 @@ builds a :class:`~routellm_litellm.proxy_hook.RoutellmHook` from
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 __version__ = "0.1.0"
@@ -22,17 +23,49 @@ _built: tuple[Any, Any] | None = None  # (settings it was built from, hook)
 
 
 def configured_hook() -> Any:
-    """The hook for the proxy's current ``callback_settings.routellm``, built once per distinct settings."""
+    """The hook for the proxy's current ``callback_settings.routellm``, built once per distinct settings.
+
+    A bad setting raises the core's error (its message names the field); when the proxy is starting,
+    uvicorn reports it as that one line instead of the whole startup traceback.
+    """
     global _built
     import litellm
+
+    from routellm_core.plugin_api import RoutellmError
 
     from .proxy_hook import RoutellmHook
     from .settings import parse_settings
 
     raw = (getattr(litellm, "callback_settings", None) or {}).get("routellm")
     if _built is None or _built[0] != raw:
-        _built = (raw, RoutellmHook(parse_settings(raw)))
+        try:
+            _built = (raw, RoutellmHook(parse_settings(raw)))
+        except RoutellmError as exc:
+            _report_in_one_line(str(exc))
+            raise
     return _built[1]
+
+
+class _OneLineStartupError(logging.Filter):
+    """Turns uvicorn's "startup failed" traceback that ends with a routellm error into that error's one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "Traceback" in text and text.rstrip().endswith(self.message):
+            record.msg, record.args, record.exc_info, record.exc_text = f"routellm: {self.message}", (), None, None
+        return True
+
+
+def _report_in_one_line(message: str) -> None:
+    """Have uvicorn's error logger print a routellm error at proxy start as one line (the latest error wins)."""
+    logger = logging.getLogger("uvicorn.error")
+    for old in [f for f in logger.filters if isinstance(f, _OneLineStartupError)]:
+        logger.removeFilter(old)
+    logger.addFilter(_OneLineStartupError(message))
 
 
 def __getattr__(name: str) -> Any:

@@ -93,7 +93,18 @@ def _router_config(value: Any, where: str) -> Mapping[str, Mapping[str, Any]]:
     if value is None:
         return {}
     if isinstance(value, (str, Path)):
-        return load_config(value)
+        path = Path(value).expanduser()
+        if not path.is_file():
+            cwd = f" (a relative path is read from the proxy's working directory, {Path.cwd()})"
+            where_from = "" if path.is_absolute() else cwd
+            raise ConfigError(
+                f"{where}: routellm config file {str(value)!r} not found{where_from}; create it (router name -> settings, "
+                "e.g. 'mf: {checkpoint: ...}') or remove the config key to use each router's defaults"
+            )
+        try:
+            return load_config(path)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where} must map router names to their settings, or be a path to a routellm config file")
     config: dict[str, Mapping[str, Any]] = {}
