@@ -15,11 +15,12 @@ server batches concurrent requests (``score=`` of :meth:`RoutingCore.adecide`).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, NamedTuple
 
 from .errors import RoutingError
 from .messages import check_policy, routing_text
+from .model_set import ModelEndpoint
 from .router import Router
 from .threshold import parse_model_name, route_strong, validate_threshold
 
@@ -28,32 +29,6 @@ AsyncScore = Callable[[str, str], Awaitable[float]]
 
 #: message lists longer than this are turned into the prompt in a worker thread
 PROMPT_IN_THREAD_MESSAGES = 1000
-
-
-@dataclass(frozen=True)
-class ModelEndpoint:
-    """A model litellm can call: a litellm model id plus optional endpoint settings.
-
-    For any OpenAI-compatible server (Ollama, llama.cpp, vLLM) use
-    ``model="openai/<served-name>"`` with ``api_base`` pointing at its ``/v1``.
-    """
-
-    model: str
-    api_base: str | None = None
-    api_key: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def litellm_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = dict(self.extra)
-        kwargs["model"] = self.model
-        if self.api_base:
-            kwargs["api_base"] = self.api_base
-        if self.api_key:
-            kwargs["api_key"] = self.api_key
-        return kwargs
-
-    def __repr__(self) -> str:  # never show the key
-        return f"ModelEndpoint(model={self.model!r}, api_base={self.api_base!r})"
 
 
 class Route(NamedTuple):
