@@ -41,6 +41,7 @@ from .threshold import MODEL_PREFIX, parse_model_name, validate_threshold
 
 if TYPE_CHECKING:
     from .controller import Controller, Decision
+    from .decontamination import EvalPrompts, decontaminate
     from .evaluation.data import BenchmarkData
     from .tabular import read_records
     from .training_data import (
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
         TIER_WEAK,
         Comparisons,
         TrainingDataError,
+        load_files,
         matrix_outcomes,
         pair_outcomes,
         ranked_models,
@@ -75,6 +77,8 @@ _LAZY: dict[str, str] = {
         ),
         "routellm_core.training_data",
     ),
+    **dict.fromkeys(("EvalPrompts", "decontaminate"), "routellm_core.decontamination"),
+    "load_files": "routellm_core.training_data",
     **dict.fromkeys(
         ("add_data_arguments", "check_minimums", "command_line", "parse_pairs", "prepare", "write_summary"),
         "routellm_core.training_run",
@@ -188,10 +192,13 @@ __all__ = [
     "TIER_STRONG",
     "TIER_WEAK",
     "Comparisons",
+    "EvalPrompts",
     "TrainingDataError",
     "add_data_arguments",
     "check_minimums",
     "command_line",
+    "decontaminate",
+    "load_files",
     "matrix_outcomes",
     "pair_outcomes",
     "parse_pairs",

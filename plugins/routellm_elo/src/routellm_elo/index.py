@@ -21,6 +21,13 @@ Files: ``config.json`` (models, tiers, ratings, embedder, defaults, weighting) a
 D-dimensional vectors, and the tables in compressed sparse rows: ``tables_indptr``, ``tables_cells``
 (``j · (T + 1) + k``), ``tables_values``: half battles as uint8 when every count is a whole number of them,
 else float16 or float32 like the embeddings, with ``tables_value_scale`` in the config). Never pickle.
+
+An **N-model index** (``routellm train sw_ranking --n-model``) also keeps each indexed prompt's raw score
+of every model scored on it (``scores_indptr``, ``scores_models``, ``scores_values``: compressed sparse
+rows, the values float16) and the settings of :class:`QualitySettings` in the config's ``quality`` key,
+from which :meth:`SWIndex.quality_for_similarities` predicts a quality in [0, 1] per model for a query.
+An index without them (every index built before, and the shipped two-model one) is read and scored
+exactly as before.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ GLOBAL_RIDGE = 1e-3
 SAME_TIER = ("routellm", "ignore")
 #: batches up to this many queries avoid BLAS (see :meth:`SWIndex.similarities`)
 SMALL_BATCH = 8
+#: how an index turns a query into per-model quality (see :class:`QualitySettings`)
+QUALITY_METHODS = ("neighbours", "elo")
 
 
 class SWIndexError(ConfigError):
@@ -95,6 +104,35 @@ class Weighting:
 
 
 @dataclass
+class QualitySettings:
+    """How a query's quality per model is predicted (N-model routing).
+
+    ``method="neighbours"``: the similarity-weighted mean of the model's scores on the indexed prompts that
+    score it, shrunk towards the model's mean over all of them: ``q_j = (sum_i w_i s_ij + prior · m_j) /
+    (sum_i w_i + prior)``, ``w_i = 10 ** (sharpness · (max(cos_i, min_similarity) − 1))`` (an identical prompt
+    weighs 1, ``prior`` is the weight of the model's global mean ``m_j`` in units of identical prompts).
+    ``method="elo"``: the query's similarity-weighted Elo ratings of the tiers (the router's two-model fit);
+    a model's quality is its expected win rate against the other requested models (0.5 when alone).
+    """
+
+    method: str = "elo"
+    sharpness: float = 40.0
+    min_similarity: float = 0.6
+    prior: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.method not in QUALITY_METHODS:
+            raise ValueError(f"quality method must be one of {', '.join(QUALITY_METHODS)}, got {self.method!r}")
+        if not (np.isfinite(self.sharpness) and self.sharpness >= 0):
+            raise ValueError(f"quality sharpness must be a finite number >= 0, got {self.sharpness}")
+        if not (np.isfinite(self.prior) and self.prior > 0):
+            raise ValueError(f"quality prior must be a finite number > 0, got {self.prior}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "sharpness": self.sharpness, "min_similarity": self.min_similarity, "prior": self.prior}
+
+
+@dataclass
 class SWIndex:
     """Everything a sw_ranking router scores with."""
 
@@ -113,6 +151,8 @@ class SWIndex:
     aliases: dict[str, str] = field(default_factory=dict)
     labels: str = "hard"
     meta: dict[str, Any] = field(default_factory=dict)
+    scores: np.ndarray | None = None  # (P, M) each model's score on each indexed prompt, NaN where not scored (N-model)
+    quality: QualitySettings | None = None  # how quality per model is predicted (None: the Elo win rate over tiers)
 
     def __post_init__(self) -> None:
         t = self.num_tiers + 1
@@ -123,6 +163,18 @@ class SWIndex:
         flat = self.tables.reshape(len(self.tables), t * t)
         self._flat32 = np.ascontiguousarray(flat, dtype=np.float32)
         self._emb = np.ascontiguousarray(self.embeddings, dtype=np.float32)
+        if self.scores is not None:
+            sc = np.asarray(self.scores, np.float32)
+            if sc.shape != (len(self.embeddings), len(self.models)):
+                raise SWIndexError(f"index scores have shape {sc.shape}; expected ({len(self.embeddings)}, {len(self.models)})")
+            present = ~np.isnan(sc)
+            if np.any(sc[present] < 0) or np.any(sc[present] > 1):
+                raise SWIndexError("index scores must lie in [0, 1]")
+            self.scores = sc
+            self._score_mask = np.ascontiguousarray(present, dtype=np.float32)
+            self._score_vals = np.ascontiguousarray(np.where(present, sc, 0.0), dtype=np.float32)
+            counts = present.sum(axis=0)
+            self._score_prior = np.where(counts > 0, self._score_vals.sum(axis=0) / np.maximum(counts, 1), np.nan)
 
     # -- geometry --------------------------------------------------------------
     @property
@@ -200,6 +252,46 @@ class SWIndex:
         ratings: np.ndarray = r[:, :-1] - r[:, -1:] + INIT_RATING
         return ratings
 
+    # -- quality per model (N-model routing) ----------------------------------
+    @property
+    def quality_settings(self) -> QualitySettings:
+        """The index's settings, or the Elo win rate over tiers for an index without scores."""
+        return self.quality if self.quality is not None else QualitySettings(method="elo")
+
+    def quality_model_ids(self) -> list[int]:
+        """Indices of the models this index predicts quality for: scored ones (``neighbours``), else tiered ones."""
+        if self.quality_settings.method == "neighbours" and self.scores is not None:
+            return [int(j) for j in np.flatnonzero(~np.isnan(self._score_prior))]
+        return [int(j) for j in np.flatnonzero(self.model_tiers >= 0)]
+
+    def quality_for_similarities(
+        self, sims: np.ndarray, model_ids: Sequence[int], weighting: Weighting | None = None
+    ) -> np.ndarray:
+        """``(Q, len(model_ids))`` quality in [0, 1] of each model for queries with these similarities (``(Q, P)``;
+        overwritten when float32). ``weighting``: the two-model weighting (used by the ``elo`` method)."""
+        settings = self.quality_settings
+        ids = np.asarray(model_ids, np.int64)
+        if settings.method == "neighbours":
+            if self.scores is None:
+                raise SWIndexError("the neighbours quality method needs an index with scores (train it with --n-model)")
+            qw = Weighting(sharpness=settings.sharpness, min_similarity=settings.min_similarity)
+            w = self.weights_for_similarities(sims, qw)
+            vals, mask = self._score_vals[:, ids], self._score_mask[:, ids]
+            small = len(w) <= SMALL_BATCH
+            num = (np.einsum("qp,pm->qm", w, vals) if small else w @ vals).astype(np.float64)
+            den = (np.einsum("qp,pm->qm", w, mask) if small else w @ mask).astype(np.float64)
+            prior = np.float64(settings.prior)
+            q: np.ndarray = np.clip((num + prior * self._score_prior[ids]) / (den + prior), 0.0, 1.0)
+            return q
+        wt = weighting or self.weighting
+        ratings = fit_ratings(self.tables_for_similarities(sims, wt), ridge=wt.ridge)
+        r = ratings[:, self.model_tiers[ids]]  # (Q, m): each requested model's tier rating
+        if len(ids) < 2:
+            return np.full((len(r), len(ids)), 0.5)
+        p = 1.0 / (1.0 + np.power(10.0, (r[:, None, :] - r[:, :, None]) / 400.0))  # p[q, j, k] = P(j beats k)
+        win: np.ndarray = np.clip((p.sum(axis=2) - 0.5) / (len(ids) - 1), 0.0, 1.0)  # the diagonal holds P(j beats j) = 0.5
+        return win
+
     # -- models ----------------------------------------------------------------
     def resolve(self, name: str, aliases: dict[str, str] | None = None) -> int:
         """Index of a model given its trained name or an alias (configured, then the index's own)."""
@@ -242,6 +334,13 @@ class SWIndex:
             tensors["log_chars"] = np.asarray(self.log_chars, np.float32)
         if self.projection is not None:
             tensors["projection"] = np.ascontiguousarray(self.projection, dtype=np.float32)
+        if self.scores is not None:
+            rows_s, cols_s = np.nonzero(self._score_mask)
+            indptr_s = np.zeros(len(self.scores) + 1, np.int64)
+            np.add.at(indptr_s, rows_s + 1, 1)
+            tensors["scores_indptr"] = np.cumsum(indptr_s).astype(np.int32)
+            tensors["scores_models"] = cols_s.astype(np.uint8 if len(self.models) <= 256 else np.int32)
+            tensors["scores_values"] = self.scores[rows_s, cols_s].astype(np.float16)
         save_file(tensors, str(out / WEIGHTS_FILE))
         config = {
             "format": FORMAT,
@@ -261,6 +360,7 @@ class SWIndex:
             "default_weak": self.default_weak,
             "aliases": self.aliases,
             **({"meta": self.meta} if self.meta else {}),
+            **({"quality": self.quality.as_dict()} if self.quality is not None else {}),
         }
         (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
 
@@ -275,6 +375,11 @@ class SWIndex:
         ):
             h.update(np.ascontiguousarray(arr).tobytes())
         h.update(json.dumps([self.models, self.weighting.as_dict()], sort_keys=True).encode())
+        if self.scores is not None:  # N-model indexes only: the digest of every other index is unchanged
+            h.update(np.ascontiguousarray(self._score_vals).tobytes())
+            h.update(np.ascontiguousarray(self._score_mask).tobytes())
+        if self.quality is not None:
+            h.update(json.dumps(self.quality.as_dict(), sort_keys=True).encode())
         return h.hexdigest()
 
 
@@ -318,6 +423,19 @@ def load_index(directory: str | os.PathLike[str]) -> SWIndex:
     rows = np.repeat(np.arange(len(emb)), bounds[1:] - bounds[:-1])  # the prompt of each cell (np.diff: mistyped by numpy stubs)
     flat[rows, cells.astype(np.int64)] = values.astype(np.float64) * float(cfg.get("tables_value_scale", 1.0))
     w = cfg.get("weighting") or {}
+    scores = None
+    if "scores_values" in tensors:
+        s_ptr = tensors["scores_indptr"].astype(np.int64)
+        s_cols = tensors["scores_models"].astype(np.int64)
+        s_vals = tensors["scores_values"]
+        if len(s_ptr) != len(emb) + 1 or len(s_cols) != len(s_vals) or (len(s_cols) and s_cols.max() >= len(models)):
+            raise SWIndexError(f"{weights_path}: inconsistent score arrays")
+        scores = np.full((len(emb), len(models)), np.nan, np.float32)
+        scores[np.repeat(np.arange(len(emb)), s_ptr[1:] - s_ptr[:-1]), s_cols] = s_vals.astype(np.float32)
+    try:
+        quality = QualitySettings(**cfg["quality"]) if cfg.get("quality") else None
+    except (TypeError, ValueError) as exc:
+        raise SWIndexError(f"{cfg_path}: bad quality settings: {exc}") from None
     return SWIndex(
         embeddings=emb,
         tables=flat.reshape(len(emb), t + 1, t + 1),
@@ -334,6 +452,8 @@ def load_index(directory: str | os.PathLike[str]) -> SWIndex:
         aliases=dict(cfg.get("aliases") or {}),
         labels=cfg.get("labels", "hard"),
         meta=dict(cfg.get("meta") or {}),
+        scores=scores,
+        quality=quality,
     )
 
 
@@ -365,6 +485,8 @@ def build_index(
     default_weak: str | None = None,
     aliases: dict[str, str] | None = None,
     prompts: list[str] | None = None,
+    scores: np.ndarray | None = None,
+    quality: QualitySettings | None = None,
 ) -> SWIndex:
     """An index from per-prompt battles.
 
@@ -373,6 +495,8 @@ def build_index(
     labels into wins/ties as battles (the better-scored model wins), ``"soft"`` counts ``label`` as a fractional
     win. ``dim``: keep the top ``dim`` principal directions of the embeddings (uncentred), which the query
     vectors are projected on too. ``prompts``: the prompts' texts, whose lengths the index keeps (for ``length_scale``).
+    ``scores`` (N-model index): ``(P, M)`` each model's score on each prompt, NaN where it has none, stored as
+    float16 (rounded here, so an index predicts the same before and after saving); ``quality``: its settings.
     """
     if labels not in ("hard", "soft"):
         raise ValueError(f"labels must be 'hard' or 'soft', got {labels!r}")
@@ -417,4 +541,6 @@ def build_index(
         default_weak=default_weak,
         aliases=dict(aliases or {}),
         labels=labels,
+        scores=None if scores is None else np.asarray(scores, np.float32).astype(np.float16).astype(np.float32),
+        quality=quality,
     )

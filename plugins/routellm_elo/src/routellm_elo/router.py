@@ -3,6 +3,12 @@
 For a batch of prompts: one matrix product of their embeddings with the indexed prompts' embeddings,
 the weights, one product of the weights with the indexed prompts' tier win tables, and a batched
 Newton fit of ≤ 10 tier ratings per prompt. The score is ``P(strong tier beats weak tier)``.
+
+N-model routing (:class:`~routellm_core.plugin_api.QualityRouter`): :meth:`SWRankingRouter.predict_quality`
+gives each requested model a quality in [0, 1] per prompt, as the index's
+:class:`~routellm_elo.index.QualitySettings` say: the similarity-weighted mean of the model's scores on
+the nearest indexed prompts (an N-model index, ``routellm train sw_ranking --n-model``), or the model's
+expected Elo win rate against the other requested models (any other index).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from routellm_core.plugin_api import ConfigError, Embedder, EmbeddingCache, Router, shared_embedder
+from routellm_core.plugin_api import ConfigError, Embedder, EmbeddingCache, QualityRouter, Router, RoutingError, shared_embedder
 
 from .config import SWRankingConfig
 from .elo import fit_ratings, win_probability
@@ -91,8 +97,8 @@ def index_from_battles(battles_path: str, embeddings_path: str, num_tiers: int =
     )
 
 
-class SWRankingRouter(Router):
-    """RouteLLM's similarity-weighted ranking router (``sw_ranking``).
+class SWRankingRouter(Router, QualityRouter):
+    """RouteLLM's similarity-weighted ranking router (``sw_ranking``), and an N-model quality predictor.
 
     ``config``: the settings, validated (:class:`~routellm_elo.config.SWRankingConfig`; ``None``: the defaults).
     ``embedder``: an :class:`~routellm_core.plugin_api.Embedder` instance to embed queries with, in place of
@@ -179,6 +185,46 @@ class SWRankingRouter(Router):
             return np.zeros(0, np.float64)
         return self.score_embeddings(self.embed(prompts), prompts)
 
+    # -- N-model routing -------------------------------------------------------
+    @property
+    def quality_models(self) -> tuple[str, ...]:
+        if not hasattr(self, "_quality_ids"):
+            self._quality_ids = self.index.quality_model_ids()
+        return tuple(self.index.models[j] for j in self._quality_ids)
+
+    def resolve_quality_model(self, model: str) -> str:
+        """The index's name for ``model``: a trained name, or an alias (the configured ones, then the index's)."""
+        known = self.quality_models
+        try:
+            name = self.index.models[self.index.resolve(model, self.config.model_aliases)]
+        except KeyError:
+            name = None
+        if name is None or name not in known:
+            raise RoutingError(f"sw_ranking: unknown model {model!r}; it predicts quality for: {', '.join(known)}")
+        return name
+
+    def quality_embeddings(self, vectors: np.ndarray, models: Sequence[str], prompts: Sequence[str] | None = None) -> np.ndarray:
+        """``(Q, len(models))`` quality of each model for prompts given by their embedder vectors (and texts, for
+        the length term)."""
+        ids = [self.index.models.index(self.resolve_quality_model(m)) for m in models]
+        vectors = np.asarray(vectors, np.float32)
+        lengths = log_chars(prompts) if prompts is not None else None
+        out = np.empty((len(vectors), len(ids)), np.float64)
+        for start in range(0, len(vectors), CHUNK):
+            chunk_lengths = None if lengths is None else lengths[start : start + CHUNK]
+            sims = self.index.similarities(vectors[start : start + CHUNK], self.weighting, chunk_lengths)
+            out[start : start + CHUNK] = self.index.quality_for_similarities(sims, ids, self.weighting)
+        return out
+
+    def predict_quality(self, prompts: Sequence[str], models: Sequence[str]) -> np.ndarray:
+        prompts = [str(p) for p in prompts]
+        models = list(models)
+        for m in models:
+            self.resolve_quality_model(m)  # unknown models fail before any embedding
+        if not prompts:
+            return np.zeros((0, len(models)), np.float64)
+        return self.quality_embeddings(self.embed(prompts), models, prompts)
+
     def describe(self) -> dict[str, Any]:
         return {
             "router": "sw_ranking",
@@ -189,6 +235,7 @@ class SWRankingRouter(Router):
             "tiers": [self._strong_tier, self._weak_tier],
             "weighting": self.weighting.as_dict(),
             "embedder": self.embedder.describe(),
+            **({"quality": self.index.quality.as_dict()} if self.index.quality is not None else {}),
         }
 
     def checkpoint_digest(self) -> str | None:
