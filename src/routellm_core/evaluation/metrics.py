@@ -262,11 +262,13 @@ def nondecreasing_hull(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, 
     xs, ys = x[order], y[order]
     keep = np.r_[True, xs[1:] != xs[:-1]]
     xs, ys = xs[keep], ys[keep]
+    px, py = xs.tolist(), ys.tolist()  # plain floats: the loop runs in bootstrap resamples too
     hull: list[int] = []
-    for i in range(xs.size):  # monotone chain, upper hull
+    for i in range(len(px)):  # monotone chain, upper hull
+        xi, yi = px[i], py[i]
         while len(hull) >= 2:
             a, b = hull[-2], hull[-1]
-            cross = (xs[b] - xs[a]) * (ys[i] - ys[a]) - (ys[b] - ys[a]) * (xs[i] - xs[a])
+            cross = (px[b] - px[a]) * (yi - py[a]) - (py[b] - py[a]) * (xi - px[a])
             if cross >= 0:  # b is on or below the segment a-i
                 hull.pop()
             else:
