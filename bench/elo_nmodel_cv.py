@@ -17,10 +17,11 @@ quality for every model of its source and sweeps the cost knob ``w`` of
 * the cost at which the router's hull reaches the **best single model's quality**, as a fraction of that
   model's cost (target <= 0.60), and the router's quality at the best single model's cost.
 
-Costs: RouterBench's per-prompt ``<model>|total_cost`` columns; LLMRouter's models by the price table
-:data:`DCROUTER_PRICES` (USD per 1M tokens) times an estimate of the prompt's tokens plus
-:data:`OUTPUT_TOKENS`. Predictions are pooled over the folds before the metrics. One JSON line per
-variant goes to stdout and to ``--out``.
+Costs: RouterBench's per-prompt ``<model>|total_cost`` columns; LLMRouter's models by the evaluation
+harness's price table (``DCROUTER_PRICES``: estimated prompt tokens x input price + 256 output tokens x
+output price), as ``routellm eval`` prices the test sets. Metrics from
+:mod:`routellm_core.evaluation.nmodel`. Predictions are pooled over the folds before the metrics. One JSON
+line per variant goes to stdout and to ``--out``.
 
     python bench/elo_nmodel_cv.py --data-dir ../shared/data --grid method=neighbours,elo sharpness=20,40 prior=1,3
 """
@@ -44,20 +45,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 RB = "routerbench-zs"
 DC = "llmrouter-dcrouter"
-#: USD per 1M tokens (input and output alike) for LLMRouter's open models: typical hosted prices of models
-#: of their size (7-9B, 49-51B, 70B) in 2025, a stand-in until the evaluation harness fixes its table
-DCROUTER_PRICES = {
-    "qwen2.5-7b-instruct": 0.30,
-    "llama3-chatqa-1.5-8b": 0.20,
-    "llama3-chatqa-1.5-70b": 0.88,
-    "llama-3.1-nemotron-51b-instruct": 0.60,
-    "mistral-7b-instruct-v0.3": 0.20,
-    "gemma-2-9b-it": 0.30,
-    "llama-3.1-8b-instruct": 0.18,
-    "codegemma-7b": 0.20,
-    "llama-3.3-nemotron-super-49b-v1": 0.60,
-}
-OUTPUT_TOKENS = 100
 #: extra training files by grid value
 EXTRA_FILES = {"none": [], "mmlu-pro": ["mmlu-pro/scores.json"], "arena": ["arena-bench-v1/scores.json"]}
 EXTRA_FILES["mmlu-pro+arena"] = EXTRA_FILES["mmlu-pro"] + EXTRA_FILES["arena"]
@@ -85,74 +72,36 @@ def parse_grid(items: list[str]) -> list[dict[str, Any]]:
     return [{**DEFAULTS, **dict(combo)} for combo in itertools.product(*axes)] if axes else [dict(DEFAULTS)]
 
 
-# -- RouterBench's metrics (a stand-in for the evaluation harness's N-model module) ----------------------
-
-
-def upper_hull(cost: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The non-decreasing upper concave hull of points (cost, quality): its vertices, by cost."""
-    order = np.lexsort((-quality, cost))
-    hull: list[tuple[float, float]] = []
-    for c, q in zip(cost[order], quality[order], strict=True):
-        if hull and q <= hull[-1][1]:
-            continue  # no better than a cheaper point: the hull is non-decreasing
-        while len(hull) >= 2:
-            (c1, q1), (c2, q2) = hull[-2], hull[-1]
-            if (q2 - q1) * (c - c1) <= (q - q1) * (c2 - c1):
-                hull.pop()
-            else:
-                break
-        hull.append((float(c), float(q)))
-    h = np.asarray(hull)
-    return h[:, 0], h[:, 1]
-
-
-def aiq(hc: np.ndarray, hq: np.ndarray, lo: float, hi: float, n: int = 2001) -> float:
-    """Mean of the hull over [lo, hi] (flat beyond its ends)."""
-    grid = np.linspace(lo, hi, n)
-    return float(np.trapezoid(np.interp(grid, hc, hq), grid) / (hi - lo))
-
-
-def cost_to_reach(hc: np.ndarray, hq: np.ndarray, target: float) -> float:
-    """The least cost at which the hull reaches ``target`` quality (inf when it never does)."""
-    if hq[-1] < target - 1e-12:
-        return float("inf")
-    k = int(np.argmax(hq >= target - 1e-12))
-    if k == 0:
-        return float(hc[0])
-    c0, c1, q0, q1 = hc[k - 1], hc[k], hq[k - 1], hq[k]
-    return float(c0 + (target - q0) * (c1 - c0) / (q1 - q0))
-
-
-def knob_values() -> np.ndarray:
-    lam = np.logspace(-4, 4, 161)
-    return np.concatenate([[0.0], lam / (1.0 + lam), [1.0]])
+# -- RouterBench's metrics (routellm_core.evaluation.nmodel, as routellm eval computes them) -----------------
 
 
 def curve_metrics(pred: np.ndarray, truth: np.ndarray, cost: np.ndarray, models: list[str]) -> dict[str, Any]:
     """RouterBench's metrics of predicted qualities ``pred`` against ``truth`` (both (n, m)) with costs (n, m)."""
-    from routellm_core.model_choice import choose_many
+    from routellm_core.evaluation.nmodel import (
+        cost_quality_metrics,
+        knob_curve,
+        nmodel_reference,
+        oracle_curve,
+        zero_router_curve,
+    )
 
-    rows = np.arange(len(pred))
-    pts = []
-    for w in knob_values():
-        pick = choose_many(pred, cost, float(w))
-        pts.append((cost[rows, pick].mean(), truth[rows, pick].mean()))
-    rc, rq = np.asarray(pts).T
-    sc, sq = cost.mean(axis=0), truth.mean(axis=0)
-    lo, hi = float(sc.min()), float(sc.max())
-    zc, zq = upper_hull(sc, sq)
-    hc, hq = upper_hull(rc, rq)
-    best = int(np.argmax(sq - 1e-12 * sc))  # the best single model (the cheaper of equals)
-    reach = cost_to_reach(hc, hq, float(sq[best]))
-    oracle = truth.max(axis=1)
+    ref = nmodel_reference(models, truth, cost)
+    router = cost_quality_metrics(knob_curve(pred, truth, cost), ref)
+    zero = cost_quality_metrics(zero_router_curve(truth, cost), ref)
+    oracle = cost_quality_metrics(oracle_curve(truth, cost), ref)
+
+    def r(x: float) -> float | None:
+        return None if not np.isfinite(x) else round(float(x), 4)
+
     return {
         "prompts": len(pred),
-        "aiq": round(aiq(hc, hq, lo, hi), 4),
-        "zero_router_aiq": round(aiq(zc, zq, lo, hi), 4),
-        "best_single": {"model": models[best], "quality": round(float(sq[best]), 4), "cost": float(sc[best])},
-        "cost_to_best_quality": round(reach / float(sc[best]), 4) if np.isfinite(reach) else None,
-        "quality_at_best_cost": round(float(np.interp(sc[best], hc, hq)), 4),
-        "oracle_quality": round(float(oracle.mean()), 4),
+        "aiq": r(router.aiq),
+        "zero_router_aiq": r(zero.aiq),
+        "oracle_aiq": r(oracle.aiq),
+        "best_single": ref.best.as_dict(),
+        "cost_to_best_quality": r(router.cost_fraction_to_best_single_quality),
+        "quality_at_best_cost": r(router.quality_at_best_single_cost),
+        "max_quality": r(router.max_quality),
     }
 
 
@@ -179,7 +128,9 @@ def routerbench_costs(files: list[str]) -> dict[str, dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     from routellm_elo.index import QualitySettings, Weighting, build_index
 
+    from routellm_core.default_plugins.benchmarks import DCROUTER_PRICES
     from routellm_core.embedders import EmbeddingCache
+    from routellm_core.evaluation.data import EXPECTED_OUTPUT_TOKENS
     from routellm_core.lookups import get_embedder
     from routellm_core.model_choice import estimate_tokens
     from routellm_core.training_data import load_files
@@ -222,16 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     for name in (RB, DC):
         idx = np.flatnonzero(source_file == name)
         gm = sorted({col[m] for i in idx for m in data.scores[i]})
-        ok = idx[~np.isnan(scores[np.ix_(idx, gm)]).any(axis=1)]
         if name == RB:
-            keep = [i for i in ok if all(models[j] in rb_cost.get(data.prompts[i], {}) for j in gm)]
-            ok = np.asarray(keep)
+            ok = np.asarray([i for i in idx if all(models[j] in rb_cost.get(data.prompts[i], {}) for j in gm)])
             cost = np.asarray([[rb_cost[data.prompts[i]][models[j]] for j in gm] for i in ok])
         else:
-            tokens = np.asarray([estimate_tokens(data.prompts[i]) + OUTPUT_TOKENS for i in ok], np.float64)
-            price = np.asarray([DCROUTER_PRICES[models[j]] for j in gm])
-            cost = tokens[:, None] * price[None, :] / 1e6
-        groups[name] = {"idx": ok, "models": gm, "truth": scores[np.ix_(ok, gm)].astype(np.float64), "cost": cost}
+            ok = idx
+            tokens = np.asarray([estimate_tokens(data.prompts[i]) for i in ok], np.float64)
+            price_in = np.asarray([DCROUTER_PRICES[models[j]].input_per_million for j in gm])
+            price_out = np.asarray([DCROUTER_PRICES[models[j]].output_per_million for j in gm])
+            cost = (tokens[:, None] * price_in[None, :] + EXPECTED_OUTPUT_TOKENS * price_out[None, :]) / 1e6
+        truth = np.nan_to_num(scores[np.ix_(ok, gm)].astype(np.float64), nan=0.0)  # a failed answer counts 0, as in eval
+        groups[name] = {"idx": ok, "models": gm, "truth": truth, "cost": cost}
 
     # folds over every prompt (the extra files' prompts always stay in the index)
     rng = np.random.default_rng(args.seed)
