@@ -10,6 +10,13 @@ Measures, in one run on this machine:
   * one-prompt decision latency (p50/p90/p99) and batch throughput on the MMLU prompts of the evaluation data.
 
     python bench/bench_elo.py --data-dir ../shared/data [--index DIR] [--reference N] [--limit N] [--compare index]
+    python bench/bench_elo.py --data-dir ../shared/data --nmodel [--single N]
+
+``--nmodel`` measures instead the N-model decision against the two-model decision of the same router (the
+shipped N-model index unless ``--index``), on the same prompts in one run, alternating which goes first: the
+two-model decision is ``Router.route`` (score, threshold); the N-model one is ``predict_quality`` for the
+models of RouterBench (11) or of both N-model sets (20) and ``model_choice.choose`` with a price per model;
+with and without the (shared) embedding.
 
 The side-by-side comparison uses RouteLLM's weighting by default: with a sharp weighting a query may have no
 battles of the strong tier near it, and then its rating is not determined by the data (the router keeps it
@@ -119,7 +126,10 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--only-compare", action="store_true", help="stop after the side-by-side comparison")
     ap.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    ap.add_argument("--nmodel", action="store_true", help="N-model decision overhead against the two-model decision")
     args = ap.parse_args(argv)
+    if args.nmodel:
+        return nmodel_overhead(args)
 
     import numpy as np
 
@@ -260,6 +270,105 @@ def main(argv=None) -> int:
         f"batch, {len(prompts)} MMLU prompts: {batch_s:.1f} s = {len(prompts) / batch_s:.0f} prompts/s "
         f"(embedding {embed_s:.1f} s, Elo part {elo_batch_s:.1f} s = {len(prompts) / elo_batch_s:.0f} prompts/s)"
     )
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+#: RouterBench's models and LLMRouter's (the N-model evaluation sets), with prices (USD per 1M tokens) for the
+#: choice; any positive prices would do, the choice rule's cost does not depend on them
+NMODEL_SETS = {
+    "routerbench (11)": {
+        "WizardLM/WizardLM-13B-V1.2": 0.2,
+        "claude-instant-v1": 1.6,
+        "claude-v1": 16.0,
+        "claude-v2": 16.0,
+        "gpt-3.5-turbo-1106": 1.5,
+        "gpt-4-1106-preview": 20.0,
+        "meta/code-llama-instruct-34b-chat": 0.8,
+        "meta/llama-2-70b-chat": 0.9,
+        "mistralai/mistral-7b-chat": 0.2,
+        "mistralai/mixtral-8x7b-chat": 0.6,
+        "zero-one-ai/Yi-34B-Chat": 0.8,
+    },
+}
+NMODEL_SETS["both sets (20)"] = {
+    **NMODEL_SETS["routerbench (11)"],
+    "qwen2.5-7b-instruct": 0.3,
+    "llama3-chatqa-1.5-8b": 0.2,
+    "llama-3.1-nemotron-51b-instruct": 0.6,
+    "llama3-chatqa-1.5-70b": 0.88,
+    "mistral-7b-instruct-v0.3": 0.2,
+    "gemma-2-9b-it": 0.3,
+    "codegemma-7b": 0.2,
+    "llama-3.1-8b-instruct": 0.18,
+    "llama-3.3-nemotron-super-49b-v1": 0.6,
+}
+
+
+def nmodel_overhead(args) -> int:
+    """N-model decision vs two-model decision of one router on the same prompts (see the module docstring)."""
+    import numpy as np
+    from routellm_elo.index import nmodel_index_dir
+
+    from routellm_core.model_choice import choose
+    from routellm_core.plugins import get_registry
+
+    info = machine_info()
+    print("machine:", json.dumps(info))
+    prompts = mmlu_prompts(Path(args.data_dir))
+    if not prompts:
+        print(f"no MMLU prompts under {args.data_dir}", file=sys.stderr)
+        return 2
+    router = get_registry().create_router("sw_ranking", {"index": args.index or str(nmodel_index_dir())})
+    print(f"router: {json.dumps(router.describe())}")
+    rng = np.random.default_rng(0)
+    sample = [prompts[i] for i in rng.choice(len(prompts), size=min(args.single, len(prompts)), replace=False)]
+    vectors = router.embed(sample)
+    results: dict = {"machine": info, "router": router.describe(), "prompts": len(sample), "sets": {}}
+    for name, prices in NMODEL_SETS.items():
+        models = list(prices)
+        cost = np.asarray([prices[m] for m in models])
+
+        def two(p, v=None):
+            if v is None:
+                return router.route(p, 0.5)
+            return bool(router.score_embeddings(v, [p])[0] >= 0.5)
+
+        def many(p, v=None, models=models, cost=cost):
+            q = router.predict_quality([p], models) if v is None else router.quality_embeddings(v, models, [p])
+            return models[choose(q[0], cost, 0.5)]
+
+        for p in sample[:10]:  # warm-up
+            two(p), many(p)
+        timings: dict[str, list[float]] = {"two": [], "many": [], "two_noemb": [], "many_noemb": []}
+        for i, p in enumerate(sample):
+            v = vectors[i : i + 1]
+            order = [("two", two), ("many", many)] if i % 2 == 0 else [("many", many), ("two", two)]
+            for key, fn in order:
+                t = time.perf_counter()
+                fn(p)
+                timings[key].append(time.perf_counter() - t)
+            for key, fn in order:
+                t = time.perf_counter()
+                fn(p, v)
+                timings[key + "_noemb"].append(time.perf_counter() - t)
+        p50 = {k: 1000 * statistics.median(v) for k, v in timings.items()}
+        row = {
+            "models": len(models),
+            "two_model_p50_ms": p50["two"],
+            "n_model_p50_ms": p50["many"],
+            "ratio": p50["many"] / p50["two"],
+            "two_model_without_embedding_p50_ms": p50["two_noemb"],
+            "n_model_without_embedding_p50_ms": p50["many_noemb"],
+            "ratio_without_embedding": p50["many_noemb"] / p50["two_noemb"],
+        }
+        results["sets"][name] = row
+        print(
+            f"{name}: one decision incl. embedding p50 {p50['two']:.2f} ms (two-model) vs {p50['many']:.2f} ms "
+            f"(N-model) = {row['ratio']:.2f}x; without the embedding {p50['two_noemb']:.3f} vs {p50['many_noemb']:.3f} ms "
+            f"= {row['ratio_without_embedding']:.2f}x (n={len(sample)})"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     return 0
