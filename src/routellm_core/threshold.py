@@ -94,26 +94,78 @@ def format_model_name(router: str, threshold: float) -> str:
     return f"{MODEL_PREFIX}{router}-{format_threshold(threshold)}"
 
 
-def parse_model_name(model: object) -> tuple[str, float]:
-    """Split ``router-<router>-<threshold>`` into ``(router, threshold)``.
-
-    Raises RoutingError (never anything else) for any other input.
-    """
-    expected = "expected 'router-<router>-<threshold>' with a threshold in [0, 1], e.g. 'router-mf-0.116'"
+def _split_model_name(model: object, expected: str) -> tuple[str, str, str]:
+    """``router-<router>-<value>`` as ``(router, value text, the name as shown in messages)``; RoutingError otherwise."""
     if not isinstance(model, str):
         raise RoutingError(f"model must be a string; {expected}")
     shown = model if len(model) <= 80 else model[:77] + "..."
     if not model.startswith(MODEL_PREFIX):
         raise RoutingError(f"invalid model name {shown!r}: {expected}")
     body = model[len(MODEL_PREFIX) :]
-    router, sep, threshold_text = body.rpartition("-")
-    if not sep or not router or not threshold_text:
+    router, sep, value_text = body.rpartition("-")
+    if not sep or not router or not value_text:
         raise RoutingError(f"invalid model name {shown!r}: {expected}")
     if not _NAME_RE.match(router):
         raise RoutingError(f"invalid router name in {shown!r}: {expected}")
+    return router, value_text, shown
+
+
+def parse_model_name(model: object) -> tuple[str, float]:
+    """Split ``router-<router>-<threshold>`` into ``(router, threshold)``.
+
+    Raises RoutingError (never anything else) for any other input.
+    """
+    expected = "expected 'router-<router>-<threshold>' with a threshold in [0, 1], e.g. 'router-mf-0.116'"
+    router, threshold_text, shown = _split_model_name(model, expected)
     if not _THRESHOLD_RE.match(threshold_text):
         raise RoutingError(f"invalid threshold {threshold_text[:40]!r} in {shown!r}: {expected}")
     value = float(threshold_text)
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise RoutingError(f"threshold {threshold_text[:40]} in {shown!r} is outside [0, 1]; {expected}")
     return router, value
+
+
+# -- N-model names: the cost knob and the quality floor ----------------------------------------
+
+#: with a models list: ``router-<router>-<w>`` routes with the cost knob ``w``
+KNOB = "knob"
+#: with a models list: ``router-<router>-q<level>`` sends to the cheapest model predicted at least ``level``
+QUALITY_FLOOR = "quality_floor"
+#: what marks a quality floor in a model name
+QUALITY_MARK = "q"
+
+NMODEL_EXPECTED = (
+    "with a models list, use 'router-<router>-<w>' with the cost knob w in [0, 1] (0: the best predicted model, "
+    "1: the cheapest; e.g. 'router-mf-0.3') or 'router-<router>-q<level>' for the cheapest model predicted at "
+    "least <level> in [0, 1] (e.g. 'router-mf-q0.8')"
+)
+
+
+def parse_nmodel_name(model: object) -> tuple[str, str, float]:
+    """Split an N-model name into ``(router, policy, value)``: ``policy`` is :data:`KNOB` or :data:`QUALITY_FLOOR`.
+
+    ``router-<router>-<w>``: the cost knob ``w`` in [0, 1]; ``router-<router>-q<level>``: the quality floor
+    ``level`` in [0, 1]. Raises RoutingError (never anything else) for any other input, naming the value and
+    what is valid.
+    """
+    router, value_text, shown = _split_model_name(model, NMODEL_EXPECTED)
+    policy, what = KNOB, "cost knob"
+    if value_text.startswith(QUALITY_MARK):
+        policy, what, value_text = QUALITY_FLOOR, "quality level", value_text[len(QUALITY_MARK) :]
+    if not _THRESHOLD_RE.match(value_text):
+        raise RoutingError(f"invalid {what} {value_text[:40]!r} in {shown!r}: {NMODEL_EXPECTED}")
+    value = float(value_text)
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise RoutingError(f"{what} {value_text[:40]} in {shown!r} is outside [0, 1]; {NMODEL_EXPECTED}")
+    return router, policy, value
+
+
+def format_nmodel_name(router: str, policy: str, value: float) -> str:
+    """``router-<router>-<w>`` (policy :data:`KNOB`) or ``router-<router>-q<level>`` (:data:`QUALITY_FLOOR`)."""
+    if policy not in (KNOB, QUALITY_FLOOR):
+        raise ValueError(f"unknown N-model policy {policy!r}; valid: {KNOB}, {QUALITY_FLOOR}")
+    name = format_model_name(router, value)
+    if policy == QUALITY_FLOOR:
+        head, _, tail = name.rpartition("-")
+        name = f"{head}-{QUALITY_MARK}{tail}"
+    return name
