@@ -6,7 +6,8 @@ and, in its tests, :mod:`routellm_core.testing`; nothing else of the core is a p
 
 - **Registering**: :data:`hookimpl`, the ``Register*`` protocols of the ``register`` callables,
   :func:`lazy` (a callable that imports its module when called, to keep plugin loading light).
-- **Building**: :class:`Router` (and :class:`QualityRouter` for a router that predicts quality per model), :class:`Embedder`, :class:`PluginConfig` (the one declaration of
+- **Building**: :class:`Router` (and :class:`QualityRouter` for a router that predicts quality per model),
+  :class:`Embedder`, :class:`PluginConfig` (the one declaration of
   a plugin's settings: the registry validates them and hands the factory the validated instance),
   :class:`BenchmarkData` for benchmark loaders.
 - **Plumbing**: :func:`shared_embedder` (one validated embedder per name and settings in the
@@ -15,7 +16,8 @@ and, in its tests, :mod:`routellm_core.testing`; nothing else of the core is a p
 - **Training**: the shared trainer pipeline (``add_data_arguments``, ``prepare``,
   ``write_summary``, ...) and the training-data readers; imported on first use.
 - **Adapters** (the LiteLLM proxy plugin): :class:`Controller`, the model-name and threshold
-  helpers, the routing policies.
+  helpers, the routing policies; for N-model routing the cost knob's names (:func:`parse_nmodel_name`),
+  prices (:class:`ModelPrice`, :func:`litellm_price`) and the choice rule (:func:`choose`).
 """
 
 from __future__ import annotations
@@ -33,11 +35,32 @@ from .fileio import atomic_write_bytes, atomic_write_text
 from .hashing import sha256_file, sha256_text
 from .hookspecs import RegisterBenchmark, RegisterEmbedder, RegisterRouter, RegisterTrainer, hookimpl, lazy
 from .messages import POLICIES, check_policy
+from .model_choice import (
+    ModelPrice,
+    QualityRouter,
+    TwoModelQuality,
+    cheapest_at_least,
+    check_cost,
+    choose,
+    estimate_tokens,
+    litellm_price,
+    predict_quality_checked,
+    supports_quality,
+    validate_knob,
+    validate_quality_level,
+)
 from .paths import user_cache_dir
 from .progress import progress_bar, progress_iter
-from .model_choice import QualityRouter
 from .router import Router
-from .threshold import MODEL_PREFIX, parse_model_name, validate_threshold
+from .threshold import (
+    KNOB,
+    MODEL_PREFIX,
+    QUALITY_FLOOR,
+    format_nmodel_name,
+    parse_model_name,
+    parse_nmodel_name,
+    validate_threshold,
+)
 
 if TYPE_CHECKING:
     from .controller import Controller, Decision
@@ -213,4 +236,20 @@ __all__ = [
     "check_policy",
     "parse_model_name",
     "validate_threshold",
+    # N-model routing: quality per model, prices, the cost knob and the names that carry it
+    "KNOB",
+    "QUALITY_FLOOR",
+    "ModelPrice",
+    "TwoModelQuality",
+    "cheapest_at_least",
+    "check_cost",
+    "choose",
+    "estimate_tokens",
+    "format_nmodel_name",
+    "litellm_price",
+    "parse_nmodel_name",
+    "predict_quality_checked",
+    "supports_quality",
+    "validate_knob",
+    "validate_quality_level",
 ]
