@@ -20,6 +20,15 @@ Project format (a directory):
 ``features`` (e.g. ``log_chars``, ``bias``), standardised with the stored mean/std.
 Ensembles of several seeds are ``members`` > 1; their score differences are averaged.
 
+Quality head (``"head": "quality"``, format version 2; N-model routing): the same tensors, trained
+pointwise on score matrices, with the model vectors **not** normalised. Model ``m``'s predicted quality is
+
+    quality(m, x) = sigmoid( mean_k c_k . ( P_k[m] * (W_k z) ) )      z: embedding + standardised features
+
+(through the ``bias`` feature each model gets its own offset), and a pair's score is
+``sigmoid(logit quality(strong) - logit quality(weak))``. Readers of version 1 refuse such a checkpoint
+instead of normalising its vectors.
+
 RouteLLM format (Hugging Face repo ``routellm/mf_gpt4_augmented`` and friends):
   ``config.json``       ``{"dim": 128, "num_models": 64, "text_dim": 1536, "num_classes": 1, "use_proj": true}``
   ``model.safetensors`` (or ``pytorch_model.bin``, read with ``weights_only=True``)
@@ -44,7 +53,9 @@ from routellm_core.plugin_api import MissingDependencyError
 
 FORMAT = "routellm-mf"
 TRAIN_EXTRA = "pip install 'routellm-mf[train]'"  # torch: training, and RouteLLM's pytorch_model.bin checkpoints
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest version this module reads; pairwise checkpoints are still written as version 1
+HEADS = ("pairwise", "quality")
+TIER_PREFIX = "tier:"  # virtual models of --tier-pairs training (not deployable)
 KNOWN_FEATURES = ("log_chars", "log_words", "bias")
 
 #: RouteLLM's model-id table (``routellm/routers/matrix_factorization/model.py``: ``MODEL_IDS``),
@@ -164,6 +175,7 @@ class MFCheckpoint:
     source_format: str = FORMAT
     meta: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    head: str = "pairwise"  # "quality": pointwise per-model quality (see the module docstring)
 
     def __post_init__(self) -> None:
         self.P = np.asarray(self.P, dtype=np.float32)
@@ -182,6 +194,8 @@ class MFCheckpoint:
             raise ValueError("features, feature_mean and feature_std must have the same length")
         if self.text_dim <= 0:
             raise ValueError(f"text projection input ({self.text_in}) is smaller than the feature count")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown MF head {self.head!r}; known: {', '.join(HEADS)}")
         prompt_features([""], self.features)  # validates names
 
     # -- shape -----------------------------------------------------------------
@@ -217,12 +231,25 @@ class MFCheckpoint:
                 "Map your deployment name to one of them with the router's model_aliases config."
             ) from None
 
+    @property
+    def has_quality(self) -> bool:
+        """True for a checkpoint with a quality head: it predicts a quality in [0, 1] per model."""
+        return self.head == "quality"
+
     def pair_vector(self, strong: int, weak: int) -> np.ndarray:
         """(members, text_in) weights w with logit(P(strong beats weak)) = mean_k w_k . z."""
-        P = _normalise_rows(self.P)
+        P = self.P if self.has_quality else _normalise_rows(self.P)
         delta = (P[:, strong, :] - P[:, weak, :]) * self.classifier  # (k, d)
         weights: np.ndarray = np.einsum("kd,kdt->kt", delta, self.text_proj)
         return weights
+
+    def quality_vectors(self) -> np.ndarray:
+        """(models, text_in) float64 weights ``a`` with logit(quality(m, x)) = a[m] . z (members averaged); quality head only."""
+        if not self.has_quality:
+            raise ValueError("this MF checkpoint was trained on pairwise comparisons: it has no per-model quality head")
+        P = self.P.astype(np.float64) * self.classifier.astype(np.float64)[:, None, :]  # (k, m, d)
+        vectors: np.ndarray = np.einsum("kmd,kdt->mt", P, self.text_proj.astype(np.float64)) / self.members
+        return vectors
 
     def text_input(self, embeddings: np.ndarray, prompts: Sequence[str]) -> np.ndarray:
         """Concatenate prompt embeddings with the standardised extra features."""
@@ -240,13 +267,16 @@ class MFCheckpoint:
         for arr in (self.P, self.text_proj, self.classifier):
             h.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
         h.update(json.dumps([self.models, self.features, self.feature_mean, self.feature_std], sort_keys=True).encode())
+        if self.has_quality:  # pairwise digests stay what they were
+            h.update(b"head=quality")
         return h.hexdigest()
 
     # -- saving ----------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
-            "version": FORMAT_VERSION,
+            "version": 2 if self.has_quality else 1,
+            **({"head": self.head} if self.has_quality else {}),
             "dim": self.dim,
             "text_dim": self.text_dim,
             "members": self.members,
@@ -274,7 +304,7 @@ class MFCheckpoint:
                 "classifier": np.ascontiguousarray(self.classifier),
             },
             str(out / "model.safetensors"),
-            metadata={"format": FORMAT, "version": str(FORMAT_VERSION)},
+            metadata={"format": FORMAT, "version": "2" if self.has_quality else "1"},
         )
         (out / "config.json").write_text(json.dumps(self.config(), indent=1) + "\n")
         return out
@@ -326,6 +356,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> MFCheckpoint:
             default_pairs=[list(p) for p in cfg.get("default_pairs") or []],
             source_format=FORMAT,
             meta=dict(cfg.get("meta") or {}),
+            head=str(cfg.get("head", "pairwise")),
         )
     elif {"dim", "num_models", "text_dim"} <= set(cfg):
         missing = [k for k in ("P.weight", "classifier.0.weight") if k not in tensors]
@@ -368,3 +399,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> MFCheckpoint:
 def default_checkpoint_dir() -> Path:
     """The checkpoint shipped in this package."""
     return Path(__file__).parent / "default_checkpoint"
+
+
+def default_quality_checkpoint_dir() -> Path:
+    """The N-model (quality head) checkpoint shipped in this package."""
+    return Path(__file__).parent / "default_nmodel"

@@ -36,6 +36,13 @@ class MFConfig(PluginConfig):
         default=None, description="the embedder's settings (default: the checkpoint's)"
     )
     embedding_cache: bool = Field(default=False, description="keep prompt embeddings in the on-disk embedding cache")
+    quality_checkpoint: str | None = Field(
+        default=None,
+        min_length=1,
+        description="N-model routing: a checkpoint with a per-model quality head (directory or Hugging Face repo id; "
+        "default: the router's checkpoint when it has one, else, with the shipped checkpoint, the shipped "
+        "N-model checkpoint routellm_mf/default_nmodel, loaded on first use)",
+    )
 
     @model_validator(mode="after")
     def _one_checkpoint(self) -> MFConfig:

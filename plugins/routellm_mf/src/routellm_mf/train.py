@@ -8,7 +8,9 @@ checkpoint with ``training_summary.json``, ``decontamination.json`` /
 ``DECONTAMINATION.md`` and the generated data card ``TRAINING_DATA.md`` beside it.
 
 Reading the data and decontamination are the core's (:mod:`routellm_core.training_data`,
-:mod:`routellm_core.decontamination`). Errors are raised as ``RoutellmError`` subclasses;
+:mod:`routellm_core.decontamination`); ``--decontaminate-against`` adds held-out evaluation files
+(:mod:`routellm_mf.heldout`). ``--quality`` trains a quality head for N-model routing instead of the
+pairwise model (:mod:`routellm_mf.quality`). Errors are raised as ``RoutellmError`` subclasses;
 the ``routellm`` command turns them into a message and exit code 2.
 """
 
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -35,6 +39,7 @@ from routellm_core.plugin_api import (
 )
 
 from .checkpoint import TRAIN_EXTRA, MFCheckpoint, prompt_features
+from .quality import WEIGHTINGS
 
 if TYPE_CHECKING:
     import torch
@@ -93,6 +98,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="DEPLOYMENT=MODEL",
         help="deployment name -> trained model id, stored in the checkpoint (repeatable)",
+    )
+    parser.add_argument(
+        "--quality",
+        action="store_true",
+        help="N-model routing: train a quality head (each model's expected score per prompt; pointwise BCE on "
+        "every score-matrix cell, the score as a soft label) instead of pairwise comparisons",
+    )
+    parser.add_argument(
+        "--weighting",
+        choices=WEIGHTINGS,
+        default=None,
+        help="--quality: weight of the score-matrix cells in the loss (cell: each score once; prompt: each prompt "
+        "one unit; source: each file one unit)",
+    )
+    parser.add_argument(
+        "--decontaminate-against",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="held-out evaluation files (score matrices, e.g. N-model test sets) whose prompts are removed from the "
+        "training data too: equal after normalisation, embedding cosine >= --cosine-threshold, or asking the same "
+        "question (see routellm_mf.heldout); recorded in the decontamination report",
     )
 
 
@@ -398,27 +425,54 @@ def run(args: argparse.Namespace) -> int:
     features = [f.strip() for f in (args.features or "").split(",") if f.strip()]
     aliases = dict(parse_pairs(args.alias, "=", "--alias", "DEPLOYMENT=MODEL"))
     default_pairs = [list(p) for p in parse_pairs(args.default_pair, ",", "--default-pair", "STRONG,WEAK")]
+    if args.quality and (args.tier_pairs or args.task_effects):
+        raise ConfigError("--tier-pairs and --task-effects are for pairwise training; --quality learns every model's own score")
     prepared = prepare(args, "routellm train mf", tier_pairs=args.tier_pairs)
+    if args.decontaminate_against:
+        drop_held_out(prepared, [Path(f) for f in args.decontaminate_against], args.cosine_threshold, args.data_root)
     data, log = prepared.data, prepared.log
-    ckpt, info = train_checkpoint(
-        prepared.embeddings,
-        data,
-        features=features,
-        dim=args.dim,
-        members=args.members,
-        seed=args.seed,
-        epochs=args.epochs,
-        patience=args.patience,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        val_fraction=args.val_fraction,
-        embedding_weight_decay=args.embedding_weight_decay,
-        task_effects=args.task_effects,
-        embedder_spec=prepared.embedder_spec,
-        progress=prepared.progress,
-        log=log,
-    )
+    if args.quality:
+        from .quality import train_quality_checkpoint
+
+        ckpt, info = train_quality_checkpoint(
+            prepared.embeddings,
+            data,
+            features=features,
+            dim=args.dim,
+            members=args.members,
+            seed=args.seed,
+            epochs=args.epochs,
+            patience=args.patience,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            val_fraction=args.val_fraction,
+            embedding_weight_decay=args.embedding_weight_decay,
+            weighting=args.weighting or "cell",
+            embedder_spec=prepared.embedder_spec,
+            progress=prepared.progress,
+            log=log,
+        )
+    else:
+        ckpt, info = train_checkpoint(
+            prepared.embeddings,
+            data,
+            features=features,
+            dim=args.dim,
+            members=args.members,
+            seed=args.seed,
+            epochs=args.epochs,
+            patience=args.patience,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            val_fraction=args.val_fraction,
+            embedding_weight_decay=args.embedding_weight_decay,
+            task_effects=args.task_effects,
+            embedder_spec=prepared.embedder_spec,
+            progress=prepared.progress,
+            log=log,
+        )
     for model in [args.default_strong, args.default_weak, *aliases.values(), *(m for p in default_pairs for m in p)]:
         if model is not None and model not in ckpt.models:
             raise ConfigError(f"{model!r} is not a trained model; known: {', '.join(ckpt.models)}")
@@ -429,17 +483,119 @@ def run(args: argparse.Namespace) -> int:
         "routellm train mf",
         args,
         SUMMARY_OPTIONS,
-        flags=("task_effects", "tier_pairs"),
+        flags=("task_effects", "tier_pairs", "quality"),
         repeated=("default_pair", "alias"),
     )
+    if args.decontaminate_against:  # nargs="+": recorded after the other options
+        command += " --decontaminate-against " + " ".join(args.decontaminate_against)
     summary = write_summary(
         prepared,
         command,
         {"training": info, "checkpoint_sha256": ckpt.digest()},
-        sections=[("Models", [", ".join(f"`{m}`" for m in ckpt.models)])],
+        sections=[
+            ("Models", [", ".join(f"`{m}`" for m in ckpt.models)]),
+            *(
+                [("Held-out evaluation files (none of their prompts was trained on)", [f"`{f}`" for f in held_out])]
+                if (held_out := prepared.decontamination.get("held_out_files"))
+                else []
+            ),
+        ],
     )
     log(f"saved {prepared.out} ({ckpt.members} members, {len(ckpt.models)} models) in {summary['seconds']} s")
     return 0
+
+
+def drop_held_out(prepared: Any, files: list[Path], threshold: float, data_root: str | None = None) -> None:
+    """Remove the prompts of held-out evaluation ``files`` from ``prepared`` (see :mod:`routellm_mf.heldout`)
+    and add what was dropped to the decontamination report that ``prepare`` wrote."""
+    from .heldout import find_held_out, read_eval_prompts
+
+    data = prepared.data
+    names = {}
+    for f in files:
+        if not f.is_file():
+            raise ConfigError(f"--decontaminate-against: no such file: {f}")
+        names[_relative_name(f, data_root)] = read_eval_prompts(f)
+    keep, report = find_held_out(
+        data.prompts, data.sources, prepared.embeddings, names, lambda texts: prepared.cache.embed(texts), threshold=threshold
+    )
+    prepared.data = keep_prompts(data, keep)
+    prepared.embeddings = np.asarray(prepared.embeddings)[keep]
+    items = report.items()
+    prepared.log(f"held-out evaluation files: dropped {len(items)} more training prompts")
+    out = prepared.out
+    path = out / "decontamination.json"
+    merged: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"items": []}
+    merged.pop("skipped", None)
+    merged.setdefault("items", [])
+    merged["items"] += items
+    merged["dropped"] = len(merged["items"])
+    for key, field in (("dropped_by_reason", "reason"), ("dropped_by_benchmark", "benchmark"), ("dropped_by_source", "source")):
+        counts: dict[str, int] = {}
+        for item in merged["items"]:
+            counts[item[field]] = counts.get(item[field], 0) + 1
+        merged[key] = counts
+    merged["held_out_files"] = sorted(names)
+    merged["held_out_prompts"] = report.sets
+    path.write_text(json.dumps(merged, indent=1) + "\n")
+    md = out / "DECONTAMINATION.md"
+    by_reason: dict[str, int] = {}
+    for item in items:
+        by_reason[item["reason"]] = by_reason.get(item["reason"], 0) + 1
+    lines = [
+        "",
+        "## Held-out evaluation files",
+        "",
+        "Also removed: every training prompt equal (after normalisation) to a prompt of these files, with an "
+        f"embedding cosine >= {threshold} to one, or asking the same question (its words in order; "
+        "see `routellm_mf.heldout`):",
+        "",
+        *(f"- `{name}` ({count} prompts)" for name, count in report.sets.items()),
+        "",
+        f"Dropped: **{len(items)}**; by reason {by_reason}; by training source "
+        f"{_count(items, 'source')}; by held-out file {_count(items, 'benchmark')}. "
+        "Every one is listed in `decontamination.json` (sha256 digests, no text).",
+        "",
+    ]
+    md.write_text((md.read_text() if md.is_file() else "# Decontamination report\n") + "\n".join(lines))
+    prepared.decontamination = {k: v for k, v in merged.items() if k != "items"}
+
+
+def _count(items: list[dict[str, Any]], key: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item[key]] = counts.get(item[key], 0) + 1
+    return counts
+
+
+def _relative_name(path: Path, data_root: str | None) -> str:
+    """A held-out file's name as the data card records it: relative to ``--data-root`` when given, else ``folder/file``."""
+    if data_root is not None:
+        try:
+            return str(path.resolve().relative_to(Path(data_root).resolve()))
+        except ValueError:
+            pass
+    return f"{path.parent.name}/{path.name}"
+
+
+def keep_prompts(data: Comparisons, keep: np.ndarray) -> Comparisons:
+    """The part of ``data`` on the prompts where ``keep`` is True, prompts renumbered."""
+    keep = np.asarray(keep, bool)
+    new_index = np.full(len(data.prompts), -1, np.int64)
+    new_index[keep] = np.arange(int(keep.sum()))
+    out = Comparisons(
+        prompts=[p for p, k in zip(data.prompts, keep, strict=True) if k],
+        sources=[s for s, k in zip(data.sources, keep, strict=True) if k],
+        tasks=[t for t, k in zip(data.tasks, keep, strict=True) if k],
+        scores=[s for s, k in zip(data.scores, keep, strict=True) if k],
+        models=list(data.models),
+        file_stats=list(data.file_stats),
+    )
+    pi, a, b, y = data.arrays()
+    mask = keep[pi] if len(pi) else np.zeros(0, bool)
+    out.prompt_idx = new_index[pi[mask]].tolist()
+    out.model_a, out.model_b, out.label = a[mask].tolist(), b[mask].tolist(), y[mask].tolist()
+    return out
 
 
 #: options recorded in the reproducing command, in this order
@@ -460,4 +616,5 @@ SUMMARY_OPTIONS = (
     "default_strong",
     "default_weak",
     "cosine_threshold",
+    "weighting",
 )
