@@ -166,9 +166,7 @@ def test_pairwise_checkpoint_without_quality_is_a_clear_error(tmp_path):
 def test_quality_checkpoint_beside_a_pairwise_one(tmp_path):
     make_pairwise_checkpoint(tmp_path / "p")
     ck = make_quality_checkpoint(tmp_path / "q")
-    router = MFRouter(
-        MFConfig(checkpoint=str(tmp_path / "p"), quality_checkpoint=str(tmp_path / "q")), embedder=HashEmbedder(32)
-    )
+    router = MFRouter(MFConfig(checkpoint=str(tmp_path / "p"), quality_checkpoint=str(tmp_path / "q")), embedder=HashEmbedder(32))
     own = MFRouter(MFConfig(checkpoint=str(tmp_path / "q")), embedder=HashEmbedder(32))
     np.testing.assert_array_equal(router.predict_quality(PROMPTS, ["big"]), own.predict_quality(PROMPTS, ["big"]))
     assert router.describe()["quality_checkpoint"] == ck.digest()
@@ -200,7 +198,8 @@ def test_shipped_two_model_checkpoint_is_unchanged():
 # -- held-out evaluation files --------------------------------------------------------------------
 
 DEMOS = "\n\n".join(
-    f"Worked example {i}: which gas do plants take in to make their food during the day?\nA) oxygen\nB) carbon dioxide\nAnswer:\nB"
+    f"Worked example {i}: which gas do plants take in to make their food during the day?\n"
+    "A) oxygen\nB) carbon dioxide\nAnswer:\nB"
     for i in range(3)
 )
 
