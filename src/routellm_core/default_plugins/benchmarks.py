@@ -1,4 +1,5 @@
-"""Built-in benchmarks: RouteLLM's published evaluation outcomes (``mt-bench``, ``mmlu``, ``gsm8k``).
+"""Built-in benchmarks: RouteLLM's published evaluation outcomes (``mt-bench``, ``mmlu``, ``gsm8k``), and the
+N-model benchmarks ``routerbench-zs`` and ``llmrouter-dcrouter`` (per-prompt costs; see the end of this module).
 
 Files (format in the project's data README) are read from the first of:
 
@@ -26,6 +27,7 @@ judgements.
 
 from __future__ import annotations
 
+import math
 import os
 import urllib.request
 from pathlib import Path
@@ -33,11 +35,21 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..evaluation.data import DOWNLOAD_ENV, BenchmarkData, BenchmarkDataError, downloads_allowed
+from ..errors import ConfigError
+from ..evaluation.data import (
+    DOWNLOAD_ENV,
+    EXPECTED_OUTPUT_TOKENS,
+    BenchmarkData,
+    BenchmarkDataError,
+    downloads_allowed,
+    nmodel_default_pair,
+    prompt_costs,
+)
 from ..hashing import sha256_file
 from ..hookspecs import RegisterBenchmark, hookimpl
+from ..model_choice import ModelPrice, check_cost
 from ..paths import DATA_ENV, data_dir_candidates, user_cache_dir
-from ..tabular import parse_score, read_records
+from ..tabular import is_missing, parse_records, parse_score, read_records, read_text
 
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -405,8 +417,207 @@ def load_mt_bench(data_dir: str | os.PathLike[str] | None = None, *, download: b
     )
 
 
+# -- N-model benchmarks ---------------------------------------------------------------------------
+#
+# Both live in the training-data directory: ``<data dir>/train/<name>/`` or ``<data dir>/<name>/``, with
+# the data dir found as for the other benchmarks (``--data-dir``, ``$ROUTELLM_DATA_DIR``, the user cache).
+# They are not downloaded: their sources are named in the error when the files are missing.
+
+#: subdirectory of a data dir that may hold the N-model benchmarks
+TRAIN_SUBDIR = "train"
+ROUTERBENCH_DIR = "routerbench-zs"
+ROUTERBENCH_FILES = ("arc_challenge_test.csv", "mbpp_test.csv", "winograde_test.csv")
+#: the pair a two-model router is evaluated on (as N = 2) on routerbench-zs: the RouteLLM paper's models
+ROUTERBENCH_STRONG = "gpt-4-1106-preview"
+ROUTERBENCH_WEAK = "mistralai/mixtral-8x7b-chat"
+#: columns of the RouterBench CSVs that are not a model's correctness
+ROUTERBENCH_META_COLUMNS = ("", "sample_id", "prompt", "eval_name", "oracle_model_to_route_to")
+DCROUTER_DIR = "llmrouter-dcrouter"
+DCROUTER_FILE = "test.json"
+
+#: Prices (USD per 1M input tokens, per 1M output tokens) of llmrouter-dcrouter's nine models: Together AI's
+#: serverless list prices by model size (4.1B-8B: 0.20, 8.1B-21B: 0.30, 41.1B-80B: 0.90; input = output)
+#: as listed in 2024, applied by each model's parameter count (in the comment). Where litellm's cost map
+#: (litellm 1.108.7, read 2026-12-04) lists the same model at Together AI, it agrees: Mistral-7B-Instruct-v0.3
+#: 0.20, Llama-3.1-8B 0.20, Llama-3.1-Nemotron-70B 0.88. Per-prompt cost: estimated prompt tokens x input
+#: price + EXPECTED_OUTPUT_TOKENS (256) x output price.
+DCROUTER_PRICES: dict[str, ModelPrice] = {
+    "qwen2.5-7b-instruct": ModelPrice(0.20, 0.20),  # 7.6B
+    "llama3-chatqa-1.5-8b": ModelPrice(0.20, 0.20),  # 8.0B
+    "mistral-7b-instruct-v0.3": ModelPrice(0.20, 0.20),  # 7.2B
+    "llama-3.1-8b-instruct": ModelPrice(0.20, 0.20),  # 8.0B
+    "gemma-2-9b-it": ModelPrice(0.30, 0.30),  # 9.2B
+    "codegemma-7b": ModelPrice(0.30, 0.30),  # 8.5B
+    "llama-3.3-nemotron-super-49b-v1": ModelPrice(0.90, 0.90),  # 49.9B
+    "llama-3.1-nemotron-51b-instruct": ModelPrice(0.90, 0.90),  # 51.5B
+    "llama3-chatqa-1.5-70b": ModelPrice(0.90, 0.90),  # 70.6B
+}
+DCROUTER_PRICE_SOURCE = (
+    "Together AI serverless list prices by model size (2024), USD per 1M tokens; "
+    f"cost = estimated prompt tokens x input + {EXPECTED_OUTPUT_TOKENS} output tokens x output"
+)
+
+
+def locate_train_benchmark(name: str, probe: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The directory holding ``<name>/<probe>``: ``<dir>/train/<name>`` or ``<dir>/<name>`` of the first data dir that has it."""
+    looked = []
+    for label, base in data_dir_candidates(data_dir):
+        for root in (base / TRAIN_SUBDIR / name, base / name):
+            if (root / probe).is_file():
+                return root
+        looked.append(f"{label} {base}")
+    raise BenchmarkDataError(
+        f"benchmark {name!r}: data not found; looked for {TRAIN_SUBDIR}/{name}/{probe} and {name}/{probe} in: "
+        + "; ".join(looked)
+        + f". Pass --data-dir DIR or set ${DATA_ENV}; it is not downloaded: {_SOURCES[name]}"
+    )
+
+
+_SOURCES = {
+    ROUTERBENCH_DIR: "RouterBench's zero-shot split as RouterDC publishes it (github.com/shuhao02/RouterDC, "
+    "withmartian/routerbench), files " + ", ".join(ROUTERBENCH_FILES),
+    DCROUTER_DIR: "LLMRouter's DCRouter data (github.com/ulab-uiuc/LLMRouter), file test.json",
+}
+
+
+def load_routerbench_zs(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
+    """RouterBench zero-shot test split (ARC-Challenge, MBPP, Winogrande): 953 prompts, 11 models, 0/1 correctness
+    and per-prompt cost in USD (``<model>|total_cost``). An empty correctness cell (a failed answer) counts as 0."""
+    root = locate_train_benchmark(ROUTERBENCH_DIR, ROUTERBENCH_FILES[0], data_dir)
+    missing = [f for f in ROUTERBENCH_FILES if not (root / f).is_file()]
+    if missing:
+        raise BenchmarkDataError(f"benchmark {ROUTERBENCH_DIR!r}: {root} lacks {', '.join(missing)}")
+    prompts: list[str] = []
+    ids: list[str] = []
+    rows: list[list[float]] = []
+    cost_rows: list[list[float]] = []
+    models: list[str] | None = None
+    empty = 0
+    for name in ROUTERBENCH_FILES:
+        path = root / name
+        records = read_records(path, BenchmarkDataError, suffixes=(".csv",))
+        if not records:
+            raise BenchmarkDataError(f"{path} has no rows")
+        header = list(records[0][1])
+        file_models = [h for h in header if h not in ROUTERBENCH_META_COLUMNS and "|" not in h]
+        if models is None:
+            models = file_models
+            if len(models) < 2:
+                raise BenchmarkDataError(f"{path}: line 1: expected at least two model columns, found {models}")
+        elif set(file_models) != set(models):
+            raise BenchmarkDataError(f"{path}: line 1: models differ from {ROUTERBENCH_FILES[0]}'s: {', '.join(file_models)}")
+        lacking = [f"{m}|total_cost" for m in models if f"{m}|total_cost" not in header]
+        if "prompt" not in header or lacking:
+            raise BenchmarkDataError(f"{path}: line 1: no column {(['prompt'] if 'prompt' not in header else lacking)[0]!r}")
+        for where, record in records:
+            row = []
+            for m in models:
+                value = record[m]
+                if is_missing(value):
+                    empty += 1
+                    row.append(0.0)
+                    continue
+                try:
+                    x = parse_score(value)
+                except ValueError:
+                    x = math.nan
+                if not 0.0 <= x <= 1.0:
+                    raise BenchmarkDataError(f"{where}, column {m!r}: expected a correctness in [0, 1], got {value[:40]!r}")
+                row.append(x)
+            try:
+                cost_rows.append(
+                    [check_cost(record[f"{m}|total_cost"], what=f"{where}, column '{m}|total_cost'") for m in models]
+                )
+            except ConfigError as exc:
+                raise BenchmarkDataError(str(exc)) from None
+            rows.append(row)
+            prompts.append(record["prompt"])
+            ids.append(record.get("sample_id") or f"{name}/{len(ids)}")
+    assert models is not None
+    scores = np.asarray(rows, dtype=np.float64)
+    strong, weak = (
+        (ROUTERBENCH_STRONG, ROUTERBENCH_WEAK)
+        if ROUTERBENCH_STRONG in models and ROUTERBENCH_WEAK in models
+        else nmodel_default_pair(models, scores, np.asarray(cost_rows))
+    )
+    return BenchmarkData(
+        name=ROUTERBENCH_DIR,
+        prompts=prompts,
+        models=models,
+        scores=scores,
+        strong_model=strong,
+        weak_model=weak,
+        ids=ids,
+        description="RouterBench zero-shot test split (ARC-Challenge, MBPP, Winogrande): 11 models, correctness, USD per prompt",
+        info={"root": str(root), "files": list(ROUTERBENCH_FILES), "empty_scores_as_0": empty},
+        costs=np.asarray(cost_rows, dtype=np.float64),
+    )
+
+
+def load_llmrouter_dcrouter(data_dir: str | os.PathLike[str] | None = None) -> BenchmarkData:
+    """LLMRouter's DCRouter test set: 500 prompts, 9 open models, scores 0..1; per-prompt costs from
+    :data:`DCROUTER_PRICES` (estimated prompt tokens, :data:`EXPECTED_OUTPUT_TOKENS` output tokens)."""
+    root = locate_train_benchmark(DCROUTER_DIR, DCROUTER_FILE, data_dir)
+    path = root / DCROUTER_FILE
+    records = parse_records(read_text(path, BenchmarkDataError, what="benchmark file"), str(path), ".json", BenchmarkDataError)
+    if not records:
+        raise BenchmarkDataError(f"{path} has no records")
+    prompts: list[str] = []
+    rows: list[list[float]] = []
+    models: list[str] | None = None
+    for where, record in records:
+        question = record.get("question") if isinstance(record, dict) else None
+        scores = record.get("scores") if isinstance(record, dict) else None
+        if not isinstance(question, str) or not isinstance(scores, dict):
+            raise BenchmarkDataError(f"{where}: expected {{'question': str, 'scores': {{model: score}}}}")
+        if models is None:
+            models = list(scores)
+            unpriced = [m for m in models if m not in DCROUTER_PRICES]
+            if unpriced:
+                raise BenchmarkDataError(f"{where}: model {unpriced[0]!r} has no price in DCROUTER_PRICES")
+        elif set(scores) != set(models):
+            raise BenchmarkDataError(f"{where}: the models in 'scores' differ from the first record's")
+        row = []
+        for m in models:
+            try:
+                x = parse_score(scores[m])
+            except ValueError:
+                x = math.nan
+            if not 0.0 <= x <= 1.0:
+                raise BenchmarkDataError(f"{where}, scores.{m}: expected a score in [0, 1], got {scores[m]!r}")
+            row.append(x)
+        rows.append(row)
+        prompts.append(question)
+    assert models is not None
+    scores_matrix = np.asarray(rows, dtype=np.float64)
+    costs = prompt_costs(prompts, models, DCROUTER_PRICES)
+    strong, weak = nmodel_default_pair(models, scores_matrix, costs)
+    return BenchmarkData(
+        name=DCROUTER_DIR,
+        prompts=prompts,
+        models=models,
+        scores=scores_matrix,
+        strong_model=strong,
+        weak_model=weak,
+        ids=[str(i) for i in range(len(prompts))],
+        description="LLMRouter DCRouter test set: 9 open models, scores 0..1, costs from a price table",
+        info={"root": str(root), "prices": DCROUTER_PRICE_SOURCE, "output_tokens": EXPECTED_OUTPUT_TOKENS},
+        costs=costs,
+    )
+
+
 @hookimpl
 def routellm_register_benchmarks(register: RegisterBenchmark) -> None:
     register("mt-bench", load_mt_bench, description="MT-Bench (80 questions, 2 turns), GPT-4 judge scores 1-10; routes on turn 1")
     register("mmlu", load_mmlu, description="MMLU 5-shot correctness (whatever domain files are present)")
     register("gsm8k", load_gsm8k, description="GSM8K test correctness (8-shot)")
+    register(
+        ROUTERBENCH_DIR,
+        load_routerbench_zs,
+        description="N-model: RouterBench zero-shot test (953 prompts, 11 models, correctness, USD per prompt)",
+    )
+    register(
+        DCROUTER_DIR,
+        load_llmrouter_dcrouter,
+        description="N-model: LLMRouter DCRouter test (500 prompts, 9 open models, scores 0..1, costs from a price table)",
+    )

@@ -7,6 +7,10 @@ with ``allow_pickle=False``) and ``<key>.json`` (the key material and the sha256
 of the ``.npy`` file). An entry is used only when all of the key material
 matches, the checksum matches and there is one finite score in [0, 1] per
 prompt; anything else is recomputed and overwritten. Writes are atomic.
+
+Predicted qualities of N-model routers use the same cache: their key material
+adds the models predicted for (:func:`quality_key_material`) and the array is
+``(prompts, models)``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +55,18 @@ def cache_key_material(
     }
 
 
+def quality_key_material(
+    router: Router,
+    benchmark_digest: str,
+    models: Sequence[str],
+    *,
+    config: dict[str, Any] | None = None,
+    plugin: str | None = None,
+) -> dict[str, Any]:
+    """Everything a router's predicted quality matrix depends on: :func:`cache_key_material` and the models."""
+    return {**cache_key_material(router, benchmark_digest, config=config, plugin=plugin), "quality_models": list(models)}
+
+
 class ScoreCache:
     """Router scores per (router configuration, checkpoint, benchmark data)."""
 
@@ -63,8 +79,11 @@ class ScoreCache:
         stem = f"{slug(str(material.get('router_name')), max_len=60)}-{key[:32]}"
         return folder / f"{stem}.npy", folder / f"{stem}.json"
 
-    def load(self, material: dict[str, Any], benchmark_name: str, n_prompts: int) -> npt.NDArray[np.float64] | None:
-        """The cached scores, or None when absent or not valid for exactly this material."""
+    def load(
+        self, material: dict[str, Any], benchmark_name: str, n_prompts: int, *, columns: int | None = None
+    ) -> npt.NDArray[np.float64] | None:
+        """The cached scores (``(n_prompts,)``, or ``(n_prompts, columns)`` for predicted qualities), or None when
+        absent or not valid for exactly this material."""
         npy, meta_path = self.paths(material, benchmark_name)
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -75,7 +94,8 @@ class ScoreCache:
             scores: npt.NDArray[np.float64] = np.load(npy, allow_pickle=False)
         except (OSError, ValueError):
             return None
-        if scores.dtype != np.float64 or scores.shape != (n_prompts,):
+        shape = (n_prompts,) if columns is None else (n_prompts, columns)
+        if scores.dtype != np.float64 or scores.shape != shape:
             return None
         if not np.all(np.isfinite(scores)) or np.any(scores < 0) or np.any(scores > 1):
             return None

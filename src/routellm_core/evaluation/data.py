@@ -1,9 +1,13 @@
 """Benchmark data: what a router is evaluated on.
 
 A benchmark is a list of prompts (what routers score) and a matrix of answer
-quality, one column per model. Built-in benchmarks (``mt-bench``, ``mmlu``,
-``gsm8k``) are plugins registered through ``routellm_register_benchmarks``;
-``file:PATH`` reads a user's own JSONL or CSV file (:func:`load_file_benchmark`).
+quality, one column per model; an **N-model benchmark** also has a matrix of
+per-prompt costs in USD (``costs``), what the N-model metrics
+(:mod:`routellm_core.evaluation.nmodel`) need. Built-in benchmarks (``mt-bench``,
+``mmlu``, ``gsm8k``; N-model: ``routerbench-zs``, ``llmrouter-dcrouter``) are
+plugins registered through ``routellm_register_benchmarks``; ``file:PATH`` reads a
+user's own JSONL or CSV file (:func:`load_file_benchmark`) or an N-model JSON list
+(:func:`load_nmodel_file`).
 Loading a benchmark by name goes through the plugin registry:
 :func:`routellm_core.lookups.load_benchmark`.
 
@@ -20,11 +24,12 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..model_choice import ModelPrice, check_cost, estimate_tokens, prices_from_mapping
 from ..paths import CACHE_ENV as CACHE_ENV  # the three names from ..paths are re-exported
 from ..paths import DATA_ENV as DATA_ENV
 from ..paths import user_cache_dir as user_cache_dir
@@ -34,6 +39,11 @@ FILE_PREFIX = "file:"
 #: keys/columns that hold an optional identifier
 ID_COLUMNS = ("id", "question_id", "uid")
 FILE_SUFFIXES = (".jsonl", ".ndjson", ".csv")
+#: the N-model ``file:`` format: a JSON list of {"question", "scores", "costs"}
+NMODEL_SUFFIX = ".json"
+#: output tokens expected of every answer when a cost is computed from a price (prompt tokens are estimated
+#: with :func:`routellm_core.model_choice.estimate_tokens`); the default of the N-model model lists too
+EXPECTED_OUTPUT_TOKENS = 256
 #: ``1`` (or ``true``, ``yes``, ``on``) lets benchmark loaders download missing files when not told otherwise
 DOWNLOAD_ENV = "ROUTELLM_DOWNLOAD"
 
@@ -67,6 +77,9 @@ class BenchmarkData:
     - ``extra_texts``: other text of the benchmark that routers do not score but
       training data must not contain (MT-Bench: the second turns); see
       :meth:`all_texts`. Not part of the digest.
+    - ``costs``: optional float array ``(len(prompts), len(models))``: the cost in
+      USD of model ``j`` answering prompt ``i`` (finite, >= 0). A benchmark with
+      costs is an N-model benchmark (:attr:`has_costs`); they are part of the digest.
     """
 
     name: str
@@ -80,6 +93,7 @@ class BenchmarkData:
     description: str = ""
     info: dict[str, Any] = field(default_factory=dict)
     extra_texts: list[str] = field(default_factory=list)
+    costs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.prompts = list(self.prompts)
@@ -106,8 +120,21 @@ class BenchmarkData:
                 raise BenchmarkDataError(f"benchmark {self.name!r}: {len(self.ids)} ids for {n} prompts")
         for role, model in (("strong", self.strong_model), ("weak", self.weak_model)):
             self.model_index(model, role=role)
+        if self.costs is not None:
+            self.costs = np.asarray(self.costs, dtype=np.float64)
+            if self.costs.shape != (n, m):
+                raise BenchmarkDataError(
+                    f"benchmark {self.name!r}: costs have shape {self.costs.shape}, expected ({n}, {m}) (prompts x models)"
+                )
+            if not np.all(np.isfinite(self.costs)) or np.any(self.costs < 0):
+                raise BenchmarkDataError(f"benchmark {self.name!r}: costs must be finite numbers >= 0 (USD)")
         if not self.digest:
-            self.digest = compute_digest(self.prompts, self.models, self.scores, self.ids)
+            self.digest = compute_digest(self.prompts, self.models, self.scores, self.ids, self.costs)
+
+    @property
+    def has_costs(self) -> bool:
+        """Whether this is an N-model benchmark: per-prompt costs for every model."""
+        return self.costs is not None
 
     def model_index(self, model: str, *, role: str = "") -> int:
         try:
@@ -139,8 +166,14 @@ class BenchmarkData:
         return len(self.prompts)
 
 
-def compute_digest(prompts: Sequence[str], models: Sequence[str], scores: np.ndarray, ids: Sequence[str] | None = None) -> str:
-    """sha256 over a canonical encoding of the data (JSON text + little-endian float64 scores)."""
+def compute_digest(
+    prompts: Sequence[str],
+    models: Sequence[str],
+    scores: np.ndarray,
+    ids: Sequence[str] | None = None,
+    costs: np.ndarray | None = None,
+) -> str:
+    """sha256 over a canonical encoding of the data (JSON text + little-endian float64 scores, then costs if any)."""
     h = hashlib.sha256()
     h.update(b"routellm-benchmark-v1\0")
     h.update(
@@ -152,6 +185,9 @@ def compute_digest(prompts: Sequence[str], models: Sequence[str], scores: np.nda
     )
     h.update(b"\0")
     h.update(np.ascontiguousarray(np.asarray(scores, dtype="<f8")).tobytes())
+    if costs is not None:
+        h.update(b"\0costs\0")
+        h.update(np.ascontiguousarray(np.asarray(costs, dtype="<f8")).tobytes())
     return h.hexdigest()
 
 
@@ -187,6 +223,37 @@ def _split_record(record: dict[str, Any], where: str) -> tuple[str, str | None, 
     return prompt, ident, rest
 
 
+def default_pair(
+    models: Sequence[str], scores: np.ndarray, strong_model: str | None = None, weak_model: str | None = None
+) -> tuple[str, str]:
+    """The routed pair: the given models, else the best and the worst mean score (file order when all tie)."""
+    models = list(models)
+    means = np.asarray(scores, dtype=np.float64).mean(axis=0)
+    strong = strong_model or models[int(np.argmax(means))]
+    weak = weak_model or models[int(np.argmin(means))]
+    if strong == weak and not (strong_model and weak_model):
+        # all models tie on the mean: fall back to file order
+        strong, weak = (strong_model or models[0]), (weak_model or next(m for m in models if m != (strong_model or models[0])))
+    return strong, weak
+
+
+def nmodel_default_pair(models: Sequence[str], scores: np.ndarray, costs: np.ndarray) -> tuple[str, str]:
+    """The pair a two-model router is evaluated on (as N = 2) on an N-model benchmark: the best single model
+    (highest mean score, the cheapest of equals) as strong, the best of the cheapest models (lowest mean cost)
+    as weak; when those are one model, the worst mean score is weak."""
+    models = list(models)
+    q = np.asarray(scores, dtype=np.float64).mean(axis=0)
+    c = np.asarray(costs, dtype=np.float64).mean(axis=0)
+    top = np.flatnonzero(q == q.max())
+    strong = int(top[np.argmin(c[top])])
+    cheapest = np.flatnonzero(np.isclose(c, c.min(), rtol=1e-9, atol=0.0))
+    weak = int(cheapest[np.argmax(q[cheapest])])
+    if weak == strong:
+        others = [j for j in range(len(models)) if j != strong]
+        weak = min(others, key=lambda j: (q[j], j))
+    return models[strong], models[weak]
+
+
 def load_file_benchmark(
     path: str | os.PathLike[str], *, strong_model: str | None = None, weak_model: str | None = None
 ) -> BenchmarkData:
@@ -201,11 +268,16 @@ def load_file_benchmark(
 
     Default routed pair: the model with the highest mean score is strong, the one
     with the lowest is weak (override with ``strong_model`` / ``weak_model``).
+
+    A ``.json`` file is an N-model benchmark (:func:`load_nmodel_file`, without prices).
     """
     p = Path(path).expanduser()
+    if p.suffix.lower() == NMODEL_SUFFIX:
+        return load_nmodel_file(p, strong_model=strong_model, weak_model=weak_model)
     if p.suffix.lower() not in FILE_SUFFIXES:
         raise BenchmarkDataError(
-            f"benchmark file {str(p)!r}: unsupported extension {p.suffix.lower() or '(none)'!r}; use .jsonl or .csv"
+            f"benchmark file {str(p)!r}: unsupported extension {p.suffix.lower() or '(none)'!r};"
+            f" use .jsonl or .csv (two or more models), or .json (N models with costs)"
         )
     text = read_text(p, BenchmarkDataError, what="benchmark file")
     records: list[tuple[str, dict[str, Any]]] = []
@@ -242,12 +314,7 @@ def load_file_benchmark(
         ids.append(ident)
     assert models is not None
     scores = np.asarray(rows, dtype=np.float64)
-    means = scores.mean(axis=0)
-    strong = strong_model or models[int(np.argmax(means))]
-    weak = weak_model or models[int(np.argmin(means))]
-    if strong == weak and not (strong_model and weak_model):
-        # all models tie on the mean: fall back to file order
-        strong, weak = (strong_model or models[0]), (weak_model or next(m for m in models if m != (strong_model or models[0])))
+    strong, weak = default_pair(models, scores, strong_model, weak_model)
     use_ids = [i if i is not None else str(k) for k, i in enumerate(ids)] if any(i is not None for i in ids) else None
     return BenchmarkData(
         name=f"{FILE_PREFIX}{p.name}",
@@ -259,4 +326,155 @@ def load_file_benchmark(
         ids=use_ids,
         description=f"user benchmark {p}",
         info={"path": str(p)},
+    )
+
+
+# -- N-model benchmark files and prices -----------------------------------------------------------
+
+
+def prompt_costs(
+    prompts: Sequence[str],
+    models: Sequence[str],
+    prices: Mapping[str, ModelPrice],
+    *,
+    output_tokens: int = EXPECTED_OUTPUT_TOKENS,
+) -> np.ndarray:
+    """Per-prompt costs ``(len(prompts), len(models))`` in USD from prices: estimated prompt tokens x input price
+    + ``output_tokens`` x output price (every model in ``prices``)."""
+    tokens = [float(estimate_tokens(p)) for p in prompts]
+    out = float(output_tokens)
+    return np.asarray([[prices[m].cost(t, out) for m in models] for t in tokens], dtype=np.float64).reshape(
+        len(tokens), len(models)
+    )
+
+
+def load_prices_file(path: str | os.PathLike[str]) -> dict[str, ModelPrice]:
+    """A prices file: YAML or JSON ``{model: {input: USD per 1M tokens, output: USD per 1M tokens}}``."""
+    import yaml
+
+    p = Path(path).expanduser()
+    text = read_text(p, BenchmarkDataError, what="prices file")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        raise BenchmarkDataError(f"prices file {str(p)!r}: not valid YAML or JSON{at}") from None
+    if not isinstance(data, dict) or not data:
+        raise BenchmarkDataError(
+            f"prices file {str(p)!r}: expected a mapping {{model: {{input: USD per 1M tokens, output: USD per 1M tokens}}}},"
+            f" got {type(data).__name__ if data is not None else 'an empty file'}"
+        )
+    try:
+        return prices_from_mapping({str(k): v for k, v in data.items()}, what=f"prices file {str(p)!r}")
+    except ConfigError as exc:
+        raise BenchmarkDataError(str(exc)) from None
+
+
+def _cost_map(value: Any, models: Sequence[str], where: str) -> list[float]:
+    if not isinstance(value, dict):
+        raise BenchmarkDataError(f"{where}: 'costs' must be an object {{model: USD}}, got {type(value).__name__}")
+    unknown = [k for k in value if k not in models]
+    if unknown:
+        raise BenchmarkDataError(f"{where}: 'costs' names model {unknown[0]!r}, which has no score; models: {', '.join(models)}")
+    missing = [m for m in models if m not in value]
+    if missing:
+        raise BenchmarkDataError(f"{where}: 'costs' has no cost for model {missing[0]!r} (give every model a cost, or none)")
+    out = []
+    for model in models:
+        try:
+            out.append(check_cost(value[model], what=f"{where}: cost of {model!r}"))
+        except ConfigError as exc:
+            raise BenchmarkDataError(str(exc)) from None
+    return out
+
+
+def load_nmodel_file(
+    path: str | os.PathLike[str],
+    *,
+    prices: Mapping[str, ModelPrice] | None = None,
+    output_tokens: int = EXPECTED_OUTPUT_TOKENS,
+    strong_model: str | None = None,
+    weak_model: str | None = None,
+) -> BenchmarkData:
+    """Read an N-model benchmark: a JSON list of ``{"question": str, "scores": {model: float}, "costs": {model: USD}}``.
+
+    The prompt may also sit under ``prompt``, ``text`` or ``content``, and an optional ``id``. Every row has the
+    same models (at least two) in ``scores``; ``costs`` (per-prompt USD, finite, >= 0) lists exactly those
+    models, or is left out: then each model's cost comes from ``prices`` (:func:`prompt_costs`: estimated
+    prompt tokens x input price + ``output_tokens`` x output price). Errors name the file, the record
+    and the value.
+    """
+    p = Path(path).expanduser()
+    text = read_text(p, BenchmarkDataError, what="benchmark file")
+    records = parse_records(text, str(p), NMODEL_SUFFIX, BenchmarkDataError, (NMODEL_SUFFIX,))
+    if not records:
+        raise BenchmarkDataError(f"benchmark file {str(p)!r} contains no records")
+    prompts: list[str] = []
+    ids: list[str | None] = []
+    rows: list[list[float]] = []
+    cost_rows: list[list[float] | None] = []
+    models: list[str] | None = None
+    for where, record in records:
+        if not isinstance(record, dict):
+            raise BenchmarkDataError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        prompt_key = prompt_column(record)
+        if prompt_key is None or not isinstance(record[prompt_key], str):
+            raise BenchmarkDataError(f"{where}: no string prompt; expected one of {', '.join(PROMPT_COLUMNS)}")
+        extra = [k for k in record if k not in (prompt_key, "scores", "costs", *ID_COLUMNS)]
+        if extra:
+            raise BenchmarkDataError(f"{where}: unexpected key {extra[0]!r}; a row has question, scores, costs and id")
+        scores = record.get("scores")
+        if not isinstance(scores, dict):
+            raise BenchmarkDataError(f"{where}: 'scores' must be an object {{model: score}}, got {type(scores).__name__}")
+        if models is None:
+            models = [str(k) for k in scores]
+            if len(models) < 2:
+                raise BenchmarkDataError(f"{where}: 'scores' has {len(models)} model(s); an N-model benchmark needs at least two")
+        elif set(scores) != set(models):
+            missing = [m for m in models if m not in scores]
+            extra_models = [k for k in scores if k not in models]
+            raise BenchmarkDataError(
+                f"{where}: the models in 'scores' differ from the first record's"
+                + (f"; missing {', '.join(map(repr, missing))}" if missing else "")
+                + (f"; unexpected {', '.join(map(repr, extra_models))}" if extra_models else "")
+            )
+        rows.append([_parse_score(scores[m], where, f"scores.{m}") for m in models])
+        cost_rows.append(_cost_map(record["costs"], models, where) if record.get("costs") is not None else None)
+        prompts.append(record[prompt_key])
+        id_key = next((k for k in ID_COLUMNS if k in record), None)
+        ids.append(None if id_key is None or record[id_key] is None else str(record[id_key]))
+    assert models is not None
+    priced = [k for k, row in enumerate(cost_rows) if row is None]
+    costs = np.zeros((len(prompts), len(models)))
+    if priced:
+        unpriced = [m for m in models if prices is None or m not in prices]
+        if unpriced:
+            where = records[priced[0]][0]
+            raise BenchmarkDataError(
+                f"{where}: no 'costs' and no price for model {unpriced[0]!r}; give the row its costs"
+                f" or the model a price (routellm eval --prices FILE: {{model: {{input: USD/1M, output: USD/1M}}}})"
+            )
+        assert prices is not None
+        costs[priced] = prompt_costs([prompts[k] for k in priced], models, prices, output_tokens=output_tokens)
+    for k, row in enumerate(cost_rows):
+        if row is not None:
+            costs[k] = row
+    score_matrix = np.asarray(rows, dtype=np.float64)
+    default_strong, default_weak = nmodel_default_pair(models, score_matrix, costs)
+    strong, weak = strong_model or default_strong, weak_model or default_weak
+    if strong == weak and not (strong_model and weak_model):
+        strong, weak = default_pair(models, score_matrix, strong_model, weak_model)
+    use_ids = [i if i is not None else str(k) for k, i in enumerate(ids)] if any(i is not None for i in ids) else None
+    return BenchmarkData(
+        name=f"{FILE_PREFIX}{p.name}",
+        prompts=prompts,
+        models=models,
+        scores=score_matrix,
+        strong_model=strong,
+        weak_model=weak,
+        ids=use_ids,
+        description=f"user N-model benchmark {p}",
+        info={"path": str(p), "rows_priced": len(priced), "output_tokens": output_tokens if priced else None},
+        costs=costs,
     )

@@ -22,10 +22,13 @@ the benchmark's prompts.
   cost range** for every router and baseline of a benchmark, so that their AIQs compare:
   ``[c_lo, c_hi]`` = [the cheapest single model's mean cost, the dearest single model's mean cost]
   (:func:`nmodel_reference`), the range the zero router spans. Past a curve's last point the hull is
-  held at its last value (a router never needs to spend more to do worse); a knob curve starts at
-  the mean of each prompt's cheapest cost, which is never above ``c_lo``; its part beyond ``c_hi``
-  (possible when per-prompt picks are dearer than any single model on average) is left out. With
-  ``c_lo == c_hi``, AIQ is the hull's value there.
+  held at its last value (a router never needs to spend more to do worse); a knob curve over all the
+  models starts at the mean of each prompt's cheapest cost, which is never above ``c_lo``; its part
+  beyond ``c_hi`` (possible when per-prompt picks are dearer than any single model on average) is left
+  out. With ``c_lo == c_hi``, AIQ is the hull's value there. A router over fewer models than the
+  benchmark (a two-model router as N = 2) can start dearer than ``c_lo``: its hull
+  (:func:`router_hull`) then also takes in the single models cheaper than its cheapest point, i.e.
+  mixing them in at random, as the zero router does; for a router over all the models nothing is added.
 - **Quality at the best single model's cost**: the hull at that cost. **Cost to reach the best single
   model's quality**: the smallest cost where the hull reaches it (within 1e-9; NaN if never), also as
   a fraction of the best single model's cost. The ``knob_`` variants use the curve's points alone
@@ -59,6 +62,8 @@ from .metrics import Interval, _percentile_interval, bootstrap_counts, nondecrea
 
 #: tolerance of "reaches the best single model's quality"
 QUALITY_TOLERANCE = 1e-9
+#: relative tolerance of "a single model is cheaper than a curve's cheapest point"
+COST_TOLERANCE = 1e-9
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -271,6 +276,27 @@ def cost_quality_hull(cost: npt.ArrayLike, quality: npt.ArrayLike) -> tuple[np.n
     return nondecreasing_hull(cost, quality)
 
 
+def router_hull(curve: CostQualityCurve, reference: NModelReference) -> tuple[np.ndarray, np.ndarray]:
+    """A curve's hull for the metrics: :func:`cost_quality_hull` of its points and of the single models cheaper than
+    its cheapest point (none for a curve over all the benchmark's models; see the module docstring)."""
+    return _router_hull(
+        curve.cost,
+        curve.quality,
+        np.asarray([x.cost for x in reference.singles]),
+        np.asarray([x.quality for x in reference.singles]),
+    )
+
+
+def _router_hull(
+    cost: np.ndarray, quality: np.ndarray, single_cost: np.ndarray, single_quality: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    first = float(cost.min())
+    cheaper = single_cost < first - COST_TOLERANCE * max(abs(first), 1e-300)  # equal costs summed in another order are equal
+    if np.any(cheaper):
+        return nondecreasing_hull(np.r_[single_cost[cheaper], cost], np.r_[single_quality[cheaper], quality])
+    return nondecreasing_hull(cost, quality)
+
+
 def hull_quality_at(hx: np.ndarray, hy: np.ndarray, cost: float) -> float:
     """The hull's quality at ``cost`` (held at its first value before its first vertex, its last after the last)."""
     return float(np.interp(cost, hx, hy))
@@ -349,7 +375,7 @@ class CostQualityMetrics:
 
 def cost_quality_metrics(curve: CostQualityCurve, reference: NModelReference) -> CostQualityMetrics:
     """AIQ over the reference's cost range, quality at the best single model's cost, cost to reach its quality."""
-    hx, hy = curve.hull()
+    hx, hy = router_hull(curve, reference)
     best = reference.best
     cost_to = hull_cost_to_reach(hx, hy, best.quality)
     reach = np.flatnonzero(curve.quality >= best.quality - QUALITY_TOLERANCE)
@@ -414,6 +440,7 @@ class CostQualityResult:
     kind: str  # "router", "zero-router", "oracle", "single"
     curve: CostQualityCurve
     metrics: CostQualityMetrics
+    hull_points: tuple[np.ndarray, np.ndarray]
     intervals: CostQualityIntervals | None = None
     models: list[str] = field(default_factory=list)
     note: str = ""
@@ -422,7 +449,8 @@ class CostQualityResult:
 
     @property
     def hull(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.curve.hull()
+        """The hull the measures were computed on (:func:`router_hull`)."""
+        return self.hull_points
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, **self.metrics.as_dict()}
@@ -452,9 +480,15 @@ class NModelEvaluation:
 
 
 def _row_measures(
-    cost: np.ndarray, quality: np.ndarray, low: float, high: float, best_cost: float, best_quality: float
+    cost: np.ndarray,
+    quality: np.ndarray,
+    singles: tuple[np.ndarray, np.ndarray],
+    low: float,
+    high: float,
+    best_cost: float,
+    best_quality: float,
 ) -> tuple[float, float, float]:
-    hx, hy = nondecreasing_hull(cost, quality)
+    hx, hy = _router_hull(cost, quality, *singles)
     cost_to = hull_cost_to_reach(hx, hy, best_quality)
     return aiq_over_range(hx, hy, low, high), hull_quality_at(hx, hy, best_cost), _fraction(cost_to, best_cost)
 
@@ -485,7 +519,9 @@ def _bootstrap(
             rows = np.empty((counts.shape[0], 3))
             if spec is None:
                 for r in range(counts.shape[0]):
-                    rows[r] = _row_measures(model_c[r], model_q[r], low[r], high[r], best_c[r], best_q[r])
+                    rows[r] = _row_measures(
+                        model_c[r], model_q[r], (model_c[r], model_q[r]), low[r], high[r], best_c[r], best_q[r]
+                    )
             else:
                 s, c = scores[:, cols], costs[:, cols]
                 start_q = weights @ s[np.arange(n), spec.start]
@@ -496,7 +532,9 @@ def _bootstrap(
                 point_q = (start_q[:, None] + np.c_[np.zeros(counts.shape[0]), np.cumsum(w * dq, axis=1)[:, spec.ends]]) / n
                 point_c = (start_c[:, None] + np.c_[np.zeros(counts.shape[0]), np.cumsum(w * dc, axis=1)[:, spec.ends]]) / n
                 for r in range(counts.shape[0]):
-                    rows[r] = _row_measures(point_c[r], point_q[r], low[r], high[r], best_c[r], best_q[r])
+                    rows[r] = _row_measures(
+                        point_c[r], point_q[r], (model_c[r], model_q[r]), low[r], high[r], best_c[r], best_q[r]
+                    )
             out[k].append(rows)
     return [np.concatenate(rows) for rows in out]
 
@@ -552,12 +590,23 @@ def evaluate_cost_quality(
         curve = _curve_from_steps(steps, s[:, cols], c[:, cols], knob=True)
         specs.append(steps)
         column_sets.append(cols)
-        results.append(CostQualityResult(name, "router", curve, cost_quality_metrics(curve, reference), models=list(chosen)))
+        results.append(
+            CostQualityResult(
+                name,
+                "router",
+                curve,
+                cost_quality_metrics(curve, reference),
+                router_hull(curve, reference),
+                models=list(chosen),
+            )
+        )
     zero_curve = zero_router_curve(s, c)
-    zero = CostQualityResult("zero router", "zero-router", zero_curve, cost_quality_metrics(zero_curve, reference))
+    zero = CostQualityResult(
+        "zero router", "zero-router", zero_curve, cost_quality_metrics(zero_curve, reference), zero_curve.hull()
+    )
     oracle_steps = _steps(s, c, raw_cost=True)
     orc_curve = _curve_from_steps(oracle_steps, s, c, knob=False)
-    orc = CostQualityResult("oracle", "oracle", orc_curve, cost_quality_metrics(orc_curve, reference))
+    orc = CostQualityResult("oracle", "oracle", orc_curve, cost_quality_metrics(orc_curve, reference), orc_curve.hull())
     if resamples:
         all_cols = np.arange(s.shape[1])
         samples = _bootstrap(
@@ -578,6 +627,7 @@ __all__ = [
     "CostQualityResult",
     "NModelEvaluation",
     "NModelReference",
+    "COST_TOLERANCE",
     "QUALITY_TOLERANCE",
     "SingleModel",
     "aiq_over_range",
@@ -590,6 +640,7 @@ __all__ = [
     "knob_curve",
     "nmodel_reference",
     "oracle_curve",
+    "router_hull",
     "single_models",
     "zero_router_curve",
 ]
