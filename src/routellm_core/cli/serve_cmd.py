@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 from ..errors import ConfigError, MissingDependencyError
 from ..messages import POLICIES
 from ..threshold import validate_threshold
-from .common import Subparsers, positive_float
+from .common import Subparsers, positive_float, positive_int
 
 if TYPE_CHECKING:
     from uvicorn.supervisors import Multiprocess
@@ -80,16 +80,35 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "serve",
         help="run the OpenAI-compatible router server",
         description="Serve POST /v1/chat/completions: the model name 'router-<router>-<threshold>' picks the router, "
-        "which sends each request to the strong or the weak model (strong iff score >= threshold).",
+        "which sends each request to the strong or the weak model (strong iff score >= threshold). With --models FILE "
+        "it routes among N models instead: 'router-<router>-<w>' with the cost knob w in [0, 1] (0: the best predicted "
+        "model, 1: the cheapest), 'router-<router>-q<level>' to the cheapest model predicted at least <level>.",
     )
     parser.add_argument(
         "--routers", nargs="+", required=True, metavar="ROUTER", help="routers to enable (see `routellm plugins`)"
     )
-    parser.add_argument("--strong-model", required=True, help="litellm model id of the strong model")
-    parser.add_argument("--weak-model", required=True, help="litellm model id of the weak model")
+    parser.add_argument("--strong-model", help="litellm model id of the strong model (two-model routing)")
+    parser.add_argument("--weak-model", help="litellm model id of the weak model (two-model routing)")
+    parser.add_argument(
+        "--models",
+        metavar="FILE",
+        help="YAML file with a 'models:' list to route among instead of --strong-model/--weak-model: each entry "
+        "{name (the router's name for the model), model (litellm id), api_base, api_key, price: {input, output} "
+        "USD per 1M tokens (default: litellm's cost map)}",
+    )
+    parser.add_argument(
+        "--expected-output-tokens",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="with --models: output tokens a request is expected to produce, for its expected cost "
+        "(default: the file's, else 256; a request's max_tokens when smaller)",
+    )
     parser.add_argument("--config", metavar="FILE", help="YAML file: router name -> keyword arguments")
-    parser.add_argument("--base-url", help="OpenAI-compatible base URL (…/v1) for both models")
-    parser.add_argument("--api-key", help="upstream API key for both models (prefer the provider's environment variable)")
+    parser.add_argument("--base-url", help="OpenAI-compatible base URL (…/v1) for every model without its own")
+    parser.add_argument(
+        "--api-key", help="upstream API key for every model without its own (prefer the provider's environment variable)"
+    )
     parser.add_argument("--strong-base-url", help="base URL of the strong model (overrides --base-url)")
     parser.add_argument("--strong-api-key", help="API key of the strong model")
     parser.add_argument("--weak-base-url", help="base URL of the weak model (overrides --base-url)")
@@ -223,8 +242,16 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     keys = list(args.server_api_key or [])
     if not keys and os.environ.get(SERVER_API_KEY_ENV):
         keys = [k.strip() for k in os.environ[SERVER_API_KEY_ENV].split(",") if k.strip()]
+    if args.models and (args.strong_model or args.weak_model):
+        raise ConfigError("give --models FILE or --strong-model and --weak-model, not both")
+    if not args.models and not (args.strong_model and args.weak_model):
+        raise ConfigError("give --strong-model and --weak-model, or --models FILE to route among N models")
+    if args.expected_output_tokens is not None and not args.models:
+        raise ConfigError("--expected-output-tokens needs --models FILE")
     return ServerSettings(
         routers=list(args.routers),
+        models=os.path.abspath(args.models) if args.models else None,
+        expected_output_tokens=args.expected_output_tokens,
         strong_model=args.strong_model,
         weak_model=args.weak_model,
         config=os.path.abspath(args.config) if args.config else None,
@@ -276,11 +303,18 @@ def run(args: argparse.Namespace) -> int:
     auth = f"{len(settings.server_api_keys)} API key(s) required" if settings.server_api_keys else "no API key required"
     plan = app.state.routellm.admission_plan
     admission = plan.describe() if plan is not None else "off (--max-in-flight off)"
+    controller = app.state.routellm.controller
+    if controller.models is not None:
+        listed = ", ".join(
+            f"{m.name}={m.model} (${m.price.input_per_million:g}/${m.price.output_per_million:g} per 1M)"
+            for m in controller.models
+        )
+        targets = f"routing among {listed}; the number in a model name is the cost knob"
+    else:
+        targets = f"strong={controller.strong.model}, weak={controller.weak.model}"
     print(
-        f"routellm serve: http://{args.host}:{args.port}/v1 — models {models};"
-        f" strong={app.state.routellm.controller.strong.model}, "
-        f"weak={app.state.routellm.controller.weak.model}; {auth}; fallback {'on' if settings.fallback else 'off'}; "
-        f"timeout {settings.timeout:g}s; admission: {admission}",
+        f"routellm serve: http://{args.host}:{args.port}/v1 — models {models}; {targets}; {auth}; "
+        f"fallback {'on' if settings.fallback else 'off'}; timeout {settings.timeout:g}s; admission: {admission}",
         file=sys.stderr,
         flush=True,
     )

@@ -34,9 +34,10 @@ from .. import __version__
 from ..controller import Controller
 from ..errors import ConfigError, RoutingError
 from ..litellm_import import import_litellm
+from ..model_set import ModelSet, parse_models, read_models_file
 from ..plugins import get_registry
-from ..routing import ModelEndpoint
-from ..threshold import format_model_name, parse_model_name
+from ..routing import ModelEndpoint, ModelRoute
+from ..threshold import KNOB, format_model_name, format_nmodel_name, parse_model_name
 from .admission import AdmissionMiddleware, LoopLag, build_gate, plan_admission
 from .auth import ApiKeyAuth
 from .chat import ChatCompletions
@@ -71,19 +72,40 @@ def build_endpoint(model: str, base_url: str | None, api_key: str | None) -> Mod
     return ModelEndpoint(model=model, api_base=base_url or None, api_key=api_key or None)
 
 
+def build_models(settings: ServerSettings) -> ModelSet | None:
+    """The settings' models list (None: two-model routing), its endpoints built as :func:`build_endpoint` builds them."""
+    if settings.models is None:
+        return None
+    data = read_models_file(settings.models) if isinstance(settings.models, str) else settings.models
+    return parse_models(
+        data,
+        source=settings.models if isinstance(settings.models, str) else "models",
+        api_base=settings.base_url,
+        api_key=settings.api_key,
+        expected_output_tokens=settings.expected_output_tokens,
+        make_endpoint=build_endpoint,
+    )
+
+
 def build_controller(settings: ServerSettings) -> Controller:
     """Check router names, then model ids, then build the routers (cheapest checks first)."""
     registry = get_registry()
     for name in settings.routers:
         registry.get("routers", name)  # RoutingError naming the available routers
-    strong = build_endpoint(
-        settings.strong_model, settings.strong_base_url or settings.base_url, settings.strong_api_key or settings.api_key
-    )
-    weak = build_endpoint(
-        settings.weak_model, settings.weak_base_url or settings.base_url, settings.weak_api_key or settings.api_key
-    )
+    models = build_models(settings)
+    if models is None:
+        assert settings.strong_model is not None and settings.weak_model is not None  # ServerSettings checked
+        strong = build_endpoint(
+            settings.strong_model, settings.strong_base_url or settings.base_url, settings.strong_api_key or settings.api_key
+        )
+        weak = build_endpoint(
+            settings.weak_model, settings.weak_base_url or settings.base_url, settings.weak_api_key or settings.api_key
+        )
+        endpoints: tuple[ModelEndpoint, ...] = (strong, weak)
+    else:
+        endpoints = models.endpoints
     litellm = import_litellm()
-    for endpoint in (strong, weak):
+    for endpoint in endpoints:
         try:
             litellm.get_llm_provider(model=endpoint.model, api_base=endpoint.api_base)
         except Exception as exc:  # litellm raises its BadRequestError for unknown providers
@@ -91,6 +113,8 @@ def build_controller(settings: ServerSettings) -> Controller:
                 f"litellm cannot call model {endpoint.model!r}: {first_line(exc)}; use a litellm model id such as "
                 "'gpt-4o-mini', or 'openai/<name>' with --base-url for any OpenAI-compatible server"
             ) from None
+    if models is not None:
+        return Controller(settings.routers, config=settings.config, routing_policy=settings.routing_policy, models=models)
     return Controller(settings.routers, strong, weak, config=settings.config, routing_policy=settings.routing_policy)
 
 
@@ -103,11 +127,20 @@ class RouterServer:
         self.metrics = metrics or ServerMetrics()
         self.created = int(time.time())
         self.auth = ApiKeyAuth(settings.server_api_keys)
-        self.usage = UsageMeter(self.metrics)
+        models = controller.models
+        self.usage = UsageMeter(self.metrics, prices={m.model: m.price for m in models} if models is not None else None)
         clients = UpstreamClients(controller, settings.upstream_client, retries=settings.upstream_retries)
-        for endpoint in (controller.strong, controller.weak):
+        for endpoint in controller.core.endpoints:
             clients.prepare(endpoint)  # upstream_client="openai" with an endpoint it cannot serve fails now
-        redact = Redactor([settings.api_key, settings.strong_api_key, settings.weak_api_key, *settings.server_api_keys])
+        redact = Redactor(
+            [
+                settings.api_key,
+                settings.strong_api_key,
+                settings.weak_api_key,
+                *settings.server_api_keys,
+                *(e.api_key for e in controller.core.endpoints),
+            ]
+        )
         self.upstream = Upstream(
             controller.core, clients, self.metrics, timeout=settings.timeout, fallback=settings.fallback, redact=redact
         )
@@ -159,11 +192,30 @@ class RouterServer:
             "workers": self.settings.workers,
         }
 
+    def model_fields(self) -> dict[str, Any]:
+        """What ``/health`` says of the models: strong and weak, or the models list (names, ids, prices)."""
+        models = self.controller.models
+        if models is None:
+            return {"strong_model": self.controller.strong.model, "weak_model": self.controller.weak.model}
+        return {"models": models.describe()}
+
     def model_list(self) -> dict[str, Any]:
         return {"object": "list", "data": [self._model_object(name) for name in self.controller.routers]}
 
-    def _model_object(self, router: str, threshold: float | None = None) -> dict[str, Any]:
+    def _model_object(self, router: str, threshold: float | None = None, policy: str = KNOB) -> dict[str, Any]:
         threshold = self.settings.threshold_for(router) if threshold is None else threshold
+        models = self.controller.models
+        if models is not None:
+            return {
+                "id": format_nmodel_name(router, policy, threshold),
+                "object": "model",
+                "created": self.created,
+                "owned_by": "routellm",
+                "router": router,
+                "policy": policy,
+                policy: threshold,
+                "models": models.describe(),
+            }
         return {
             "id": format_model_name(router, threshold),
             "object": "model",
@@ -177,10 +229,12 @@ class RouterServer:
 
     def model_info(self, model: str) -> dict[str, Any]:
         try:
-            name, threshold = self.controller.resolve(model)
+            route = self.controller.resolve(model)
         except RoutingError as exc:
             raise APIError(404, str(exc), param="model", code="model_not_found") from None
-        return self._model_object(name, threshold)
+        if isinstance(route, ModelRoute):
+            return self._model_object(route.router, route.value, route.policy)
+        return self._model_object(route.router, route.threshold)
 
 
 # -- the app -------------------------------------------------------------------------------
@@ -294,8 +348,7 @@ def create_app(settings: ServerSettings, *, controller: Controller | None = None
                 "status": "ok",
                 "version": __version__,
                 "routers": list(controller.routers),
-                "strong_model": controller.strong.model,
-                "weak_model": controller.weak.model,
+                **server.model_fields(),
                 "fallback": settings.fallback,
                 "admission": server.admission_state(),
                 **server.readiness(),

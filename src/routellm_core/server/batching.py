@@ -13,19 +13,34 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 
 class BatchScorer:
-    """``await scorer.score(prompt) -> float`` for one router, batching concurrent calls."""
+    """``await scorer.score(prompt)`` for one router, batching concurrent calls.
 
-    def __init__(self, router: Any, max_batch: int = 64, on_batch: Any = None) -> None:
+    By default a prompt's result is its score (``router.score_checked``, a float); ``batch`` replaces that
+    call (``batch(prompts)`` returns one result per prompt, e.g. a row of predicted qualities per model)
+    and ``convert`` turns each result into the value callers get.
+    """
+
+    def __init__(
+        self,
+        router: Any,
+        max_batch: int = 64,
+        on_batch: Any = None,
+        *,
+        batch: Callable[[list[str]], Any] | None = None,
+        convert: Callable[[Any], Any] = float,
+    ) -> None:
         self.router = router
+        self.batch = batch if batch is not None else router.score_checked
+        self.convert = convert
         self.on_batch = on_batch
         self.max_batch = max(1, int(max_batch))
-        self._pending: list[tuple[str, asyncio.Future[float], float]] = []
+        self._pending: list[tuple[str, asyncio.Future[Any], float]] = []
         self._task: asyncio.Task[None] | None = None
         #: sizes of the batches scored so far (count, total prompts), for tests and metrics
         self.batches = 0
@@ -44,9 +59,9 @@ class BatchScorer:
             value = max(value, time.monotonic() - self._pending[0][2])
         return value
 
-    async def score(self, prompt: str) -> float:
+    async def score(self, prompt: str) -> Any:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[float] = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((prompt, future, time.monotonic()))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())
@@ -61,7 +76,7 @@ class BatchScorer:
             self.max_wait = max(self.max_wait, time.monotonic() - taken[0][2])
             prompts = [p for p, _ in batch]
             try:
-                scores = await asyncio.to_thread(self.router.score_checked, prompts)
+                scores = await asyncio.to_thread(self.batch, prompts)
             except asyncio.CancelledError:
                 for _, future in batch:
                     if not future.done():
@@ -73,20 +88,20 @@ class BatchScorer:
             self.prompts += len(batch)
             if self.on_batch is not None:
                 self.on_batch(len(batch))
-            values = scores if isinstance(scores, list) else np.asarray(scores, dtype=np.float64).tolist()
+            values = scores if isinstance(scores, list) else list(np.asarray(scores, dtype=np.float64))
             for (_, future), value in zip(batch, values, strict=True):
                 if future.done():
                     continue
                 if isinstance(value, BaseException):
                     future.set_exception(value)
                 else:
-                    future.set_result(float(value))
+                    future.set_result(self.convert(value))
 
     def _score_each(self, prompts: list[str]) -> list[Any]:
         out: list[Any] = []
         for prompt in prompts:
             try:
-                out.append(float(self.router.score_checked([prompt])[0]))
+                out.append(np.asarray(self.batch([prompt]), dtype=np.float64)[0])
             except Exception as exc:
                 out.append(exc)
         return out

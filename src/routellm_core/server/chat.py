@@ -14,13 +14,14 @@ import time
 import uuid
 from typing import Any, Callable, Coroutine, TypeVar
 
+import numpy as np
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from ..errors import RoutingError
-from ..routing import Decision, Route, RoutingCore
-from ..threshold import format_threshold
+from ..routing import AnyRoute, Decision, ModelEndpoint, ModelRoute, RoutingCore
+from ..threshold import KNOB, format_threshold
 from .admission import AdmissionGate, Slot
 from .batching import BatchScorer
 from .errors import APIError, first_line
@@ -55,16 +56,27 @@ class ChatCompletions:
         self.admission = admission
         self.limits = limits
         #: serialise the upstream body while parsing (in the same worker thread) when a direct client may send it
-        self.serialise = any(upstream.clients.direct(e) for e in (core.strong, core.weak))
+        self.serialise = any(upstream.clients.direct(e) for e in core.endpoints)
         self.upstream = upstream
         self.metrics = metrics
         self.usage = usage
-        self.scorers = {
-            name: BatchScorer(router, score_batch_size, on_batch=lambda n, name=name: metrics.batch_sizes.observe(n, router=name))
-            for name, router in core.routers.items()
-        }
+        self.scorers = {name: self._scorer(name, router, score_batch_size) for name, router in core.routers.items()}
         #: called with the decision and the answering model after each successful upstream call
         self.record = record
+
+    def _scorer(self, name: str, router: Any, score_batch_size: int) -> BatchScorer:
+        metrics, core = self.metrics, self.core
+
+        def on_batch(n: int) -> None:
+            metrics.batch_sizes.observe(n, router=name)
+
+        if core.models is None:
+            return BatchScorer(router, score_batch_size, on_batch=on_batch)
+
+        def predict(prompts: list[str]) -> np.ndarray:  # every listed model's quality for each prompt, in one call
+            return core.predict(name, prompts)
+
+        return BatchScorer(router, score_batch_size, on_batch=on_batch, batch=predict, convert=_row)
 
     def scoring_wait(self) -> float:
         """The longest any prompt waited for its router since the last call (seconds)."""
@@ -72,7 +84,13 @@ class ChatCompletions:
 
     async def score(self, router: str, prompt: str) -> float:
         """The router's score, with concurrent requests scored in one batch."""
-        return await self.scorers[router].score(prompt)
+        value: float = await self.scorers[router].score(prompt)
+        return value
+
+    async def quality(self, router: str, prompt: str) -> np.ndarray:
+        """With a models list: the predicted quality of each listed model, concurrent requests predicted in one batch."""
+        value: np.ndarray = await self.scorers[router].score(prompt)
+        return value
 
     def count(self, router: str, model: str, status: int, started: float, error_type: str | None = None) -> None:
         if error_type is not None:
@@ -155,13 +173,15 @@ class ChatCompletions:
                 self.count(router_label, model, response.status_code, started, error_type)
         return response
 
-    async def _route_and_call(self, route: Route, chat: ChatRequest, headers: dict[str, str]) -> tuple[Decision, UpstreamCall]:
+    async def _route_and_call(self, route: AnyRoute, chat: ChatRequest, headers: dict[str, str]) -> tuple[Decision, UpstreamCall]:
         """Score, decide, call the upstream (a stream: up to its first chunk); fills in the decision headers."""
         metrics = self.metrics
-        name, threshold = route
+        name = route.router
         t0 = time.perf_counter()
         try:
-            decision = await self.core.adecide_route(route, chat.messages, score=self.score)
+            decision = await self.core.adecide_route(
+                route, chat.messages, score=self.score, quality=self.quality, max_tokens=_max_tokens(chat)
+            )
         except RoutingError as exc:
             raise APIError(400, str(exc), param="messages", code="invalid_messages") from None
         except Exception as exc:
@@ -173,26 +193,71 @@ class ChatCompletions:
                 code="router_error",
             ) from None
         metrics.routing_latency.observe(time.perf_counter() - t0, router=name)
-        metrics.scores.observe(decision.score, router=name)
-        tier = "strong" if decision.strong else "weak"
-        metrics.decisions.inc(router=name, model=decision.model, tier=tier)
-        headers.update(
-            {
-                "x-routellm-router": name,
-                "x-routellm-threshold": format_threshold(threshold),
-                "x-routellm-score": repr(decision.score),
-                "x-routellm-tier": tier,
-                "x-routellm-routed-model": decision.model,
-                "x-routellm-model": decision.model,
-                "x-routellm-fallback": "false",
-            }
-        )
+        if isinstance(route, ModelRoute):
+            assert decision.quality is not None
+            metrics.predicted_quality.observe(decision.quality, router=name, model=decision.model)
+            metrics.decisions.inc(router=name, model=decision.model, tier="none")
+            policy_header = "x-routellm-knob" if route.policy == KNOB else "x-routellm-min-quality"
+            headers.update(
+                {
+                    "x-routellm-router": name,
+                    "x-routellm-policy": route.policy,
+                    policy_header: format_threshold(route.value),
+                    "x-routellm-routed-model": decision.model,
+                    "x-routellm-fallback": "false",
+                }
+            )
+            self._model_headers(headers, decision, decision.endpoint)
+        else:
+            metrics.scores.observe(decision.score, router=name)
+            tier = "strong" if decision.strong else "weak"
+            metrics.decisions.inc(router=name, model=decision.model, tier=tier)
+            headers.update(
+                {
+                    "x-routellm-router": name,
+                    "x-routellm-threshold": format_threshold(route.threshold),
+                    "x-routellm-score": repr(decision.score),
+                    "x-routellm-tier": tier,
+                    "x-routellm-routed-model": decision.model,
+                    "x-routellm-model": decision.model,
+                    "x-routellm-fallback": "false",
+                }
+            )
         call = await self.upstream.call(decision, chat)
         headers["x-routellm-model"] = call.endpoint.model
         headers["x-routellm-fallback"] = "true" if call.fallback else "false"
+        if decision.n_model:
+            cost = self._model_headers(headers, decision, call.endpoint)
+            metrics.expected_cost.inc(cost, router=name, model=call.endpoint.model)
         if self.record is not None:
             self.record(decision, call.endpoint.model)
         return decision, call
+
+    @staticmethod
+    def _model_headers(headers: dict[str, str], decision: Decision, endpoint: ModelEndpoint) -> float:
+        """The answering model's headers with a models list: its name, id, predicted quality and expected cost."""
+        facts = decision.facts(endpoint)
+        assert facts is not None  # every endpoint a decision can answer from is listed
+        model_name, quality, cost = facts
+        headers.update(
+            {
+                "x-routellm-model": endpoint.model,
+                "x-routellm-model-name": model_name,
+                "x-routellm-quality": repr(quality),
+                "x-routellm-expected-cost": repr(cost),
+            }
+        )
+        return cost
+
+
+def _row(value: object) -> np.ndarray:
+    return np.asarray(value, dtype=np.float64)
+
+
+def _max_tokens(chat: ChatRequest) -> int | None:
+    """The request's output token cap (``max_completion_tokens`` or ``max_tokens``), for the expected cost."""
+    request = chat.chat
+    return request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
 
 
 class ClientGone(Exception):

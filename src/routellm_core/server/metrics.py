@@ -117,6 +117,12 @@ class ServerMetrics:
         self.cost = c(
             "routellm_cost_usd_total", "Estimated cost in USD from litellm's model cost map (0 for unmapped models).", ("model",)
         )
+        self.expected_cost = c(
+            "routellm_expected_cost_usd_total",
+            "With a models list: the expected cost (USD, from the configured prices) of the answered requests, "
+            "by router and answering model.",
+            ("router", "model"),
+        )
         self.in_flight = Gauge(
             _PGauge(
                 "routellm_in_flight_requests",
@@ -179,6 +185,12 @@ class ServerMetrics:
         )
         self.scores = h(
             "routellm_router_score", "Router scores (estimated P(strong model wins)).", ("router",), buckets=SCORE_BUCKETS
+        )
+        self.predicted_quality = h(
+            "routellm_predicted_quality",
+            "With a models list: the predicted quality of the routed model, by router and model.",
+            ("router", "model"),
+            buckets=SCORE_BUCKETS,
         )
 
     def _live_gauge(self, name: str, help_text: str) -> Gauge:

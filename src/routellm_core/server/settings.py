@@ -33,6 +33,12 @@ class ServerSettings:
     Args:
         routers: routers to enable (built when the app is created, so bad names fail fast).
         strong_model, weak_model: litellm model ids (``openai/<name>`` for any OpenAI-compatible server).
+        models: instead of the strong and weak models, the models to route among: a list of entries
+            ``{name, model, api_base, api_key, price}``, a mapping with a ``models:`` list, or the path of a
+            YAML file holding one (:mod:`routellm_core.model_set`). ``router-<router>-<w>`` then routes with
+            the cost knob ``w``, ``router-<router>-q<level>`` to the cheapest model predicted at least ``level``.
+        expected_output_tokens: output tokens a request is expected to produce, for its expected cost with a
+            models list (None: the list's, 256 by default; the request's ``max_tokens`` when smaller).
         config: YAML config path or ``{router: kwargs}``.
         base_url, api_key: upstream endpoint and key for both models; the ``strong_*`` /
             ``weak_*`` variants override them per model. A model without a provider
@@ -66,8 +72,8 @@ class ServerSettings:
     """
 
     routers: list[str]
-    strong_model: str
-    weak_model: str
+    strong_model: str | None = None
+    weak_model: str | None = None
     config: str | dict[str, Any] | None = None
     base_url: str | None = None
     api_key: str | None = None
@@ -95,11 +101,25 @@ class ServerSettings:
     max_queue: int | None = None
     queue_timeout: float | None = None
     lag_target: float | None = None
+    models: list[Any] | dict[str, Any] | str | None = None
+    expected_output_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.routers, str):
             self.routers = [self.routers]
         self.routers = list(self.routers)
+        if self.models is None:
+            if not self.strong_model or not self.weak_model:
+                raise ConfigError("give strong_model and weak_model, or a models list to route among (models)")
+        else:
+            if self.strong_model or self.weak_model:
+                raise ConfigError("give either strong_model and weak_model or a models list (models), not both")
+            if not isinstance(self.models, (list, dict, str)):
+                raise ConfigError(
+                    f"models must be a list of models, a mapping with a 'models' list or a file path, got {self.models!r}"
+                )
+        if self.expected_output_tokens is not None and not _is_int(self.expected_output_tokens, 1):
+            raise ConfigError(f"expected_output_tokens must be a positive integer, got {self.expected_output_tokens!r}")
         if isinstance(self.server_api_keys, str):
             self.server_api_keys = [self.server_api_keys]
         self.server_api_keys = [k for k in self.server_api_keys if k]
@@ -140,7 +160,8 @@ class ServerSettings:
         return self.thresholds.get(router, self.default_threshold)
 
     def __repr__(self) -> str:  # never show keys
-        shown = {f.name: getattr(self, f.name) for f in fields(self) if "key" not in f.name}
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if "key" not in f.name and f.name != "models"}
+        shown["models"] = self.models if isinstance(self.models, str) or self.models is None else "<models list>"
         shown["server_api_keys"] = f"<{len(self.server_api_keys)} key(s)>"
         return f"ServerSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 

@@ -221,7 +221,7 @@ class Upstream:
         except APIError as first:
             if not self.fallback or first.status not in (429, 502, 504):
                 raise
-            other = self.core.weak if decision.strong else self.core.strong
+            other = decision.fallback_endpoint or (self.core.weak if decision.strong else self.core.strong)
             labels = dict(router=decision.router, from_model=decision.endpoint.model, to_model=other.model)
             try:
                 call = await self._call_once(other, request)

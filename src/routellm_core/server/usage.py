@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from ..litellm_import import import_litellm
+from ..model_choice import ModelPrice
 from .metrics import ServerMetrics
 
 
 class UsageMeter:
-    """Counts tokens and the estimated cost (litellm's cost map; 0 for models it does not know)."""
+    """Counts tokens and their cost: a models list's prices, else litellm's cost map (0 for models it does not know)."""
 
-    def __init__(self, metrics: ServerMetrics) -> None:
+    def __init__(self, metrics: ServerMetrics, prices: Mapping[str, ModelPrice] | None = None) -> None:
         self.metrics = metrics
+        self.prices = dict(prices or {})
         self._unmapped: set[str] = set()
 
     def record(self, model: str, usage: Any) -> None:
@@ -26,7 +28,10 @@ class UsageMeter:
         if completion:
             self.metrics.tokens.inc(completion, model=model, kind="completion")
         cost = 0.0
-        if (prompt or completion) and model not in self._unmapped:
+        price = self.prices.get(model)
+        if price is not None:
+            cost = price.cost(prompt, completion)
+        elif (prompt or completion) and model not in self._unmapped:
             try:
                 prompt_cost, completion_cost = import_litellm().cost_per_token(
                     model=model, prompt_tokens=prompt, completion_tokens=completion
