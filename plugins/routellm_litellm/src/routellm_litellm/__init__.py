@@ -14,8 +14,10 @@ builds a :class:`~routellm_litellm.proxy_hook.RoutellmHook` from
 
 from __future__ import annotations
 
+import copy
 import logging
-from typing import Any
+import sys
+from typing import Any, Mapping
 
 __version__ = "0.1.0"
 
@@ -37,13 +39,27 @@ def configured_hook() -> Any:
     from .settings import parse_settings
 
     raw = (getattr(litellm, "callback_settings", None) or {}).get("routellm")
-    if _built is None or _built[0] != raw:
+    model_list = proxy_model_list()
+    if _built is None or _built[0] != (raw, model_list):
         try:
-            _built = (raw, RoutellmHook(parse_settings(raw)))
+            _built = ((raw, model_list), RoutellmHook(parse_settings(raw, model_list=model_list)))
         except RoutellmError as exc:
             _report_in_one_line(str(exc))
             raise
     return _built[1]
+
+
+def proxy_model_list() -> Any:
+    """The ``model_list`` of the config the running proxy is loading (None outside a proxy).
+
+    The proxy reads its config file before it resolves its callbacks, so the hook can check
+    ``model_groups`` against the groups and price them from their deployments when it is built.
+    """
+    server = sys.modules.get("litellm.proxy.proxy_server")
+    config = getattr(getattr(server, "proxy_config", None), "config", None)
+    if not isinstance(config, Mapping) or "model_list" not in config:
+        return None
+    return copy.deepcopy(config["model_list"])
 
 
 class _OneLineStartupError(logging.Filter):

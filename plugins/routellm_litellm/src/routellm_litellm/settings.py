@@ -12,6 +12,11 @@ callback_settings:
       smart: router-mf-0.116
       thrifty: {router: mf, threshold: 0.3}
 ```
+
+N-model routing: ``model_groups`` (instead of ``strong_model`` and ``weak_model``) lists the model
+groups a routed request may go to, each with the router's name for it and its price (see
+:mod:`routellm_litellm.groups`); ``router-<router>-<w>`` then routes with the cost knob ``w`` and
+``router-<router>-q<level>`` to the cheapest group predicted at least ``level``.
 """
 
 from __future__ import annotations
@@ -21,37 +26,76 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from routellm_core.plugin_api import (
+    KNOB,
     MODEL_PREFIX,
+    QUALITY_FLOOR,
     ConfigError,
     RoutingError,
     check_policy,
     expand_env,
+    format_nmodel_name,
     load_config,
     parse_model_name,
+    parse_nmodel_name,
+    validate_knob,
+    validate_quality_level,
     validate_threshold,
 )
 
+from .groups import DEFAULT_EXPECTED_OUTPUT_TOKENS, ModelGroup, parse_groups
+
 SECTION = "callback_settings.routellm"
-_KEYS = ("routers", "strong_model", "weak_model", "config", "routing_policy", "models")
+_KEYS = (
+    "routers",
+    "strong_model",
+    "weak_model",
+    "model_groups",
+    "expected_output_tokens",
+    "config",
+    "routing_policy",
+    "models",
+)
 
 
 @dataclass(frozen=True)
 class RouterSettings:
-    """What the hook needs: routers to build, the two model groups, named routed models."""
+    """What the hook needs: routers to build, the model groups (two, or a list of N), named routed models."""
 
     routers: tuple[str, ...]
-    strong_model: str
-    weak_model: str
+    strong_model: str | None
+    weak_model: str | None
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     routing_policy: str = "last_user"
-    #: model name -> (router, threshold), for names other than ``router-<router>-<threshold>``
+    #: two models: model name -> (router, threshold), for names other than ``router-<router>-<threshold>``
     models: Mapping[str, tuple[str, float]] = field(default_factory=dict)
+    #: N-model routing: the model groups routed among (empty: two-model routing)
+    groups: tuple[ModelGroup, ...] = ()
+    #: N-model routing: output tokens a request is expected to produce, for its expected cost
+    expected_output_tokens: int = DEFAULT_EXPECTED_OUTPUT_TOKENS
+    #: N-model routing: model name -> the ``router-<router>-<w>`` or ``router-<router>-q<level>`` name it stands for
+    routes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def n_model(self) -> bool:
+        """True when requests are routed among ``model_groups`` with the cost knob."""
+        return bool(self.groups)
+
+    @property
+    def named_models(self) -> frozenset[str]:
+        """The model names of the user's own that the hook routes."""
+        return frozenset(self.routes) | frozenset(self.models)
 
 
-def parse_settings(raw: Any, *, source: str = SECTION) -> RouterSettings:
-    """Validate the mapping under ``callback_settings.routellm``; raise ConfigError naming the field."""
+def parse_settings(raw: Any, *, source: str = SECTION, model_list: Any = None) -> RouterSettings:
+    """Validate the mapping under ``callback_settings.routellm``; raise ConfigError naming the field.
+
+    ``model_list`` is the proxy's (when known): ``model_groups`` must name its groups, and prices missing
+    from the settings come from its deployments or litellm's cost map.
+    """
     if raw is None:
-        raise ConfigError(f"{source} is missing: the routellm hook needs at least routers, strong_model and weak_model")
+        raise ConfigError(
+            f"{source} is missing: the routellm hook needs at least routers, and strong_model and weak_model or model_groups"
+        )
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source} must be a mapping, got {type(raw).__name__}")
     unknown = sorted(str(k) for k in raw if k not in _KEYS)
@@ -64,6 +108,10 @@ def parse_settings(raw: Any, *, source: str = SECTION) -> RouterSettings:
         routers = [routers]
     if not isinstance(routers, list) or not routers or not all(isinstance(r, str) and r for r in routers):
         raise ConfigError(f"{source}.routers must be a router name or a non-empty list of them, got {routers!r}")
+    if "model_groups" in raw:
+        return _n_model_settings(raw, routers, source, model_list)
+    if "expected_output_tokens" in raw:
+        raise ConfigError(f"{source}.expected_output_tokens: only used with model_groups (N-model routing)")
 
     groups = {}
     for key in ("strong_model", "weak_model"):
@@ -87,6 +135,74 @@ def parse_settings(raw: Any, *, source: str = SECTION) -> RouterSettings:
         routing_policy=policy,
         models=_named_models(raw.get("models"), routers, groups, f"{source}.models"),
     )
+
+
+def _n_model_settings(raw: Mapping[str, Any], routers: list[str], source: str, model_list: Any) -> RouterSettings:
+    both = [k for k in ("strong_model", "weak_model") if k in raw]
+    if both:
+        raise ConfigError(
+            f"{source}: give model_groups (N-model routing) or strong_model and weak_model (two groups), not both; "
+            f"remove {' and '.join(both)}"
+        )
+    try:
+        policy = check_policy(raw.get("routing_policy", "last_user"))
+    except RoutingError as exc:
+        raise ConfigError(f"{source}.routing_policy: {exc}") from None
+    groups = parse_groups(raw.get("model_groups"), model_list, f"{source}.model_groups")
+    tokens = raw.get("expected_output_tokens", DEFAULT_EXPECTED_OUTPUT_TOKENS)
+    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 1:
+        raise ConfigError(f"{source}.expected_output_tokens must be a positive integer, got {tokens!r}")
+    return RouterSettings(
+        routers=tuple(dict.fromkeys(routers)),
+        strong_model=None,
+        weak_model=None,
+        config=_router_config(raw.get("config"), f"{source}.config"),
+        routing_policy=policy,
+        groups=groups,
+        expected_output_tokens=tokens,
+        routes=_named_routes(raw.get("models"), routers, {g.group for g in groups}, f"{source}.models"),
+    )
+
+
+def _named_routes(value: Any, routers: list[str], groups: set[str], where: str) -> dict[str, str]:
+    """N-model named models: name -> ``router-<router>-<w>`` or ``router-<router>-q<level>``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{where} must map model names to 'router-<router>-<w>', 'router-<router>-q<level>', "
+            "{router, knob} or {router, min_quality}"
+        )
+    routes: dict[str, str] = {}
+    for name, target in value.items():
+        _check_name(name, groups, where, "a model group in model_groups")
+        try:
+            if isinstance(target, str):
+                router, policy, number = parse_nmodel_name(target)
+            elif isinstance(target, Mapping) and set(target) == {"router", "knob"}:
+                router, policy, number = str(target["router"]), KNOB, validate_knob(target["knob"])
+            elif isinstance(target, Mapping) and set(target) == {"router", "min_quality"}:
+                router, policy, number = str(target["router"]), QUALITY_FLOOR, validate_quality_level(target["min_quality"])
+            else:
+                raise ConfigError(
+                    f"{where}.{name} must be 'router-<router>-<w>', 'router-<router>-q<level>', {{router: ..., knob: ...}} "
+                    f"or {{router: ..., min_quality: ...}}, got {target!r}"
+                )
+        except RoutingError as exc:
+            raise ConfigError(f"{where}.{name}: {exc}") from None
+        if router not in routers:
+            raise ConfigError(f"{where}.{name}: router {router!r} is not in routers ({', '.join(routers)})")
+        routes[name] = format_nmodel_name(router, policy, number)
+    return routes
+
+
+def _check_name(name: Any, groups: set[str], where: str, what: str) -> None:
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: model names must be non-empty strings, got {name!r}")
+    if name.startswith(MODEL_PREFIX):
+        raise ConfigError(f"{where}.{name}: names starting with {MODEL_PREFIX!r} are routed by their own number already")
+    if name in groups:
+        raise ConfigError(f"{where}.{name}: is also {what}")
 
 
 def _router_config(value: Any, where: str) -> Mapping[str, Mapping[str, Any]]:
