@@ -9,11 +9,11 @@ extra files), so every validation prompt gets an out-of-fold quality prediction 
 N-model metrics are computed on those:
 
 * per dataset (routerbench-zs train: per-prompt costs from its ``<model>|total_cost`` columns;
-  llmrouter-dcrouter train: a price per 1M tokens by model size, times the prompt's estimated tokens):
-  the router's cost-quality curve over the knob (``model_choice.frontier``, the rule ``choose`` applies),
-  its non-decreasing concave hull and AIQ (the hull's mean quality over the single models' cost range),
-  the zero router's AIQ (the hull of the single models), the oracle's, the best single model, the router's
-  quality at that model's cost and its cost to reach that model's quality (as a fraction of it);
+  llmrouter-dcrouter train: the harness's price per 1M tokens by model size, times the prompt's estimated
+  tokens plus 256 output tokens), with the evaluation harness's functions
+  (``routellm_core.evaluation.nmodel``): AIQ of the router's curve over the knob, of the zero router and of
+  the oracle, the best single model, the router's quality at that model's cost and its cost to reach that
+  model's quality (as a fraction of it: the target is <= 0.6);
 * the mean per-cell log loss of the predicted qualities.
 
 ``--split task`` instead holds out one task at a time (routerbench-zs's ARC, MBPP, Winogrande and
@@ -56,14 +56,14 @@ RBZ_TRAIN = (
 )
 DC_TRAIN = "train/llmrouter-dcrouter/train.json"
 EXTRAS = {"mmlu-pro": "train/mmlu-pro/scores.json", "arena": "train/arena-bench-v1/scores.json"}
-#: USD per 1M tokens (input and output) by parameter count, the tiers of a public serverless price list
-#: (up to 8B 0.20, up to 21B 0.30, 41-80B 0.90): for validation only; evaluation uses the harness's price table
+#: USD per 1M tokens (input and output) by parameter count, as the evaluation harness prices llmrouter-dcrouter
+#: (Together AI's serverless tiers: up to 8B 0.20, up to 21B 0.30, 41-80B 0.90)
 DC_PRICES = {
     "qwen2.5-7b-instruct": 0.20,
     "llama3-chatqa-1.5-8b": 0.20,
     "llama-3.1-8b-instruct": 0.20,
     "mistral-7b-instruct-v0.3": 0.20,
-    "codegemma-7b": 0.20,
+    "codegemma-7b": 0.30,
     "gemma-2-9b-it": 0.30,
     "llama-3.3-nemotron-super-49b-v1": 0.90,
     "llama-3.1-nemotron-51b-instruct": 0.90,
@@ -85,92 +85,34 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-# -- N-model metrics ---------------------------------------------------------------------------
-
-
-def upper_hull(points: np.ndarray) -> np.ndarray:
-    """The non-decreasing upper concave hull of (cost, quality) points, as its vertices sorted by cost."""
-    pts = sorted({(float(c), float(q)) for c, q in points})
-    hull: list[tuple[float, float]] = []
-    for c, q in pts:
-        if hull and q <= hull[-1][1]:
-            continue  # no better than something no dearer
-        while len(hull) >= 2:
-            (c1, q1), (c2, q2) = hull[-2], hull[-1]
-            if (q2 - q1) * (c - c1) <= (q - q1) * (c2 - c1):
-                hull.pop()
-            else:
-                break
-        hull.append((c, q))
-    return np.asarray(hull)
-
-
-def hull_at(hull: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """The hull's quality at ``cost`` (flat beyond its last vertex; its first quality before its first)."""
-    return np.interp(cost, hull[:, 0], hull[:, 1], left=hull[0, 1], right=hull[-1, 1])
-
-
-def aiq(hull: np.ndarray, lo: float, hi: float, n: int = 2001) -> float:
-    """Mean of the hull's quality over [lo, hi] (RouterBench's average improvement in quality, normalised)."""
-    grid = np.linspace(lo, hi, n)
-    return float(np.trapezoid(hull_at(hull, grid), grid) / (hi - lo))
-
-
-def cost_to_reach(hull: np.ndarray, quality: float) -> float:
-    """The least cost at which the hull reaches ``quality`` (inf when it never does)."""
-    if hull[-1, 1] < quality - 1e-12:
-        return math.inf
-    for k in range(len(hull)):
-        if hull[k, 1] >= quality - 1e-12:
-            if k == 0:
-                return float(hull[0, 0])
-            (c1, q1), (c2, q2) = hull[k - 1], hull[k]
-            return float(c1 + (quality - q1) * (c2 - c1) / (q2 - q1))
-    return math.inf
-
-
-def router_curve(pred: np.ndarray, truth: np.ndarray, cost: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
-    """(cost, quality) of the knob's choices at each lambda: the rule of ``model_choice.choose``, vectorised."""
-    from routellm_core.model_choice import frontier
-
-    n = len(pred)
-    chosen = np.zeros((len(lambdas), n), np.int64)
-    for i in range(n):
-        idx, slopes = frontier(pred[i], cost[i])
-        steps = (slopes[None, :] > lambdas[:, None]).sum(axis=1)
-        chosen[:, i] = idx[steps]
-    rows = np.arange(n)
-    return np.stack([cost[rows, chosen].mean(axis=1), truth[rows, chosen].mean(axis=1)], axis=1)
+# -- N-model metrics (the evaluation harness's: routellm_core.evaluation.nmodel) -------------------
 
 
 def nmodel_metrics(pred: np.ndarray, truth: np.ndarray, cost: np.ndarray, models: list[str]) -> dict[str, Any]:
     """The N-model metrics of predicted qualities ``pred`` against ``truth`` with per-prompt ``cost`` (all (n, m))."""
-    lambdas = np.concatenate([[0.0], np.logspace(-5, 5, 301), [np.inf]])
-    curve = router_curve(pred, truth, cost, lambdas)
-    singles = np.stack([cost.mean(axis=0), truth.mean(axis=0)], axis=1)
-    lo, hi = float(singles[:, 0].min()), float(singles[:, 0].max())
-    zero = upper_hull(singles)
-    router = upper_hull(np.concatenate([curve, singles[[int(np.argmin(singles[:, 0]))]]]))
-    best = int(np.argmax(singles[:, 1]))
-    q_best, c_best = float(singles[best, 1]), float(singles[best, 0])
-    oracle_choice = [min(range(truth.shape[1]), key=lambda j: (-truth[i, j], cost[i, j])) for i in range(len(truth))]
-    oracle_pt = np.array(
-        [[cost[np.arange(len(truth)), oracle_choice].mean(), truth[np.arange(len(truth)), oracle_choice].mean()]]
-    )
-    oracle = upper_hull(np.concatenate([singles, oracle_pt]))
-    reach = cost_to_reach(router, q_best)
+    from routellm_core.evaluation import nmodel as N
+
+    ref = N.nmodel_reference(models, truth, cost)
+    router = N.cost_quality_metrics(N.knob_curve(pred, truth, cost), ref)
+    zero = N.cost_quality_metrics(N.zero_router_curve(truth, cost), ref)
+    oracle = N.cost_quality_metrics(N.oracle_curve(truth, cost), ref)
     eps = 1e-6
     ll = -np.mean(truth * np.log(np.clip(pred, eps, 1)) + (1 - truth) * np.log(np.clip(1 - pred, eps, 1)))
+
+    def r(x: float, k: int = 4) -> float | None:
+        return round(float(x), k) if math.isfinite(x) else None
+
     return {
         "prompts": int(len(truth)),
-        "aiq": round(aiq(router, lo, hi), 4),
-        "aiq_zero_router": round(aiq(zero, lo, hi), 4),
-        "aiq_oracle": round(aiq(oracle, lo, hi), 4),
-        "best_single": {"model": models[best], "quality": round(q_best, 4), "cost": c_best},
-        "quality_at_best_cost": round(float(hull_at(router, np.array([c_best]))[0]), 4),
-        "cost_to_reach_best_over_best_cost": round(reach / c_best, 3) if math.isfinite(reach) else None,
-        "max_quality": round(float(router[-1, 1]), 4),
-        "log_loss": round(float(ll), 4),
+        "aiq": r(router.aiq),
+        "aiq_zero_router": r(zero.aiq),
+        "aiq_oracle": r(oracle.aiq),
+        "best_single": {"model": ref.best.model, "quality": r(ref.best.quality), "cost": ref.best.cost},
+        "quality_at_best_cost": r(router.quality_at_best_single_cost),
+        "cost_fraction_to_best_quality": r(router.cost_fraction_to_best_single_quality, 3),
+        "knob_cost_fraction_to_best_quality": r(router.knob_cost_fraction_to_best_single_quality, 3),
+        "max_quality": r(router.max_quality),
+        "log_loss": r(ll),
     }
 
 
@@ -193,7 +135,7 @@ def truth_tables(root: Path) -> dict[str, dict[str, tuple[dict[str, float], dict
                 if len(scores) == len(models):  # rows with a missing score are left out of the metrics
                     out["routerbench-zs"][unwrap_list_repr(r["prompt"])] = (scores, costs)
     for r in json.loads((root / DC_TRAIN).read_text()):
-        tokens = estimate_tokens(r["question"]) + DC_OUTPUT_TOKENS
+        tokens = estimate_tokens(r["question"]) + DC_OUTPUT_TOKENS  # input price = output price
         costs = {m: DC_PRICES[m] * tokens / 1e6 for m in r["scores"]}
         out["llmrouter-dcrouter"][r["question"]] = ({m: float(s) for m, s in r["scores"].items()}, costs)
     return out

@@ -11,9 +11,10 @@ against any prompt of those files, it
   lettered options), so neither of the two rules above sees them. The evaluation prompt's question is
   its last paragraph without the answer options and instructions; the training prompt asks it when it
   contains that question's words in order: all of them for a short question (5-12 words), at least half
-  of its 13-word shingles for a longer one; and, when the evaluation prompt has a preamble of its own
-  (the paragraphs before the question, e.g. a logic puzzle's clues), at least half of the preamble's
-  13-word shingles too. Word sequences that occur in more than ``max_df`` evaluation prompts or training
+  of its 13-word shingles for a longer one. When both prompts have a preamble of their own (the
+  paragraphs before the question, e.g. a logic puzzle's clues), at least half of the evaluation prompt's
+  preamble shingles must be in the training prompt too: the same question about other clues is another
+  item. Word sequences that occur in more than ``max_df`` evaluation prompts or training
   prompts are template text (worked examples shared by every prompt of a file, instructions, puzzle
   boilerplate) and do not count.
 
@@ -194,6 +195,7 @@ def find_held_out(
         for length, grams in wanted.items():
             for g in _grams(toks, length) & grams:
                 eval_df[g] += 1
+    own_preamble = [len(words(split_question(p)[0])) for p in train_prompts]  # words before a training prompt's question
     found: list[set[tuple[str, ...]]] = []  # per training prompt: its word sequences that some evaluation prompt has
     train_df: dict[tuple[str, ...], int] = defaultdict(int)
     for p in train_prompts:
@@ -219,7 +221,8 @@ def find_held_out(
             for j in owners.get(g, ()):
                 shared[j] += 1
         for j, count in shared.items():
-            if 2 * count >= len(stems[j]) and 2 * len(pres[j] & mine) >= len(pres[j]):
+            same_preamble = 2 * len(pres[j] & mine) >= len(pres[j]) or own_preamble[i] < NGRAM
+            if 2 * count >= len(stems[j]) and same_preamble:
                 hits[i] = ("question", j, -1.0)
                 break
 

@@ -90,8 +90,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "within-task difficulty; the biases are not saved",
     )
     parser.add_argument("--val-fraction", type=float, default=0.1, help="fraction of prompts held out for validation")
-    parser.add_argument("--default-strong", default=None, help="default strong model id stored in the checkpoint")
-    parser.add_argument("--default-weak", default=None, help="default weak model id stored in the checkpoint")
+    parser.add_argument(
+        "--default-strong",
+        default=None,
+        help="default strong model id stored in the checkpoint (--quality: default the model with the highest mean score)",
+    )
+    parser.add_argument(
+        "--default-weak",
+        default=None,
+        help="default weak model id stored in the checkpoint (--quality: default the model with the lowest mean score)",
+    )
     parser.add_argument(
         "--alias",
         action="append",
@@ -477,6 +485,11 @@ def run(args: argparse.Namespace) -> int:
         if model is not None and model not in ckpt.models:
             raise ConfigError(f"{model!r} is not a trained model; known: {', '.join(ckpt.models)}")
     ckpt.default_strong, ckpt.default_weak, ckpt.aliases = args.default_strong, args.default_weak, aliases
+    if args.quality and not default_pairs and (ckpt.default_strong is None or ckpt.default_weak is None):
+        # a pair for two-model use of a quality checkpoint: the models with the highest and lowest mean score
+        by_mean = _models_by_mean_score(data)
+        ckpt.default_strong = ckpt.default_strong or by_mean[0]
+        ckpt.default_weak = ckpt.default_weak or next(m for m in reversed(by_mean) if m != ckpt.default_strong)
     ckpt.default_pairs = default_pairs
     ckpt.save(prepared.out)
     command = command_line(
@@ -559,6 +572,15 @@ def drop_held_out(prepared: Any, files: list[Path], threshold: float, data_root:
     ]
     md.write_text((md.read_text() if md.is_file() else "# Decontamination report\n") + "\n".join(lines))
     prepared.decontamination = {k: v for k, v in merged.items() if k != "items"}
+
+
+def _models_by_mean_score(data: Comparisons) -> list[str]:
+    """The score-matrix models of ``data`` by mean score over the prompts that score them, best first (ties by name)."""
+    sums: dict[str, list[float]] = {}
+    for scores in data.scores:
+        for m, value in scores.items():
+            sums.setdefault(m, []).append(float(value))
+    return sorted(sums, key=lambda m: (-float(np.mean(sums[m])), m))
 
 
 def _count(items: list[dict[str, Any]], key: str) -> dict[str, int]:
