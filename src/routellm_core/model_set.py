@@ -38,7 +38,7 @@ import yaml
 from .config import expand_env
 from .errors import ConfigError
 from .messages import content_text
-from .model_choice import ModelPrice, check_cost, estimate_tokens, litellm_price
+from .model_choice import ModelPrice, check_cost, litellm_price
 
 #: output tokens a request is expected to produce, for its expected cost (the request's max_tokens when smaller)
 DEFAULT_EXPECTED_OUTPUT_TOKENS = 256
@@ -158,8 +158,9 @@ class ModelSet:
         return np.asarray([m.price.cost(input_tokens, out) for m in self.models], dtype=np.float64)
 
     def prompt_costs(self, prompts: Sequence[str]) -> np.ndarray:
-        """``(len(prompts), N)``: each prompt's expected cost on each model (input tokens estimated from its text)."""
-        return np.asarray([self.costs(estimate_tokens(p)) for p in prompts], dtype=np.float64).reshape(len(prompts), len(self))
+        """``(len(prompts), N)``: each prompt's expected cost on each model, sent as one user message."""
+        rows = [self.costs(request_input_tokens([{"role": "user", "content": p}])) for p in prompts]
+        return np.asarray(rows, dtype=np.float64).reshape(len(prompts), len(self))
 
     def by_price(self) -> tuple[ModelSpec, ...]:
         """The models from the dearest to the cheapest (for a reference request; on a tie, the order listed)."""

@@ -6,6 +6,12 @@ threshold will give on traffic like the sample. With ``--labelled`` (a file in
 the ``routellm eval --benchmark file:PATH`` format: a prompt column and one
 score column per model): the threshold that maximises mean quality while
 sending at most ``P`` of those prompts to the strong model.
+
+``routellm calibrate --router R --models FILE --prompts FILE --max-cost-per-1k X`` (or
+``--max-cost-percent P``): with a models list, the smallest cost knob ``w`` (the
+highest quality) whose expected cost on these prompts is at most ``X`` USD per
+1,000 requests (or ``P`` % of the cost with every prompt on its best predicted
+model), with the achieved cost and the mix of models it gives.
 """
 
 from __future__ import annotations
@@ -17,18 +23,55 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..prompts_io import read_prompts
-from ..threshold import calibrate_threshold, format_model_name, strong_fraction
-from .common import Subparsers, add_router_config_argument, build_router, fraction, non_negative_int
+from ..threshold import KNOB, calibrate_threshold, format_model_name, format_nmodel_name, strong_fraction
+from .common import Subparsers, add_router_config_argument, build_router, fraction, non_negative_int, positive_int
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
 
 
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
-    parser = sub.add_parser("calibrate", help="threshold that sends a given fraction of your prompts to the strong model")
+    parser = sub.add_parser(
+        "calibrate",
+        help="threshold that sends a given fraction of your prompts to the strong model, "
+        "or the cost knob that keeps N-model routing within a budget",
+    )
     parser.add_argument("--router", required=True, help="router name")
     parser.add_argument(
         "--strong-fraction",
-        required=True,
         type=fraction,
         help="target fraction of strong calls, in [0, 1] (with --labelled: the strong-call budget)",
+    )
+    parser.add_argument(
+        "--models",
+        metavar="FILE",
+        help="N-model routing: the models list (YAML, as for routellm serve --models) to calibrate the cost knob "
+        "for, with --prompts and --max-cost-per-1k or --max-cost-percent",
+    )
+    parser.add_argument(
+        "--max-cost-per-1k",
+        type=_non_negative_float,
+        metavar="USD",
+        help="with --models: at most this many USD of expected cost per 1,000 requests like --prompts",
+    )
+    parser.add_argument(
+        "--max-cost-percent",
+        type=_non_negative_float,
+        metavar="P",
+        help="with --models: at most P %% of the expected cost with every prompt on its best predicted model (w = 0)",
+    )
+    parser.add_argument(
+        "--expected-output-tokens",
+        type=positive_int,
+        metavar="N",
+        help="with --models: output tokens a request is expected to produce (default: the file's, else 256)",
     )
     parser.add_argument("--prompts", metavar="FILE", help="JSONL, CSV or text file (one prompt per line)")
     parser.add_argument(
@@ -53,6 +96,18 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    budgets = [b for b in (args.max_cost_per_1k, args.max_cost_percent) if b is not None]
+    if args.models or budgets:
+        return run_budget(args)
+    if args.expected_output_tokens is not None:
+        raise ConfigError("--expected-output-tokens needs --models FILE")
+    if args.strong_fraction is None:
+        print(
+            "routellm calibrate: error: give --strong-fraction P (two models), "
+            "or --models FILE with --max-cost-per-1k USD or --max-cost-percent P (N models)",
+            file=sys.stderr,
+        )
+        return 2
     if not args.prompts and not args.labelled:
         print("routellm calibrate: error: give --prompts FILE, --labelled FILE, or both", file=sys.stderr)
         return 2
@@ -132,4 +187,86 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print("\n".join(lines))
+    return 0
+
+
+def run_budget(args: argparse.Namespace) -> int:
+    """The cost knob within a budget: ``--models FILE --prompts FILE --max-cost-per-1k X | --max-cost-percent P``."""
+    from ..budget import calibrate_knob
+    from ..model_set import load_models
+    from ..routing import RoutingCore
+
+    budgets = [b for b in (args.max_cost_per_1k, args.max_cost_percent) if b is not None]
+    problems = []
+    if not args.models:
+        problems.append("--models FILE")
+    if not args.prompts:
+        problems.append("--prompts FILE")
+    if len(budgets) != 1:
+        problems.append("exactly one of --max-cost-per-1k USD and --max-cost-percent P")
+    if problems:
+        raise ConfigError(f"calibrating the cost knob to a budget needs {', '.join(problems)}")
+    if args.strong_fraction is not None or args.labelled or args.strong_model or args.weak_model:
+        raise ConfigError(
+            "--strong-fraction, --labelled, --strong-model and --weak-model are for two-model routing, not --models"
+        )
+    try:
+        prompts = read_prompts(args.prompts)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if not prompts:
+        raise ConfigError(f"no prompts in {args.prompts}")
+    models = load_models(args.models, expected_output_tokens=args.expected_output_tokens)
+    router = build_router(args.router, args.config)
+    core = RoutingCore({args.router: router}, models=models)
+    quality = core.predict(args.router, prompts)
+    costs = models.prompt_costs(prompts)
+    try:
+        result = calibrate_knob(
+            quality,
+            costs,
+            max_cost_per_1k=args.max_cost_per_1k,
+            max_fraction_of_best=None if args.max_cost_percent is None else args.max_cost_percent / 100.0,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    model = format_nmodel_name(args.router, KNOB, result.short_knob)
+    report: dict[str, Any] = {
+        "router": args.router,
+        "models_file": args.models,
+        "prompts_file": args.prompts,
+        "expected_output_tokens": models.expected_output_tokens,
+        "budget": (
+            {"max_cost_per_1k": args.max_cost_per_1k}
+            if args.max_cost_per_1k is not None
+            else {"max_cost_percent_of_best": args.max_cost_percent}
+        ),
+        **result.as_dict(models.names),
+        "model": model,
+    }
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    budget = (
+        f"${args.max_cost_per_1k:g} per 1,000 requests"
+        if args.max_cost_per_1k is not None
+        else f"{args.max_cost_percent:g} % of the all-best cost (${result.budget_per_1k:.6g} per 1,000 requests)"
+    )
+    width = max(len(name) for name in models.names)
+    lines = [
+        f"knob: {result.knob!r} (the smallest within the budget on these {result.prompts} prompts; "
+        f"{result.short_knob!r} routes them the same)",
+        f"model name: {model}",
+        f"budget: {budget}",
+        f"expected cost per 1,000 requests: ${result.cost_per_1k:.6g} "
+        f"(every prompt on its best predicted model, w = 0: ${result.best_cost_per_1k:.6g}; "
+        f"on its cheapest, w = 1: ${result.cheapest_cost_per_1k:.6g})",
+        f"mean predicted quality: {result.quality:.4f} (w = 0: {result.best_quality:.4f})",
+        "mix:",
+        *(
+            f"  {name:<{width}}  {100 * share:6.2f} %  ({count} prompt{'' if count == 1 else 's'})"
+            for name, share, count in zip(models.names, result.mix, result.counts, strict=True)
+        ),
+    ]
+    print("\n".join(lines))
     return 0
