@@ -52,6 +52,7 @@ class QualityHead:
     vectors: np.ndarray  # (models, text_in) float64: logit(quality) = vectors[m] . z
     models: tuple[str, ...]  # the real models (virtual tier:* models left out), in checkpoint order
     index: dict[str, int]
+    aliases: dict[str, str]  # the checkpoint's aliases, then the router's model_aliases
 
 
 class MFRouter(Router, QualityRouter):
@@ -189,7 +190,8 @@ class MFRouter(Router, QualityRouter):
                 f"the MF quality checkpoint expects {ckpt.text_dim}-d"
             )
         models = tuple(m for m in ckpt.models if not m.startswith(TIER_PREFIX))
-        return QualityHead(ckpt, embed, ckpt.quality_vectors(), models, {m: ckpt.models.index(m) for m in models})
+        index = {m: ckpt.models.index(m) for m in models}
+        return QualityHead(ckpt, embed, ckpt.quality_vectors(), models, index, {**ckpt.aliases, **self.model_aliases})
 
     @property
     def quality_models(self) -> tuple[str, ...]:
@@ -197,7 +199,7 @@ class MFRouter(Router, QualityRouter):
 
     def resolve_quality_model(self, model: str) -> str:
         head = self.quality_head()
-        table = {**head.checkpoint.aliases, **self.model_aliases}
+        table = head.aliases
         name = table.get(model, model)
         if name in head.index:
             return name
