@@ -213,7 +213,9 @@ def knob_curve(
     ``predicted``: the router's predicted quality ``(n, m)``; ``scores``: the true quality ``(n, m)``;
     ``costs``: per-prompt costs in USD ``(n, m)``. Point ``k`` is what
     :func:`routellm_core.model_choice.choose_many` picks at ``w = curve.knob[k]`` (any ``w`` in
-    ``curve.knob_range[k]``), scored with the true qualities and costs.
+    ``curve.knob_range[k]``), scored with the true qualities and costs. (A step whose slope exceeds ~1e16,
+    i.e. costs that differ by that factor, has a knob interval too narrow for floating point: its point is
+    the limit as ``w`` approaches 1.)
     """
     s, c = _truth(scores, costs)
     p = _matrix("predicted quality", predicted, s.shape)
