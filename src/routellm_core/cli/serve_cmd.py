@@ -130,7 +130,11 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         metavar="KEY",
         help=f"require 'Authorization: Bearer KEY' (repeatable; or set {SERVER_API_KEY_ENV}, comma-separated)",
     )
-    parser.add_argument("--fallback", action="store_true", help="if the routed model fails, retry once on the other model")
+    parser.add_argument(
+        "--fallback",
+        action="store_true",
+        help="if the routed model fails, retry once on the other model (with --models: the best predicted other one)",
+    )
     parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds allowed per upstream call (default 60)")
     parser.add_argument(
         "--max-body-bytes",
