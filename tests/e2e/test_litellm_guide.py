@@ -16,8 +16,12 @@ The guide's code blocks are taken from the document in order (so the guide and t
 
 Stand-ins: the providers' models are ``routellm_core.testing.EchoUpstream`` on loopback, reached
 through ``OPENAI_BASE_URL`` (which litellm's ``openai/`` provider reads), so the guide's proxy.yaml is
-used unchanged; the echo answers ``[<model>] <prompt>``, naming the deployment that answered. The
-guide's ``prompts.jsonl`` (the user's own prompts) is the list below.
+used unchanged; a self-hosted model at the guide's ``127.0.0.1:8080`` is the same echo server (its
+address put in place of that one). The echo answers ``[<model>] <prompt>``, naming the deployment that
+answered. The guide's ``prompts.jsonl`` (the user's own prompts) is the list below.
+
+The N-model section needs ``mf`` to predict quality for the model names its config gives (mf's
+N-model checkpoint); without that its blocks are not run and its test is skipped, saying why.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "LITELLM.md"
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 240.0  # seconds: importing the proxy alone takes ~15 s of CPU
+N_MODEL_SECTION = "N-model routing: choose among your model groups"
+#: the guide's address of a self-hosted model, served by the echo server in the test
+SELF_HOSTED = "127.0.0.1:8080"
 #: the user's prompts for ``routellm calibrate --prompts prompts.jsonl``: easy and hard ones
 PROMPTS = [
     "hi",
@@ -185,12 +192,13 @@ class GuideRun:
     outputs: dict[str, list[str]] = field(default_factory=dict)  # section -> output of each python block
     installs: list[str] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)  # every command, as written in the guide
+    n_model_skipped: str | None = None  # why the N-model section was not run
 
     def run(self, blocks: list[Block]) -> None:
         for block in blocks:
             name = file_name(block)
             if name:
-                (self.workdir / name).write_text(block.text)
+                (self.workdir / name).write_text(block.text.replace(SELF_HOSTED, self.upstream_url.split("/")[2]))
             elif block.lang == "yaml":
                 self.check_fragment(block)
             elif block.lang == "bash":
@@ -309,6 +317,23 @@ MISSING = _missing()
 needs_proxy = pytest.mark.skipif(bool(MISSING), reason=f"the guide needs: {', '.join(MISSING)}")
 
 
+def n_model_blocked(blocks: list[Block]) -> str | None:
+    """Why the N-model section cannot run here (None: it can): mf must predict for its model_groups' names."""
+    (config,) = [b for b in blocks if b.section == N_MODEL_SECTION and file_name(b)]
+    settings = yaml.safe_load(config.text)["callback_settings"]["routellm"]
+    names = [g.get("name", g["group"]) if isinstance(g, dict) else g for g in settings["model_groups"]]
+    from routellm_core.errors import RoutellmError
+    from routellm_core.plugins import get_registry
+
+    try:
+        router = get_registry().create_router("mf")
+        for name in names:
+            router.resolve_quality_model(name)
+    except (RoutellmError, AttributeError) as exc:
+        return f"mf cannot predict quality for the N-model example's names here: {exc}"
+    return None
+
+
 @pytest.fixture(scope="module")
 def guide_run(tmp_path_factory: pytest.TempPathFactory):
     workdir = tmp_path_factory.mktemp("litellm-guide")
@@ -325,8 +350,12 @@ def guide_run(tmp_path_factory: pytest.TempPathFactory):
         env.pop("LITELLM_MASTER_KEY", None)  # the guide sets it
         env.pop("LITELLM_LOCAL_MODEL_COST_MAP", None)
         run = GuideRun(workdir=workdir, env=env, upstream_url=upstream.base_url)
+        blocks = guide_blocks(GUIDE.read_text())
+        run.n_model_skipped = n_model_blocked(blocks)
+        if run.n_model_skipped:
+            blocks = [b for b in blocks if b.section != N_MODEL_SECTION]
         try:
-            run.run(guide_blocks(GUIDE.read_text()))
+            run.run(blocks)
             yield run
         finally:
             run.stop()
@@ -417,3 +446,46 @@ def test_the_example_threshold_splits_real_traffic():
     for threshold in thresholds:
         strong = sum(s >= threshold for s in scores) / len(scores)
         assert 0.0 < strong < 1.0, f"router-mf-{threshold}: {strong:.0%} of the prompts go to the strong group"
+
+
+@needs_proxy
+def test_n_model_section_runs_as_written(guide_run):
+    """The N-model example: each name is routed to the group routellm's rule picks from mf's predictions and the
+    groups' prices (litellm's cost map for the OpenAI groups, the settings' for the self-hosted one)."""
+    if guide_run.n_model_skipped:
+        pytest.skip(guide_run.n_model_skipped)
+    from routellm_core.model_choice import ModelPrice, cheapest_at_least, choose, litellm_price
+    from routellm_core.model_set import request_input_tokens
+    from routellm_core.plugins import get_registry
+
+    blocks = guide_blocks(GUIDE.read_text())
+    (config,) = [b for b in blocks if b.section == N_MODEL_SECTION and file_name(b)]
+    data = yaml.safe_load(config.text)
+    settings = data["callback_settings"]["routellm"]
+    deployments = {d["model_name"]: d["litellm_params"]["model"] for d in data["model_list"]}
+    groups = [g["group"] for g in settings["model_groups"]]
+    names = [g.get("name", g["group"]) for g in settings["model_groups"]]
+    prices = [
+        ModelPrice(**{f"{k}_per_million": v for k, v in g["price"].items()})
+        if "price" in g
+        else litellm_price(deployments[g["group"]])
+        for g in settings["model_groups"]
+    ]
+    named = {k: v if isinstance(v, str) else f"router-{v['router']}-q{v['min_quality']}" for k, v in settings["models"].items()}
+    (output,) = guide_run.outputs[N_MODEL_SECTION]
+    lines = [line.split() for line in output.splitlines()]
+    assert len(lines) == 4, output
+    prompt = re.search(
+        r'prompt = "(.*)"', [b for b in blocks if b.section == N_MODEL_SECTION and b.lang == "python"][0].text
+    ).group(1)
+    quality = get_registry().create_router("mf").predict_quality([prompt], names)[0]
+    tokens = request_input_tokens([{"role": "user", "content": prompt}])
+    costs = [p.cost(tokens, settings.get("expected_output_tokens", 256)) for p in prices]
+    for model, group, name, q, cost in lines:
+        route = named.get(model, model)
+        value = route.rsplit("-", 1)[1]
+        i = cheapest_at_least(quality, costs, float(value[1:])) if value.startswith("q") else choose(quality, costs, float(value))
+        assert (group, name) == (groups[i], names[i]), f"{model}: {group} answered"
+        assert float(q) == pytest.approx(quality[i]) and float(cost) == pytest.approx(costs[i])
+    assert lines[0][1] == groups[int(max(range(len(groups)), key=lambda j: (quality[j], -costs[j])))]  # w = 0: the best
+    assert lines[2][1] == groups[min(range(len(groups)), key=lambda j: (costs[j], -quality[j]))]  # w = 1: the cheapest

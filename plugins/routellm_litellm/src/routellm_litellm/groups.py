@@ -101,10 +101,10 @@ def parse_groups(
 def _text(value: Any, where: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where} must be {what} (a non-empty string), got {value!r}")
-    value = value.strip()
-    if not value.isascii() or not value.isprintable():
-        raise ConfigError(f"{where} must be printable ASCII (it is sent in response headers), got {value!r}")
-    return value
+    text = value.strip()
+    if not text.isascii() or not text.isprintable():
+        raise ConfigError(f"{where} must be printable ASCII (it is sent in response headers), got {text!r}")
+    return text
 
 
 def _deployments(model_list: Any) -> dict[str, list[Mapping[str, Any]]] | None:
