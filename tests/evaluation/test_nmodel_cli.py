@@ -137,7 +137,8 @@ def test_user_nmodel_file_end_to_end(tmp_path, toy_plugin, capsys):
     assert entry["aiq"] == toy.aiq and entry["quality_at_best_single_cost"] == toy.quality_at_best_single_cost
     assert entry["cost_fraction_to_best_single_quality"] == toy.cost_fraction_to_best_single_quality
     assert summary["baselines"]["zero_router"]["aiq"] == zero.aiq and summary["baselines"]["oracle"]["aiq"] == oracle.aiq
-    assert zero.aiq < toy.aiq <= oracle.aiq  # the toy router knows which prompts are hard
+    assert entry["curve_aiq"] == toy.curve_aiq <= toy.aiq
+    assert zero.aiq < toy.curve_aiq and toy.aiq <= oracle.aiq  # the toy router knows which prompts are hard
     assert entry["aiq_ci"][0] <= toy.aiq <= entry["aiq_ci"][1]
     assert entry["cost_fraction_to_best_single_quality"] < 1.0
 

@@ -50,6 +50,18 @@ def test_oracle_and_perfect_router_by_hand():
     assert pm.knob_for_best_single_quality == 0.0
 
 
+def test_curve_aiq_by_hand():
+    # a dip the hull bridges: points (1, .5), (2, .25), (3, 1)
+    cost, quality = np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.25, 1.0])
+    hx, hy = N.cost_quality_hull(cost, quality)
+    assert N.aiq_over_range(hx, hy, 1.0, 3.0) == 0.75
+    assert N.curve_aiq_over_range(cost, quality, 1.0, 3.0) == (0.375 + 0.625) / 2
+    assert N.curve_aiq_over_range(cost, quality, 1.0, 4.0) == (0.375 + 0.625 + 1.0) / 3  # held at its last value
+    # below its first point: the hull of the cheaper single models and that point
+    assert N.curve_aiq_over_range(cost, quality, 0.0, 1.0, np.array([0.0]), np.array([0.0])) == 0.25
+    assert N.curve_aiq_over_range(cost, quality, 0.5, 0.5, np.array([0.0]), np.array([0.0])) == 0.25
+
+
 def test_inverted_router_by_hand():
     ref = N.nmodel_reference(MODELS, SCORES, COSTS)
     predicted = np.array([[0.0, 1.0], [1.0, 0.5]])  # B for prompt 1 (no gain), A for prompt 2 (loses)
@@ -158,6 +170,10 @@ def test_oracle_bounds_every_router_and_the_zero_router(data):
     router = N.cost_quality_metrics(N.knob_curve(predicted, scores, costs), ref)
     zero = N.cost_quality_metrics(N.zero_router_curve(scores, costs), ref)
     assert oracle.aiq >= router.aiq - 1e-12 and oracle.aiq >= zero.aiq - 1e-12
+    # the curve lies under its hull; the oracle's points are its hull's vertices
+    assert router.curve_aiq <= router.aiq + 1e-12 and oracle.curve_aiq == pytest.approx(oracle.aiq, abs=1e-12)
+    assert oracle.curve_aiq >= router.curve_aiq - 1e-12
+    assert router.curve_quality_at_best_single_cost <= router.quality_at_best_single_cost + 1e-12
     assert oracle.quality_at_best_single_cost >= router.quality_at_best_single_cost - 1e-12
     assert oracle.max_quality == pytest.approx(scores.max(axis=1).mean(), abs=1e-12)
 

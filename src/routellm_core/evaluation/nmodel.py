@@ -29,7 +29,14 @@ the benchmark's prompts.
   benchmark (a two-model router as N = 2) can start dearer than ``c_lo``: its hull
   (:func:`router_hull`) then also takes in the single models cheaper than its cheapest point, i.e.
   mixing them in at random, as the zero router does; for a router over all the models nothing is added.
-- **Quality at the best single model's cost**: the hull at that cost. **Cost to reach the best single
+- **Curve AIQ** (:func:`curve_aiq_over_range`): the same mean over ``[c_lo, c_hi]``, of the curve itself
+  (neighbouring knob values mixed at random) instead of its hull. The hull picks the best of many
+  points *on the evaluation data*, so it is optimistic: a random router's hull lies above the line its
+  curve follows, by more the more points the curve has. The curve's own area has no such selection
+  (the knob values are set by the predictions alone), so it is the fairer test of beating the zero
+  router. For the zero router and the oracle it equals AIQ (their points are their hulls' vertices).
+- **Quality at the best single model's cost**: the hull at that cost (``curve_quality_at_best_single_cost``:
+  the curve's own value there, without the hull's optimism). **Cost to reach the best single
   model's quality**: the smallest cost where the hull reaches it (within 1e-9; NaN if never), also as
   a fraction of the best single model's cost. The ``knob_`` variants use the curve's points alone
   (one knob value, no mixing): the cheapest point with quality at least the best single model's,
@@ -50,6 +57,7 @@ the benchmark's prompts.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -299,6 +307,44 @@ def _router_hull(
     return nondecreasing_hull(cost, quality)
 
 
+def curve_aiq_over_range(
+    cost: np.ndarray,
+    quality: np.ndarray,
+    low: float,
+    high: float,
+    single_cost: np.ndarray | None = None,
+    single_quality: np.ndarray | None = None,
+) -> float:
+    """The mean over ``[low, high]`` of the curve itself (points joined in cost order, held at its last value past
+    its last point); below its first point, the hull of the single models cheaper than it and that point."""
+    cost = np.asarray(cost, dtype=np.float64)
+    quality = np.asarray(quality, dtype=np.float64)
+    if not high >= low:
+        raise ValueError(f"the cost range must have low <= high, got [{low!r}, {high!r}]")
+    first = float(cost[0])
+    if high == low:  # the curve's value there
+        if low < first and single_cost is not None and single_quality is not None:
+            lx, ly = _router_hull(cost[:1], quality[:1], single_cost, single_quality)
+            return float(np.interp(low, lx, ly))
+        return float(np.interp(low, cost, quality))
+    area = 0.0
+    if first > low:
+        if single_cost is not None and single_quality is not None:
+            lx, ly = _router_hull(cost[:1], quality[:1], single_cost, single_quality)
+        else:
+            lx, ly = cost[:1], quality[:1]
+        end = min(first, high)
+        x = np.r_[low, lx[(lx > low) & (lx < end)], end]
+        y = np.interp(x, lx, ly)
+        area += float(np.sum(np.diff(x) * (y[1:] + y[:-1])) / 2.0)
+    start = max(first, low)
+    if high > start:
+        x = np.r_[start, cost[(cost > start) & (cost < high)], high]
+        y = np.interp(x, cost, quality)
+        area += float(np.sum(np.diff(x) * (y[1:] + y[:-1])) / 2.0)
+    return area / (high - low)
+
+
 def hull_quality_at(hx: np.ndarray, hy: np.ndarray, cost: float) -> float:
     """The hull's quality at ``cost`` (held at its first value before its first vertex, its last after the last)."""
     return float(np.interp(cost, hx, hy))
@@ -361,7 +407,9 @@ class CostQualityMetrics:
     """RouterBench's measures of one curve against a benchmark's :class:`NModelReference` (costs in USD per prompt)."""
 
     aiq: float
+    curve_aiq: float
     quality_at_best_single_cost: float
+    curve_quality_at_best_single_cost: float
     cost_to_best_single_quality: float
     cost_fraction_to_best_single_quality: float
     knob_cost_to_best_single_quality: float
@@ -376,7 +424,8 @@ class CostQualityMetrics:
 
 
 def cost_quality_metrics(curve: CostQualityCurve, reference: NModelReference) -> CostQualityMetrics:
-    """AIQ over the reference's cost range, quality at the best single model's cost, cost to reach its quality."""
+    """AIQ and curve AIQ over the reference's cost range, quality at the best single model's cost, cost to reach its
+    quality. (The zero router's curve AIQ is its AIQ: :func:`evaluate_cost_quality` sets it.)"""
     hx, hy = router_hull(curve, reference)
     best = reference.best
     cost_to = hull_cost_to_reach(hx, hy, best.quality)
@@ -386,7 +435,23 @@ def cost_quality_metrics(curve: CostQualityCurve, reference: NModelReference) ->
     top = int(np.argmax(curve.quality))
     return CostQualityMetrics(
         aiq=aiq_over_range(hx, hy, reference.cost_low, reference.cost_high),
+        curve_aiq=curve_aiq_over_range(
+            curve.cost,
+            curve.quality,
+            reference.cost_low,
+            reference.cost_high,
+            np.asarray([x.cost for x in reference.singles]),
+            np.asarray([x.quality for x in reference.singles]),
+        ),
         quality_at_best_single_cost=hull_quality_at(hx, hy, best.cost),
+        curve_quality_at_best_single_cost=curve_aiq_over_range(
+            curve.cost,
+            curve.quality,
+            best.cost,
+            best.cost,
+            np.asarray([x.cost for x in reference.singles]),
+            np.asarray([x.quality for x in reference.singles]),
+        ),
         cost_to_best_single_quality=cost_to,
         cost_fraction_to_best_single_quality=_fraction(cost_to, best.cost),
         knob_cost_to_best_single_quality=knob_cost,
@@ -417,8 +482,11 @@ class CostQualityIntervals:
     aiq: Interval
     quality_at_best_single_cost: Interval
     cost_fraction_to_best_single_quality: Interval
+    curve_aiq: Interval
     aiq_minus_zero_router: Interval | None = None
     p_value_vs_zero_router: float = math.nan
+    curve_aiq_minus_zero_router: Interval | None = None
+    curve_p_value_vs_zero_router: float = math.nan
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -427,10 +495,14 @@ class CostQualityIntervals:
             "aiq": self.aiq.as_list(),
             "quality_at_best_single_cost": self.quality_at_best_single_cost.as_list(),
             "cost_fraction_to_best_single_quality": self.cost_fraction_to_best_single_quality.as_list(),
+            "curve_aiq": self.curve_aiq.as_list(),
         }
         if self.aiq_minus_zero_router is not None:
             out["aiq_minus_zero_router"] = self.aiq_minus_zero_router.as_list()
             out["p_value_vs_zero_router"] = self.p_value_vs_zero_router
+        if self.curve_aiq_minus_zero_router is not None:
+            out["curve_aiq_minus_zero_router"] = self.curve_aiq_minus_zero_router.as_list()
+            out["curve_p_value_vs_zero_router"] = self.curve_p_value_vs_zero_router
         return out
 
 
@@ -489,10 +561,14 @@ def _row_measures(
     high: float,
     best_cost: float,
     best_quality: float,
-) -> tuple[float, float, float]:
+    *,
+    zero: bool = False,
+) -> tuple[float, float, float, float]:
     hx, hy = _router_hull(cost, quality, *singles)
     cost_to = hull_cost_to_reach(hx, hy, best_quality)
-    return aiq_over_range(hx, hy, low, high), hull_quality_at(hx, hy, best_cost), _fraction(cost_to, best_cost)
+    value = aiq_over_range(hx, hy, low, high)
+    curve_value = value if zero else curve_aiq_over_range(cost, quality, low, high, *singles)
+    return value, hull_quality_at(hx, hy, best_cost), _fraction(cost_to, best_cost), curve_value
 
 
 def _bootstrap(
@@ -504,7 +580,8 @@ def _bootstrap(
     resamples: int,
     seed: int,
 ) -> list[np.ndarray]:
-    """Per-resample ``(aiq, quality_at_best_cost, cost_fraction)`` ``(resamples, 3)`` of each spec (None: zero router)."""
+    """Per-resample ``(aiq, quality_at_best_cost, cost_fraction, curve_aiq)`` ``(resamples, 4)`` of each spec
+    (None: the zero router)."""
     n = scores.shape[0]
     longest = max([n] + [s.prompt.size for s in specs if s is not None])
     chunk = max(1, min(resamples, 1_000_000 // longest))
@@ -518,11 +595,19 @@ def _bootstrap(
         best_q = model_q[np.arange(counts.shape[0]), best]
         best_c = model_c[np.arange(counts.shape[0]), best]
         for k, (spec, cols) in enumerate(zip(specs, column_sets, strict=True)):
-            rows = np.empty((counts.shape[0], 3))
+            rows = np.empty((counts.shape[0], 4))
             if spec is None:
                 for r in range(counts.shape[0]):
+                    order = np.lexsort((-model_q[r], model_c[r]))
                     rows[r] = _row_measures(
-                        model_c[r], model_q[r], (model_c[r], model_q[r]), low[r], high[r], best_c[r], best_q[r]
+                        model_c[r][order],
+                        model_q[r][order],
+                        (model_c[r], model_q[r]),
+                        low[r],
+                        high[r],
+                        best_c[r],
+                        best_q[r],
+                        zero=True,
                     )
             else:
                 s, c = scores[:, cols], costs[:, cols]
@@ -544,21 +629,28 @@ def _bootstrap(
 def _intervals(
     samples: np.ndarray, zero: np.ndarray | None, point_aiq: float, zero_aiq: float, level: float
 ) -> CostQualityIntervals:
-    diff_iv: Interval | None = None
-    p_value = math.nan
-    if zero is not None:
-        diff = samples[:, 0] - zero[:, 0]
+    def paired(column: int) -> tuple[Interval | None, float]:
+        if zero is None:
+            return None, math.nan
+        diff = samples[:, column] - zero[:, 0]
         diff = diff[np.isfinite(diff)]
-        diff_iv = _percentile_interval(diff, level)
+        p_value = math.nan
         if diff.size and not math.isnan(point_aiq - zero_aiq):
             p_value = min(1.0, 2.0 * min(float(np.mean(diff <= 0)), float(np.mean(diff >= 0))))
+        return _percentile_interval(diff, level), p_value
+
+    diff_iv, p_value = paired(0)
+    curve_iv, curve_p = paired(3)
     return CostQualityIntervals(
         int(samples.shape[0]),
         _percentile_interval(samples[:, 0], level),
         _percentile_interval(samples[:, 1], level),
         _percentile_interval(samples[:, 2], level),
+        _percentile_interval(samples[:, 3], level),
         diff_iv,
         p_value,
+        curve_iv,
+        curve_p,
     )
 
 
@@ -603,9 +695,11 @@ def evaluate_cost_quality(
             )
         )
     zero_curve = zero_router_curve(s, c)
-    zero = CostQualityResult(
-        "zero router", "zero-router", zero_curve, cost_quality_metrics(zero_curve, reference), zero_curve.hull()
+    zero_metrics = cost_quality_metrics(zero_curve, reference)
+    zero_metrics = dataclasses.replace(  # the zero router is its hull
+        zero_metrics, curve_aiq=zero_metrics.aiq, curve_quality_at_best_single_cost=zero_metrics.quality_at_best_single_cost
     )
+    zero = CostQualityResult("zero router", "zero-router", zero_curve, zero_metrics, zero_curve.hull())
     oracle_steps = _steps(s, c, raw_cost=True)
     orc_curve = _curve_from_steps(oracle_steps, s, c, knob=False)
     orc = CostQualityResult("oracle", "oracle", orc_curve, cost_quality_metrics(orc_curve, reference), orc_curve.hull())
@@ -636,6 +730,7 @@ __all__ = [
     "best_single_model",
     "cost_quality_hull",
     "cost_quality_metrics",
+    "curve_aiq_over_range",
     "evaluate_cost_quality",
     "hull_cost_to_reach",
     "hull_quality_at",

@@ -245,17 +245,32 @@ def format_nmodel_table(report: NModelReport) -> str:
     ev = report.evaluation
     ref = ev.reference
     best = ref.best
-    head = ["router", "AIQ", "95% CI", "vs zero router", "Q@best cost", "cost to best Q", "(% of best)", "knob", "cache"]
+    head = [
+        "router",
+        "AIQ",
+        "95% CI",
+        "- zero router",
+        "curve AIQ",
+        "- zero router",
+        "Q@best cost",
+        "cost to best Q",
+        "(% of best)",
+        "knob",
+        "cache",
+    ]
     rows = []
     for r in report.results:
         m, iv = r.metrics, r.intervals
         diff = iv.aiq_minus_zero_router if iv is not None else None
+        curve_diff = iv.curve_aiq_minus_zero_router if iv is not None else None
         rows.append(
             [
                 r.name,
                 _num(m.aiq),
                 _ci(iv.aiq if iv is not None else None),
-                "" if diff is None else f"{_ci(diff)} p={_num(iv.p_value_vs_zero_router, 3) if iv else ''}",
+                "" if diff is None or iv is None else f"{_ci(diff)} p={_num(iv.p_value_vs_zero_router, 3)}",
+                _num(m.curve_aiq),
+                "" if curve_diff is None or iv is None else f"{_ci(curve_diff)} p={_num(iv.curve_p_value_vs_zero_router, 3)}",
                 _num(m.quality_at_best_single_cost),
                 _usd(m.cost_to_best_single_quality),
                 _pct(m.cost_fraction_to_best_single_quality),
@@ -290,9 +305,16 @@ NMODEL_CSV_FIELDS = [
     "aiq_minus_zero_router_ci_low",
     "aiq_minus_zero_router_ci_high",
     "p_value_vs_zero_router",
+    "curve_aiq",
+    "curve_aiq_ci_low",
+    "curve_aiq_ci_high",
+    "curve_aiq_minus_zero_router_ci_low",
+    "curve_aiq_minus_zero_router_ci_high",
+    "curve_p_value_vs_zero_router",
     "quality_at_best_single_cost",
     "quality_at_best_single_cost_ci_low",
     "quality_at_best_single_cost_ci_high",
+    "curve_quality_at_best_single_cost",
     "cost_to_best_single_quality",
     "cost_fraction_to_best_single_quality",
     "cost_fraction_to_best_single_quality_ci_low",
@@ -320,11 +342,15 @@ def write_nmodel_csv(report: NModelReport, path: Path) -> None:
             row["cached"] = "" if r.cached is None else r.cached
             iv = r.intervals
             if iv is not None:
-                for key in ("aiq", "quality_at_best_single_cost", "cost_fraction_to_best_single_quality"):
+                for key in ("aiq", "curve_aiq", "quality_at_best_single_cost", "cost_fraction_to_best_single_quality"):
                     row[f"{key}_ci_low"], row[f"{key}_ci_high"] = getattr(iv, key).as_list()
                 if iv.aiq_minus_zero_router is not None:
                     row["aiq_minus_zero_router_ci_low"], row["aiq_minus_zero_router_ci_high"] = iv.aiq_minus_zero_router.as_list()
                     row["p_value_vs_zero_router"] = iv.p_value_vs_zero_router
+                if iv.curve_aiq_minus_zero_router is not None:
+                    low, high = iv.curve_aiq_minus_zero_router.as_list()
+                    row["curve_aiq_minus_zero_router_ci_low"], row["curve_aiq_minus_zero_router_ci_high"] = low, high
+                    row["curve_p_value_vs_zero_router"] = iv.curve_p_value_vs_zero_router
             writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
         for s in report.evaluation.reference.singles:
             writer.writerow(

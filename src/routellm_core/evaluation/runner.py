@@ -356,7 +356,9 @@ class NModelReport:
             m = res.metrics
             entry: dict[str, Any] = {
                 "aiq": m.aiq,
+                "curve_aiq": m.curve_aiq,
                 "quality_at_best_single_cost": m.quality_at_best_single_cost,
+                "curve_quality_at_best_single_cost": m.curve_quality_at_best_single_cost,
                 "cost_to_best_single_quality": m.cost_to_best_single_quality,
                 "cost_fraction_to_best_single_quality": m.cost_fraction_to_best_single_quality,
                 "knob_cost_fraction_to_best_single_quality": m.knob_cost_fraction_to_best_single_quality,
@@ -366,9 +368,13 @@ class NModelReport:
             }
             if res.intervals is not None:
                 entry["aiq_ci"] = res.intervals.aiq.as_list()
+                entry["curve_aiq_ci"] = res.intervals.curve_aiq.as_list()
                 if res.intervals.aiq_minus_zero_router is not None:
                     entry["aiq_minus_zero_router_ci"] = res.intervals.aiq_minus_zero_router.as_list()
                     entry["p_value_vs_zero_router"] = res.intervals.p_value_vs_zero_router
+                if res.intervals.curve_aiq_minus_zero_router is not None:
+                    entry["curve_aiq_minus_zero_router_ci"] = res.intervals.curve_aiq_minus_zero_router.as_list()
+                    entry["curve_p_value_vs_zero_router"] = res.intervals.curve_p_value_vs_zero_router
             routers[res.name] = entry
         for name, why in self.skipped.items():
             routers[name] = {"aiq": None, "skipped": why}
