@@ -20,8 +20,8 @@ used unchanged; a self-hosted model at the guide's ``127.0.0.1:8080`` is the sam
 address put in place of that one). The echo answers ``[<model>] <prompt>``, naming the deployment that
 answered. The guide's ``prompts.jsonl`` (the user's own prompts) is the list below.
 
-The N-model section needs ``mf`` to predict quality for the model names its config gives (mf's
-N-model checkpoint); without that its blocks are not run and its test is skipped, saying why.
+The N-model section needs its router (``mf``) to predict quality for the model names its config gives
+(mf's N-model checkpoint); without that its blocks are not run and its test is skipped, saying why.
 """
 
 from __future__ import annotations
@@ -325,12 +325,13 @@ def n_model_blocked(blocks: list[Block]) -> str | None:
     from routellm_core.errors import RoutellmError
     from routellm_core.plugins import get_registry
 
+    router_name = settings["routers"][0]
     try:
-        router = get_registry().create_router("mf")
+        router = get_registry().create_router(router_name)
         for name in names:
             router.resolve_quality_model(name)
     except (RoutellmError, AttributeError) as exc:
-        return f"mf cannot predict quality for the N-model example's names here: {exc}"
+        return f"{router_name} cannot predict quality for the N-model example's names here: {exc}"
     return None
 
 
@@ -478,7 +479,7 @@ def test_n_model_section_runs_as_written(guide_run):
     prompt = re.search(
         r'prompt = "(.*)"', [b for b in blocks if b.section == N_MODEL_SECTION and b.lang == "python"][0].text
     ).group(1)
-    quality = get_registry().create_router("mf").predict_quality([prompt], names)[0]
+    quality = get_registry().create_router(settings["routers"][0]).predict_quality([prompt], names)[0]
     tokens = request_input_tokens([{"role": "user", "content": prompt}])
     costs = [p.cost(tokens, settings.get("expected_output_tokens", 256)) for p in prices]
     for model, group, name, q, cost in lines:

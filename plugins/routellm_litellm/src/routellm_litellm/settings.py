@@ -117,7 +117,10 @@ def parse_settings(raw: Any, *, source: str = SECTION, model_list: Any = None) -
     for key in ("strong_model", "weak_model"):
         value = raw.get(key)
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{source}.{key} must be the model_name of a model group in model_list, got {value!r}")
+            raise ConfigError(
+                f"{source}.{key} must be the model_name of a model group in model_list, got {value!r} "
+                "(or list model_groups instead of strong_model and weak_model, to route among N groups)"
+            )
         groups[key] = value
     if groups["strong_model"] == groups["weak_model"]:
         raise ConfigError(f"{source}: strong_model and weak_model are both {groups['strong_model']!r}")
