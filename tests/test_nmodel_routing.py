@@ -45,7 +45,7 @@ class ToyQuality(Router, QualityRouter):
         return NAMES
 
     def resolve_quality_model(self, model: str) -> str:
-        return {"gpt-big": "big"}.get(model, super().resolve_quality_model(model) if model != "gpt-big" else model)
+        return "big" if model == "gpt-big" else super().resolve_quality_model(model)  # an alias
 
     def predict_quality(self, prompts: Sequence[str], models: Sequence[str]) -> np.ndarray:
         self.batches.append(len(prompts))
@@ -220,6 +220,14 @@ def test_a_model_the_router_does_not_know_fails_at_start(registry):
     entries = model_entries() + [{"name": "other", "price": {"input": 1, "output": 1}}]
     with pytest.raises(ConfigError, match="router 'toyq' cannot route to the configured model 'other'"):
         RoutingCore({"toyq": registry.create_router("toyq")}, models=parse_models(entries))
+
+
+def test_listed_names_may_be_the_routers_aliases(registry):
+    entries = model_entries()
+    entries[0]["name"] = "gpt-big"
+    routing = RoutingCore({"toyq": registry.create_router("toyq")}, models=parse_models(entries))
+    decision = routing.decide(user("hard"), "router-toyq-0")
+    assert decision.model_name == "gpt-big" and decision.quality == 0.95
 
 
 def test_two_model_core_is_unchanged(registry):

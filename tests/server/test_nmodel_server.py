@@ -269,3 +269,37 @@ def test_serve_command_refuses_a_two_model_router_with_three_models(tmp_path, up
         timeout=120,
     )
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+@pytest.mark.parametrize("mode", ["litellm", "openai"])
+def test_each_upstream_client_serves_the_models(upstream, mode):
+    with registered(), serve(settings(upstream, upstream_client=mode)) as served:
+        with openai.OpenAI(base_url=served.v1, api_key="unused", max_retries=0) as c:
+            plain = c.chat.completions.create(model="router-toyq-0", messages=[{"role": "user", "content": MEDIUM}])
+            chunks = list(
+                c.chat.completions.create(model="router-toyq-1", messages=[{"role": "user", "content": MEDIUM}], stream=True)
+            )
+    assert plain.model == "openai/big-llm" and plain.choices[0].message.content == f"[big-llm] {MEDIUM}"
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == f"[small-llm] {MEDIUM}"
+
+
+def test_serve_command_with_workers_sums_expected_cost(tmp_path, upstream):
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n"
+        "  - {name: strong, model: openai/strong-llm, price: {input: 5, output: 15}}\n"
+        "  - {name: weak, model: openai/weak-llm, price: {input: 0.1, output: 0.2}}\n"
+    )
+    args = ["--routers", "random", "--models", str(path), "--base-url", upstream.base_url, "--workers", "2"]
+    with serve_process(args, ready_path="/ready") as server:
+        costs = 0.0
+        with openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0) as c:
+            for _ in range(6):
+                raw = c.chat.completions.with_raw_response.create(
+                    model="router-random-0", messages=[{"role": "user", "content": "hi"}]
+                )
+                assert raw.parse().model == "openai/strong-llm"
+                costs += float(raw.headers["x-routellm-expected-cost"])
+        text = httpx.get(server.url + "/metrics", timeout=10).text
+    assert metric(text, "routellm_requests_total", model="openai/strong-llm", status="200") == 6
+    assert metric(text, "routellm_expected_cost_usd_total", model="openai/strong-llm") == pytest.approx(costs)
