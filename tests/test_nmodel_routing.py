@@ -12,6 +12,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from routellm_core import Router
 from routellm_core.controller import Controller
@@ -306,3 +308,20 @@ def test_controller_models_file(tmp_path, upstream, registry):
     assert controller.models.expected_output_tokens == 64
     assert controller.completion(model="router-toyq-0", messages=user("hard")).model == "openai/big-llm"
     assert controller.completion(model="router-toyq-0", messages=user("hi")).model == "openai/small-llm"  # equals: cheapest
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(0, 1), min_size=3, max_size=3),
+    st.lists(st.tuples(st.floats(0, 50), st.floats(0, 100)), min_size=3, max_size=3),
+    st.integers(1, 5000),
+    st.lists(st.floats(0, 1), min_size=2, max_size=8),
+)
+def test_the_chosen_models_cost_never_rises_with_the_knob(quality, prices, input_tokens, knobs):
+    entries = [{"name": n, "price": {"input": i, "output": o}} for n, (i, o) in zip(NAMES, prices, strict=True)]
+    routing = RoutingCore({"toyq": ToyQuality()}, models=parse_models(entries))
+    costs = routing.models.costs(input_tokens)
+    chosen = [routing.model_decision(ModelRoute("toyq", KNOB, w), quality, costs) for w in sorted(knobs)]
+    assert all(a.expected_cost >= b.expected_cost for a, b in zip(chosen, chosen[1:], strict=False))
+    floors = [routing.model_decision(ModelRoute("toyq", QUALITY_FLOOR, q), quality, costs) for q in sorted(knobs)]
+    assert all(a.expected_cost <= b.expected_cost or b.quality == max(quality) for a, b in zip(floors, floors[1:], strict=False))
