@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..slug import slug
 from .metrics import Curve, Interval
 from .runner import EvalReport, NModelReport
@@ -404,17 +406,29 @@ def write_nmodel_plot(report: NModelReport, path: Path) -> None:
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     scale = 1000.0  # USD per 1,000 prompts
+    end = ev.reference.cost_high
+
+    def dense(hull: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """A hull (linear in cost) drawn on the log axis: many points, held flat to the range's end."""
+        hx, hy = hull
+        low, high = float(hx[0]), max(float(hx[-1]), end)
+        if low <= 0 or high <= low:
+            return hx, hy
+        x = np.unique(np.r_[np.geomspace(low, high, 400), hx])
+        return x, np.interp(x, hx, hy)
+
     for r in ev.routers:
-        hx, hy = r.hull
-        (line,) = ax.plot(scale * hx, hy, linewidth=1.5, label=f"{r.name} hull (AIQ {r.metrics.aiq:.3f})")
+        hx, hy = dense(r.hull)
+        label = f"{r.name} hull (AIQ {r.metrics.aiq:.3f}, curve AIQ {r.metrics.curve_aiq:.3f})"
+        (line,) = ax.plot(scale * hx, hy, linewidth=1.5, label=label)
         ax.plot(
             scale * r.curve.cost, r.curve.quality, linestyle="none", marker=".", markersize=2, color=line.get_color(), alpha=0.5
         )
-    zx, zy = ev.zero_router.hull
+    zx, zy = dense(ev.zero_router.hull)
     ax.plot(
         scale * zx, zy, color="grey", linestyle="--", linewidth=1, label=f"zero router (AIQ {ev.zero_router.metrics.aiq:.3f})"
     )
-    ox, oy = ev.oracle.hull
+    ox, oy = dense(ev.oracle.hull)
     ax.plot(scale * ox, oy, color="black", linewidth=1, label=f"oracle (AIQ {ev.oracle.metrics.aiq:.3f})")
     for s in ev.reference.singles:
         ax.plot(scale * s.cost, s.quality, marker="o", markersize=4, color="tab:gray", linestyle="none")
