@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from routellm_core.errors import ConfigError
 from routellm_core.model_choice import ModelPrice
@@ -115,3 +116,18 @@ def test_expected_output_tokens_and_input_estimate():
     messages = [{"role": "system", "content": "x" * 40}, {"role": "user", "content": [{"type": "text", "text": "y" * 40}]}]
     assert request_input_tokens(messages) == (6 + 1 + 40 + 4 + 1 + 40 + 3) // 4
     assert request_input_tokens([]) == 1
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/SERVER.md"])
+def test_the_documented_models_files_parse(doc, monkeypatch):
+    import re
+    from pathlib import Path
+
+    monkeypatch.setenv("LLAMA_KEY", "k")
+    text = (Path(__file__).resolve().parents[1] / doc).read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(# models.yaml\n.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        models = parse_models(yaml.safe_load(block))
+        assert models.names == ("gpt-4o", "gpt-4o-mini", "llama-3.1-8b")
+        assert models.models[1].price_source == "litellm" and models.prices[2] == ModelPrice(0, 0)
