@@ -170,7 +170,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "--default-threshold",
         type=validate_threshold,
         default=DEFAULT_THRESHOLD,
-        help=f"threshold listed by /v1/models for each router (default {DEFAULT_THRESHOLD})",
+        help=f"threshold (with --models: cost knob) listed by /v1/models for each router (default {DEFAULT_THRESHOLD})",
     )
     parser.add_argument(
         "--threshold",
@@ -178,7 +178,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ROUTER=T",
-        help="threshold listed by /v1/models for one router (repeatable)",
+        help="threshold (with --models: cost knob) listed by /v1/models for one router (repeatable)",
     )
     parser.add_argument(
         "--routing-policy",
