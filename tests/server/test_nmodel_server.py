@@ -16,6 +16,9 @@ import httpx
 import numpy as np
 import openai
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from routellm_core.errors import ConfigError
 from routellm_core.server import ServerSettings, create_app
@@ -303,3 +306,24 @@ def test_serve_command_with_workers_sums_expected_cost(tmp_path, upstream):
         text = httpx.get(server.url + "/metrics", timeout=10).text
     assert metric(text, "routellm_requests_total", model="openai/strong-llm", status="200") == 6
     assert metric(text, "routellm_expected_cost_usd_total", model="openai/strong-llm") == pytest.approx(costs)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=30),
+        st.builds(lambda a, b: f"router-{a}-{b}", st.sampled_from(["toyq", "mf", "", "toyq-"]), st.text(max_size=8)),
+        st.builds(lambda v: f"router-toyq-{v}", st.floats(allow_nan=True, allow_infinity=True)),
+        st.builds(lambda v: f"router-toyq-q{v}", st.floats(-2, 2)),
+    )
+)
+def test_any_model_name_is_answered_or_refused_with_400(nmodel, model):
+    response = httpx.post(
+        nmodel.v1 + "/chat/completions", json={"model": model, "messages": [{"role": "user", "content": EASY}]}, timeout=10
+    )
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        error = response.json()["error"]
+        assert error["code"] in ("invalid_model", "invalid_unicode") and "\n" not in error["message"]
+    else:
+        assert response.headers["x-routellm-model-name"] in NAMES
