@@ -1,6 +1,7 @@
 """Evaluation harness: benchmarks, metrics (APGR, CPT, AUC, AIQ, bootstrap), score cache, reports.
 
-Metric definitions are in :mod:`routellm_core.evaluation.metrics`. Importing this
+Metric definitions are in :mod:`routellm_core.evaluation.metrics`; RouterBench's cost-quality
+metrics of N-model routers (AIQ, the zero router, the oracle) in :mod:`routellm_core.evaluation.nmodel`. Importing this
 package is light (numpy only); matplotlib and tqdm load when used. It does not
 reach the plugin registry: load a registered benchmark by name with
 :func:`routellm_core.lookups.load_benchmark`.
