@@ -193,11 +193,11 @@ class RouterServer:
         }
 
     def model_fields(self) -> dict[str, Any]:
-        """What ``/health`` says of the models: strong and weak, or the models list (names, ids, prices)."""
+        """What ``/health`` says of the models: strong and weak, or each listed model's name and litellm id."""
         models = self.controller.models
         if models is None:
             return {"strong_model": self.controller.strong.model, "weak_model": self.controller.weak.model}
-        return {"models": models.describe()}
+        return {"models": [{"name": m.name, "model": m.model} for m in models]}  # /health is open: no base URLs
 
     def model_list(self) -> dict[str, Any]:
         return {"object": "list", "data": [self._model_object(name) for name in self.controller.routers]}
