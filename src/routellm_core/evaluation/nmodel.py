@@ -34,7 +34,8 @@ the benchmark's prompts.
   points *on the evaluation data*, so it is optimistic: a random router's hull lies above the line its
   curve follows, by more the more points the curve has. The curve's own area has no such selection
   (the knob values are set by the predictions alone), so it is the fairer test of beating the zero
-  router. For the zero router and the oracle it equals AIQ (their points are their hulls' vertices).
+  router. For the zero router (defined as its hull) and the oracle (whose points lie on its hull) it
+  equals AIQ.
 - **Quality at the best single model's cost**: the hull at that cost (``curve_quality_at_best_single_cost``:
   the curve's own value there, without the hull's optimism). **Cost to reach the best single
   model's quality**: the smallest cost where the hull reaches it (within 1e-9; NaN if never), also as
