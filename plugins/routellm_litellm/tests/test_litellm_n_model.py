@@ -104,7 +104,7 @@ def test_groups_requested_by_name_pass_through(client):
     ("model", "message"),
     [
         ("router-toyq-1.5", "cost knob 1.5 in 'router-toyq-1.5' is outside [0, 1]"),
-        ("router-toyq--0.2", "invalid"),
+        ("router-toyq--0.2", "router 'toyq-' is not enabled here"),  # the name's last '-' splits off the knob
         ("router-toyq-q2", "quality level 2 in 'router-toyq-q2' is outside [0, 1]"),
         ("router-toyq-abc", "invalid cost knob 'abc'"),
         ("router-mf-0.5", "router 'mf' is not enabled here"),
