@@ -276,10 +276,10 @@ class SWIndex:
                 raise SWIndexError("the neighbours quality method needs an index with scores (train it with --n-model)")
             qw = Weighting(sharpness=settings.sharpness, min_similarity=settings.min_similarity)
             w = self.weights_for_similarities(sims, qw)
-            vals, mask = self._score_vals[:, ids], self._score_mask[:, ids]
+            # every model's column in one product (slicing the (P, M) arrays per call would copy them), then the requested ones
             small = len(w) <= SMALL_BATCH
-            num = (np.einsum("qp,pm->qm", w, vals) if small else w @ vals).astype(np.float64)
-            den = (np.einsum("qp,pm->qm", w, mask) if small else w @ mask).astype(np.float64)
+            num = (np.einsum("qp,pm->qm", w, self._score_vals) if small else w @ self._score_vals)[:, ids].astype(np.float64)
+            den = (np.einsum("qp,pm->qm", w, self._score_mask) if small else w @ self._score_mask)[:, ids].astype(np.float64)
             prior = np.float64(settings.prior)
             q: np.ndarray = np.clip((num + prior * self._score_prior[ids]) / (den + prior), 0.0, 1.0)
             return q
@@ -386,6 +386,12 @@ class SWIndex:
 def default_index_dir() -> Path:
     """The index shipped in the package (``routellm_elo/default_index``)."""
     return Path(str(resources.files("routellm_elo") / "default_index"))
+
+
+def nmodel_index_dir() -> Path:
+    """The N-model index shipped in the package (``routellm_elo/nmodel_index``): quality for every model of
+    RouterBench's and LLMRouter's score matrices, trained without their test files."""
+    return Path(str(resources.files("routellm_elo") / "nmodel_index"))
 
 
 def load_index(directory: str | os.PathLike[str]) -> SWIndex:

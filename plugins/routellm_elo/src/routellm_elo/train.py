@@ -42,7 +42,7 @@ from routellm_core.plugin_api import (
 from .index import DEFAULT_NUM_TIERS, QUALITY_METHODS, QualitySettings, SWIndex, Weighting, build_index
 
 #: the N-model quality settings chosen by validation on training data (bench/elo_nmodel_cv.py)
-N_MODEL_DEFAULTS = QualitySettings(method="neighbours", sharpness=40.0, min_similarity=0.6, prior=1.0)
+N_MODEL_DEFAULTS = QualitySettings(method="neighbours", sharpness=5.0, min_similarity=-1.0, prior=0.03)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
