@@ -320,7 +320,8 @@ def nmodel_overhead(args) -> int:
     if not prompts:
         print(f"no MMLU prompts under {args.data_dir}", file=sys.stderr)
         return 2
-    router = get_registry().create_router("sw_ranking", {"index": args.index or str(nmodel_index_dir())})
+    index_dir = args.index or os.path.relpath(nmodel_index_dir())  # relative: the results name no machine's paths
+    router = get_registry().create_router("sw_ranking", {"index": index_dir})
     print(f"router: {json.dumps(router.describe())}")
     rng = np.random.default_rng(0)
     sample = [prompts[i] for i in rng.choice(len(prompts), size=min(args.single, len(prompts)), replace=False)]
