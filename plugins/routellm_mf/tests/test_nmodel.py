@@ -228,15 +228,14 @@ def test_find_held_out_rules():
     ]
     emb = np.eye(len(train), 16, dtype=np.float32)
 
-    def embed(texts):  # orthogonal to the training prompts: no cosine hits
-        out = np.zeros((len(texts), 16), np.float32)
-        out[:, -1] = 1.0
-        return out
+    embed = HashEmbedder(64).embed  # equal questions have cosine 1, others far less
 
     keep, report = find_held_out(train, ["a"] * len(train), emb, evals, embed)
     assert keep.tolist() == [False, False, True, True]
     reasons = {d["index"]: d["reason"] for d in report.dropped}
-    assert reasons == {0: "question", 1: "exact"}
+    assert reasons == {0: "cosine", 1: "exact"}  # the same question (cosine of the questions: 1)
+    keep, report = find_held_out(train, ["a"] * len(train), emb, evals, embed, threshold=1.01)  # the word rule alone
+    assert keep.tolist() == [False, False, True, True] and report.dropped[0]["reason"] == "question"
     assert all(len(item["train_prompt_sha256"]) == 64 and "train_prompt" not in item for item in report.items())
 
 
@@ -249,5 +248,5 @@ def test_find_held_out_puzzles_need_their_clues():
     evals = {"dc/test.json": [f"{clues[0]}\n\n{ask}"]}
     train = [f"{clues[1]}\n\n{ask}", f"Solve this puzzle.\n\n{clues[0]}\n\n{ask}"]
     emb = np.eye(2, 8, dtype=np.float32)
-    keep, _ = find_held_out(train, ["t", "t"], emb, evals, lambda t: np.full((len(t), 8), 0.0, np.float32))
+    keep, _ = find_held_out(train, ["t", "t"], emb, evals, lambda t: np.zeros((len(t), 8), np.float32))
     assert keep.tolist() == [True, False]  # same question, other clues: kept; same puzzle: dropped

@@ -5,7 +5,9 @@ covers the registered benchmarks and RouteLLM's evaluation files). A training pr
 against any prompt of those files, it
 
 * is equal after normalisation (NFKC, case-fold, whitespace), or
-* has an embedding cosine >= the trainer's ``--cosine-threshold``, or
+* asks a question whose embedding has cosine >= the trainer's ``--cosine-threshold`` with its question
+  (the questions, see below, not the whole prompts: few-shot prompts that share their worked examples
+  embed alike whatever their questions), or
 * **asks the same question**: few-shot and templated prompts wrap one question in different text (one
   file gives ``"Question: ... Answer:"``, another the same question after five worked examples with
   lettered options), so neither of the two rules above sees them. The evaluation prompt's question is
@@ -143,7 +145,8 @@ def find_held_out(
 ) -> tuple[np.ndarray, HeldOutReport]:
     """Boolean mask of training prompts to keep, and the report of those dropped (see the module docstring).
 
-    ``train_emb``: unit-norm embeddings of ``train_prompts``; ``embed``: the same embedder for the evaluation prompts.
+    ``train_emb``: embeddings of ``train_prompts`` (checked for length only); ``embed``: the embedder, for the
+    questions of both sides.
     """
     n = len(train_prompts)
     if len(train_sources) != n or len(train_emb) != n:
@@ -166,10 +169,11 @@ def find_held_out(
         if match is not None:
             hits[i] = ("exact", match, 1.0)
 
-    # 2. cosine
+    # 2. cosine, of the questions: whole few-shot prompts that share their worked examples embed alike whatever
+    # their questions (on RouterBench's ARC and Winogrande files most unrelated pairs have cosine >= 0.95)
     if flat and n:
-        eval_emb = np.asarray(embed([p for _, p in flat]), np.float32)
-        emb = np.asarray(train_emb, np.float32)
+        eval_emb = np.asarray(embed([question_of(p) for _, p in flat]), np.float32)
+        emb = np.asarray(embed([question_of(p) for p in train_prompts]), np.float32)
         for s in range(0, n, 2048):
             sims = emb[s : s + 2048] @ eval_emb.T
             j = sims.argmax(axis=1)

@@ -126,8 +126,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FILE",
         help="held-out evaluation files (score matrices, e.g. N-model test sets) whose prompts are removed from the "
-        "training data too: equal after normalisation, embedding cosine >= --cosine-threshold, or asking the same "
-        "question (see routellm_mf.heldout); recorded in the decontamination report",
+        "training data too: equal after normalisation, or asking the same question (cosine of the questions >= "
+        "--cosine-threshold, or its words in order; see routellm_mf.heldout); recorded in the decontamination report",
     )
 
 
@@ -559,8 +559,8 @@ def drop_held_out(prepared: Any, files: list[Path], threshold: float, data_root:
         "",
         "## Held-out evaluation files",
         "",
-        "Also removed: every training prompt equal (after normalisation) to a prompt of these files, with an "
-        f"embedding cosine >= {threshold} to one, or asking the same question (its words in order; "
+        "Also removed: every training prompt equal (after normalisation) to a prompt of these files, or asking "
+        f"the same question (embedding cosine of the questions >= {threshold}, or its words in order; "
         "see `routellm_mf.heldout`):",
         "",
         *(f"- `{name}` ({count} prompts)" for name, count in report.sets.items()),
