@@ -334,3 +334,17 @@ def test_shipped_nmodel_training_data_is_decontaminated(shared_data):
     eval_norm = {normalise(p) for p in evals.prompts}
     eval_norm |= {normalise(p) for prompts in eval_prompts_from_dir(shared_data).values() for p in prompts}
     assert not [p for p in kept if normalise(p) in eval_norm]
+
+
+@needs_minilm
+def test_default_router_predicts_quality_from_the_shipped_nmodel_index():
+    """The shipped two-model index was built on files that are now N-model evaluation sets: the default router's
+    N-model predictions come from the N-model index, and its two-model scores from the two-model index."""
+    default = get_registry().create_router("sw_ranking", {})
+    explicit = get_registry().create_router("sw_ranking", {"index": str(nmodel_index_dir())})
+    models = ["gpt-4-1106-preview", "llama-3.1-8b-instruct", "mistralai/mixtral-8x7b-chat"]
+    prompts = [EASY[0], HARD[0]]
+    assert np.array_equal(default.predict_quality(prompts, models), explicit.predict_quality(prompts, models))
+    assert default.quality_models == explicit.quality_models
+    assert default.describe()["quality_index_digest"] == explicit.checkpoint_digest()
+    assert default.describe()["index"] == "default"

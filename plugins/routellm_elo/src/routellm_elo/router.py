@@ -22,7 +22,7 @@ from routellm_core.plugin_api import ConfigError, Embedder, EmbeddingCache, Qual
 
 from .config import SWRankingConfig
 from .elo import fit_ratings, win_probability
-from .index import DEFAULT_NUM_TIERS, SWIndex, Weighting, build_index, default_index_dir, load_index, log_chars
+from .index import DEFAULT_NUM_TIERS, SWIndex, Weighting, build_index, default_index_dir, load_index, log_chars, nmodel_index_dir
 
 #: prompts scored per matrix product (bounds the similarity matrix's memory: chunk × indexed prompts)
 CHUNK = 256
@@ -168,6 +168,7 @@ class SWRankingRouter(Router, QualityRouter):
                 f"the index holds {idx.input_dim}-d embeddings"
             )
         self._cache = EmbeddingCache(self.embedder) if cfg.embedding_cache else None
+        self._embedder_given = embedder
 
     def embed(self, prompts: Sequence[str]) -> np.ndarray:
         if self._cache is not None:
@@ -186,17 +187,28 @@ class SWRankingRouter(Router, QualityRouter):
         return self.score_embeddings(self.embed(prompts), prompts)
 
     # -- N-model routing -------------------------------------------------------
+    def quality_source(self) -> SWRankingRouter:
+        """The router whose index predicts quality: this one, or with the shipped two-model index (which has
+        no per-model scores and was built on files that are now N-model evaluation sets) the shipped N-model
+        index, loaded on first use with the same settings."""
+        if self._source.get("index") != "default":
+            return self
+        if not hasattr(self, "_nmodel"):
+            settings = self.config.model_copy(update={"index": str(nmodel_index_dir()), "strong_model": None, "weak_model": None})
+            self._nmodel = SWRankingRouter(settings, embedder=self._embedder_given)
+        return self._nmodel
+
     @property
     def quality_models(self) -> tuple[str, ...]:
-        if not hasattr(self, "_quality_ids"):
-            self._quality_ids = self.index.quality_model_ids()
-        return tuple(self.index.models[j] for j in self._quality_ids)
+        source = self.quality_source()
+        return tuple(source.index.models[j] for j in source.index.quality_model_ids())
 
     def resolve_quality_model(self, model: str) -> str:
         """The index's name for ``model``: a trained name, or an alias (the configured ones, then the index's)."""
+        source = self.quality_source()
         known = self.quality_models
         try:
-            name = self.index.models[self.index.resolve(model, self.config.model_aliases)]
+            name = source.index.models[source.index.resolve(model, self.config.model_aliases)]
         except KeyError:
             name = None
         if name is None or name not in known:
@@ -206,14 +218,15 @@ class SWRankingRouter(Router, QualityRouter):
     def quality_embeddings(self, vectors: np.ndarray, models: Sequence[str], prompts: Sequence[str] | None = None) -> np.ndarray:
         """``(Q, len(models))`` quality of each model for prompts given by their embedder vectors (and texts, for
         the length term)."""
-        ids = [self.index.models.index(self.resolve_quality_model(m)) for m in models]
+        source = self.quality_source()
+        ids = [source.index.models.index(self.resolve_quality_model(m)) for m in models]
         vectors = np.asarray(vectors, np.float32)
         lengths = log_chars(prompts) if prompts is not None else None
         out = np.empty((len(vectors), len(ids)), np.float64)
         for start in range(0, len(vectors), CHUNK):
             chunk_lengths = None if lengths is None else lengths[start : start + CHUNK]
-            sims = self.index.similarities(vectors[start : start + CHUNK], self.weighting, chunk_lengths)
-            out[start : start + CHUNK] = self.index.quality_for_similarities(sims, ids, self.weighting)
+            sims = source.index.similarities(vectors[start : start + CHUNK], source.weighting, chunk_lengths)
+            out[start : start + CHUNK] = source.index.quality_for_similarities(sims, ids, source.weighting)
         return out
 
     def predict_quality(self, prompts: Sequence[str], models: Sequence[str]) -> np.ndarray:
@@ -223,7 +236,8 @@ class SWRankingRouter(Router, QualityRouter):
             self.resolve_quality_model(m)  # unknown models fail before any embedding
         if not prompts:
             return np.zeros((0, len(models)), np.float64)
-        return self.quality_embeddings(self.embed(prompts), models, prompts)
+        source = self.quality_source()
+        return self.quality_embeddings(source.embed(prompts), models, prompts)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -236,6 +250,11 @@ class SWRankingRouter(Router, QualityRouter):
             "weighting": self.weighting.as_dict(),
             "embedder": self.embedder.describe(),
             **({"quality": self.index.quality.as_dict()} if self.index.quality is not None else {}),
+            **(
+                {"quality_index_digest": self.quality_source().checkpoint_digest()}
+                if self._source.get("index") == "default"
+                else {}
+            ),
         }
 
     def checkpoint_digest(self) -> str | None:
