@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ConfigError, RoutingError
+from .threshold import unit_interval
 
 #: prices are in USD per this many tokens
 TOKENS_PER_PRICE_UNIT = 1_000_000
@@ -165,30 +166,13 @@ def litellm_price(model: str) -> ModelPrice | None:
 
 def validate_knob(w: object) -> float:
     """``w`` as a float in [0, 1]; RoutingError naming the value otherwise."""
-    message = f"the cost knob must be a number in [0, 1] (0: best predicted model, 1: cheapest), got {w!r}"
-    if isinstance(w, bool):
-        raise RoutingError(message)
-    try:
-        value = float(w)  # type: ignore[arg-type]  # any object: float() errors become RoutingError below
-    except (TypeError, ValueError, OverflowError):
-        raise RoutingError(message) from None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise RoutingError(message)
-    return value
+    return unit_interval(w, f"the cost knob must be a number in [0, 1] (0: best predicted model, 1: cheapest), got {w!r}")
 
 
 def validate_quality_level(level: object) -> float:
     """``level`` as a float in [0, 1]; RoutingError naming the value otherwise."""
-    message = f"the quality level must be a number in [0, 1] (the cheapest model predicted at least this good), got {level!r}"
-    if isinstance(level, bool):
-        raise RoutingError(message)
-    try:
-        value = float(level)  # type: ignore[arg-type]  # any object: float() errors become RoutingError below
-    except (TypeError, ValueError, OverflowError):
-        raise RoutingError(message) from None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise RoutingError(message)
-    return value
+    what = "the cheapest model predicted at least this good"
+    return unit_interval(level, f"the quality level must be a number in [0, 1] ({what}), got {level!r}")
 
 
 def knob_lambda(w: float) -> float:

@@ -20,17 +20,22 @@ _NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,63}$")
 _THRESHOLD_RE = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)$")
 
 
+def unit_interval(value: object, message: str) -> float:
+    """``value`` as a float in [0, 1]; RoutingError with ``message`` for anything else (bools, NaN, strings...)."""
+    if isinstance(value, bool):
+        raise RoutingError(message)
+    try:
+        number = float(value)  # type: ignore[arg-type]  # any object: float() errors are turned into RoutingError below
+    except (TypeError, ValueError, OverflowError):
+        raise RoutingError(message) from None
+    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+        raise RoutingError(message)
+    return number
+
+
 def validate_threshold(threshold: object) -> float:
     """Return ``threshold`` as a float, or raise RoutingError if it is not in [0, 1]."""
-    if isinstance(threshold, bool):
-        raise RoutingError(f"threshold must be a number in [0, 1], got {threshold!r}")
-    try:
-        value = float(threshold)  # type: ignore[arg-type]  # any object: float() errors are turned into RoutingError below
-    except (TypeError, ValueError, OverflowError):
-        raise RoutingError(f"threshold must be a number in [0, 1], got {threshold!r}") from None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise RoutingError(f"threshold must be a number in [0, 1], got {threshold!r}")
-    return value
+    return unit_interval(threshold, f"threshold must be a number in [0, 1], got {threshold!r}")
 
 
 def route_strong(score: float, threshold: float) -> bool:
